@@ -1,0 +1,52 @@
+import fastifyMultipart from '@fastify/multipart';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Container } from './container.js';
+import { registerAuth } from './plugins/auth.js';
+import { registerErrorHandler } from './plugins/error-handler.js';
+import { registerMetrics } from './plugins/metrics.js';
+import { adminRoutes } from './routes/admin/index.js';
+import { batchRoutes } from './routes/batches/index.js';
+import { ProblemSchema } from './routes/common.schemas.js';
+import { healthRoutes } from './routes/health/index.js';
+
+export interface BuildAppOptions {
+  container: Container;
+  logger: FastifyBaseLogger;
+}
+
+/** Builds the HTTP API (plugins, routes, error handler) without listening, so tests can drive it directly. */
+export async function buildApp({ container, logger }: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger,
+    // JSON bodies are small (admin calls); uploads stream through their own parsers and limits.
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    requestIdHeader: 'x-request-id',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ProblemSchema);
+  registerErrorHandler(app);
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'simsift API',
+        version: '0.1.0',
+        description: 'Upload KYC batches, follow them, review flagged face clusters.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // Per-photo size limits are reported per row by the photo store rather than thrown for the whole upload.
+  await app.register(fastifyMultipart, { throwFileSizeLimit: false });
+  registerAuth(app, container.auth);
+  registerMetrics(app, container.recordQueue);
+  await app.register(healthRoutes, { container });
+  await app.register(adminRoutes, { container });
+  await app.register(batchRoutes, { container });
+  return app;
+}

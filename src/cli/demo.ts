@@ -1,0 +1,105 @@
+import { createRequire } from 'node:module';
+import { copyFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { createLogger } from '../logger.js';
+import { startServer } from '../server.js';
+import { manifestCsv, sampleRow, type SampleRow } from './sample-batch.js';
+import { uploadBatch } from './upload.js';
+
+const IDENTITIES = 30;
+const IMAGES_PER_IDENTITY = 3;
+
+/** Up to `IMAGES_PER_IDENTITY` photos from each of the first `IDENTITIES` identity folders. */
+async function datasetPhotos(dataset: string): Promise<{ identity: string; file: string }[]> {
+  const identities = (await readdir(dataset, { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort()
+    .slice(0, IDENTITIES);
+  const photos: { identity: string; file: string }[] = [];
+  for (const identity of identities) {
+    const files = (await readdir(path.join(dataset, identity))).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort();
+    for (const file of files.slice(0, IMAGES_PER_IDENTITY))
+      photos.push({ identity, file: path.join(dataset, identity, file) });
+  }
+  return photos;
+}
+
+function samplePhotos(): { identity: string; file: string }[] {
+  const dir = path.join(
+    path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
+    'demo',
+  );
+  return [1, 2, 3, 4, 5, 6].map((n) => ({ identity: `sample${n}`, file: path.join(dir, `sample${n}.jpg`) }));
+}
+
+/**
+ * The main job end to end on real photos: start the API, register an operator, upload a batch in which every
+ * photo is a subscriber with its own name and document (so each identity with several photos is a planted
+ * fraud ring), plus a few bad rows, and show what simsift made of it.
+ */
+export async function runDemo(config: Config, options: { dataset: string }): Promise<void> {
+  const say = (line = '') => process.stdout.write(`${line}\n`);
+  const dataset = path.resolve(options.dataset);
+  const hasDataset = await stat(dataset).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  const photos = hasDataset ? await datasetPhotos(dataset) : samplePhotos();
+  say(`simsift demo: ${photos.length} KYC photos from ${hasDataset ? dataset : 'the face-api sample photos'}`);
+
+  const server = await startServer({ ...config, host: '127.0.0.1', port: 0 }, createLogger({ logLevel: 'warn' }));
+  const work = await mkdtemp(path.join(os.tmpdir(), 'simsift-demo-'));
+  try {
+    const { container } = server;
+    await container.auth.createOperator('DEMO_TSP', 'Demo Telecom', 'cli', null);
+    const { key } = await container.auth.createKey({
+      role: 'operator',
+      operatorCode: 'DEMO_TSP',
+      actor: 'cli',
+      actorKeyId: null,
+      label: 'demo',
+    });
+
+    const rows: SampleRow[] = [];
+    const runId = Date.now() % 1_000_000;
+    for (const [i, photo] of photos.entries()) {
+      const name = `${photo.identity}-${path.basename(photo.file)}`;
+      await copyFile(photo.file, path.join(work, name));
+      rows.push(sampleRow(runId * 1000 + i, name));
+    }
+    // Rows an operator's export gets wrong, to show the per-row errors.
+    const n = rows.length;
+    await writeFile(path.join(work, 'not-a-photo.jpg'), 'this is text, not a JPEG');
+    rows.push({ ...sampleRow(runId * 1000 + n, rows[0]!.photo), id_number: '234123412345' });
+    rows.push({ ...sampleRow(runId * 1000 + n + 1, rows[0]!.photo), msisdn: '12345' });
+    rows.push({ ...sampleRow(runId * 1000 + n + 2, 'missing.jpg') });
+    rows.push({ ...sampleRow(runId * 1000 + n + 3, 'not-a-photo.jpg') });
+    const manifest = path.join(work, 'manifest.csv');
+    await writeFile(manifest, manifestCsv(rows));
+
+    say(`uploading ${rows.length} rows to ${server.url}/v1/batches ...`);
+    const upload = await uploadBatch({ url: server.url, key, manifest, photos: work, idempotencyKey: `demo-${runId}` });
+    if (upload.status !== 202) throw new Error(`upload failed: HTTP ${upload.status} ${JSON.stringify(upload.body)}`);
+    const result = upload.body as {
+      batch_id: string;
+      accepted: number;
+      rejected: number;
+      errors: { row: number; field: string; code: string; message: string }[];
+    };
+    say(`batch ${result.batch_id}: ${result.accepted} accepted, ${result.rejected} rejected`);
+    for (const error of result.errors) say(`  row ${error.row} ${error.field}: ${error.code} (${error.message})`);
+
+    const status = await fetch(`${server.url}/v1/batches/${result.batch_id}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    say('batch status:');
+    say(JSON.stringify(await status.json(), null, 2));
+    say('records are queued for the face workers (`simsift worker`, next stage of the pipeline).');
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    await server.close();
+  }
+}

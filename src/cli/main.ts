@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { createContainer } from '../container.js';
+import { createLogger } from '../logger.js';
+import { migrate } from '../repositories/database.js';
+import { startServer } from '../server.js';
+import { AppError } from '../services/errors.js';
+import { ROLES, type Role } from '../services/auth.service.js';
+import { runDemo } from './demo.js';
+import { uploadBatch } from './upload.js';
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`simsift: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+/** Runs `work` with a migrated database and a container, for one-shot admin commands. */
+async function withContainer<T>(work: (container: ReturnType<typeof createContainer>) => Promise<T>): Promise<T> {
+  const cfg = config();
+  await migrate(cfg.databaseUrl);
+  const container = createContainer(cfg, createLogger({ logLevel: 'warn' }));
+  try {
+    return await work(container);
+  } finally {
+    await container.close();
+  }
+}
+
+const program = new Command()
+  .name('simsift')
+  .description('Find SIM-card fraud from subscriber KYC photos')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the HTTP API (migrates the database first)')
+  .action(async () => {
+    const cfg = config();
+    const logger = createLogger(cfg);
+    const server = await startServer(cfg, logger);
+    logger.info({ url: server.url, docs: `${server.url}/docs` }, 'simsift API listening');
+    const stop = async (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+
+const db = program.command('db').description('database administration');
+db.command('migrate')
+  .description('create the database if needed and apply pending migrations')
+  .action(async () => {
+    const result = await migrate(config().databaseUrl);
+    console.log(
+      result.applied.length > 0 ? `applied: ${result.applied.join(', ')}` : 'database is up to date (nothing to apply)',
+    );
+  });
+
+const operators = program.command('operators').description('telecom operators (TSPs)');
+operators
+  .command('create <code>')
+  .description('register an operator, e.g. simsift operators create JIO --name "Reliance Jio"')
+  .option('--name <name>', 'display name')
+  .option('--json', 'print JSON')
+  .action(async (code: string, options: { name?: string; json?: boolean }) => {
+    await withContainer(async (container) => {
+      const { operator, created } = await container.auth.createOperator(code, options.name ?? code, 'cli', null);
+      if (options.json) console.log(JSON.stringify({ ...operator, created }));
+      else
+        console.log(
+          `${created ? 'created' : 'exists'}: operator ${operator.code} (${operator.name}), id ${operator.id}`,
+        );
+    });
+  });
+operators
+  .command('list')
+  .option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => {
+    await withContainer(async (container) => {
+      const items = await container.auth.listOperators();
+      if (options.json) console.log(JSON.stringify(items));
+      else for (const o of items) console.log(`${o.code}\t${o.name}`);
+    });
+  });
+
+const keys = program.command('keys').description('API keys');
+keys
+  .command('create')
+  .description('create an API key; the key is printed once and stored only as a hash')
+  .addOption(new Option('--role <role>', 'operator, analyst or admin').choices(ROLES).makeOptionMandatory())
+  .option('--operator <code>', 'the operator an operator key belongs to')
+  .option('--label <label>', 'a note to recognise the key by')
+  .option('--json', 'print {"key": "...", "id": ...}')
+  .action(async (options: { role: Role; operator?: string; label?: string; json?: boolean }) => {
+    await withContainer(async (container) => {
+      const created = await container.auth.createKey({
+        role: options.role,
+        operatorCode: options.operator ?? null,
+        label: options.label ?? null,
+        actor: 'cli',
+        actorKeyId: null,
+      });
+      if (options.json) console.log(JSON.stringify(created));
+      else
+        console.log(
+          `key ${created.id} (${created.role}${created.operator ? `, ${created.operator}` : ''}):\n${created.key}`,
+        );
+    });
+  });
+keys
+  .command('revoke <id>')
+  .description('revoke an API key by id')
+  .action(async (id: string) => {
+    await withContainer(async (container) => {
+      await container.auth.revokeKey(Number(id), 'cli', null);
+      console.log(`revoked key ${id}`);
+    });
+  });
+
+program
+  .command('upload')
+  .description('upload a KYC batch to a running simsift API')
+  .option('--manifest <file>', 'manifest CSV (with --photos)')
+  .option('--photos <dir>', 'folder holding the photos named in the manifest')
+  .option('--zip <file>', 'a zip with manifest.csv and the photos')
+  .option('--url <url>', 'API base URL', process.env.SIMSIFT_URL ?? 'http://127.0.0.1:8080')
+  .option('--key <key>', 'API key (or SIMSIFT_API_KEY)', process.env.SIMSIFT_API_KEY)
+  .option('--operator <code>', 'operator code (admin keys only)')
+  .option('--idempotency-key <key>', 'makes a retry return the same batch')
+  .action(async (options: Parameters<typeof uploadBatch>[0]) => {
+    const result = await uploadBatch(options);
+    console.log(JSON.stringify(result.body, null, 2));
+    if (result.status >= 400) process.exitCode = 1;
+  });
+
+program
+  .command('demo')
+  .description('run the whole pipeline on a real batch of photos and print what it found')
+  .option('--dataset <dir>', 'folder of <identity>/<image> photos', '../shared/datasets/faces-dev')
+  .action(async (options: { dataset: string }) => {
+    await runDemo(config(), options);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof AppError) {
+    process.stderr.write(`simsift: ${error.message} (${error.code})\n`);
+  } else {
+    process.stderr.write(`simsift: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

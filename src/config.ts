@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Limits that protect the API from oversized or hostile uploads. All are configurable. */
+export interface UploadLimits {
+  /** Whole request body (multipart or zip), bytes. */
+  maxUploadBytes: number;
+  /** Data rows in one manifest. */
+  maxRowsPerBatch: number;
+  /** Manifest CSV size, bytes. */
+  maxManifestBytes: number;
+  /** One photo, bytes. */
+  maxPhotoBytes: number;
+  /** One photo, width x height as declared in its header (decompression-bomb guard). */
+  maxPhotoPixels: number;
+}
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  databaseUrl: string;
+  redisUrl: string;
+  /** Prefix for every BullMQ key; tests use their own so they never see each other's jobs. */
+  queuePrefix: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  /** HMAC key for identity documents. Never logged. */
+  secret: Buffer;
+  /** True when the secret was generated into the data dir (development only). */
+  secretGenerated: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  upload: UploadLimits;
+  /** How often the reconciler looks for accepted records that never reached the queue. */
+  reconcileIntervalMs: number;
+  workerProcesses: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const NODE_ENVS = ['development', 'production', 'test'] as const;
+const MIB = 1024 * 1024;
+
+/**
+ * Parses and validates the environment once. Every bad key is reported together so an operator fixes them
+ * in one go, not one restart per key. The only module that reads `process.env`.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (key: string, fallback: string): string => {
+    const value = env[key];
+    return value === undefined || value === '' ? fallback : value;
+  };
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
+    const value = str(key, fallback);
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    problems.push(`${key} must be one of ${allowed.join(', ')} (got "${value}")`);
+    return fallback;
+  };
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = str(key, String(fallback));
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${key} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+  const url = (key: string, fallback: string, protocols: string[]): string => {
+    const value = str(key, fallback);
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+    } catch {
+      problems.push(`${key} must be a ${protocols.join(' or ')}// URL`);
+    }
+    return value;
+  };
+
+  const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
+  const dataDir = path.resolve(str('SIMSIFT_DATA_DIR', './data'));
+  const config: Omit<Config, 'secret' | 'secretGenerated'> = {
+    nodeEnv,
+    databaseUrl: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/simsift', ['postgres:', 'postgresql:']),
+    redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    queuePrefix: str('SIMSIFT_QUEUE_PREFIX', 'simsift'),
+    host: str('HOST', '0.0.0.0'),
+    port: int('PORT', 8080, 0, 65535),
+    dataDir,
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
+    upload: {
+      maxUploadBytes: int('SIMSIFT_MAX_UPLOAD_BYTES', 1024 * MIB, 1024, Number.MAX_SAFE_INTEGER),
+      maxRowsPerBatch: int('SIMSIFT_MAX_ROWS_PER_BATCH', 50_000, 1, 10_000_000),
+      maxManifestBytes: int('SIMSIFT_MAX_MANIFEST_BYTES', 64 * MIB, 1024, 2 * 1024 * MIB),
+      maxPhotoBytes: int('SIMSIFT_MAX_PHOTO_BYTES', 10 * MIB, 1024, 1024 * MIB),
+      maxPhotoPixels: int('SIMSIFT_MAX_PHOTO_PIXELS', 40_000_000, 1, 1_000_000_000),
+    },
+    reconcileIntervalMs: int('SIMSIFT_RECONCILE_INTERVAL_MS', 10_000, 100, 3_600_000),
+    workerProcesses: int('SIMSIFT_WORKER_PROCESSES', os.availableParallelism(), 1, 256),
+  };
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.queuePrefix)) {
+    problems.push('SIMSIFT_QUEUE_PREFIX must be 1-64 letters, digits, "_" or "-"');
+  }
+
+  let secret: Buffer | undefined;
+  let secretGenerated = false;
+  const rawSecret = env.SIMSIFT_SECRET;
+  if (rawSecret !== undefined && rawSecret !== '') {
+    if (rawSecret.length < 32) problems.push('SIMSIFT_SECRET must be at least 32 characters');
+    secret = Buffer.from(rawSecret, 'utf8');
+  } else if (nodeEnv === 'production') {
+    problems.push('SIMSIFT_SECRET is required when NODE_ENV=production (the HMAC key for identity documents)');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (!secret) {
+    ({ secret, generated: secretGenerated } = developmentSecret(dataDir));
+  }
+  return { ...config, secret, secretGenerated };
+}
+
+/**
+ * Development convenience: a random key kept in the data dir so restarts hash documents the same way.
+ * Losing it makes earlier document hashes unmatchable, which is why production must set its own.
+ */
+function developmentSecret(dataDir: string): { secret: Buffer; generated: boolean } {
+  const file = path.join(dataDir, 'secret.key');
+  try {
+    return { secret: Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8'), generated: false };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const value = randomBytes(32).toString('base64url');
+  try {
+    // 'wx' so two processes starting together agree on one secret: the loser reads the winner's.
+    writeFileSync(file, value + '\n', { mode: 0o600, flag: 'wx' });
+    return { secret: Buffer.from(value, 'utf8'), generated: true };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return { secret: Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8'), generated: false };
+  }
+}

@@ -1,0 +1,52 @@
+import type { Config } from './config.js';
+import { ApiKeyRepository } from './repositories/api-key.repository.js';
+import { AuditRepository } from './repositories/audit.repository.js';
+import { BatchRepository } from './repositories/batch.repository.js';
+import { createPool, type Pool } from './repositories/database.js';
+import { OperatorRepository } from './repositories/operator.repository.js';
+import { PhotoStoreRepository } from './repositories/photo-store.repository.js';
+import { RecordQueueRepository } from './repositories/record-queue.repository.js';
+import { AuthService } from './services/auth.service.js';
+import { BatchService } from './services/batch.service.js';
+import { IngestService, type IngestLogger } from './services/ingest.service.js';
+
+/** The composition root: builds every repository and service once, and closes them in order. */
+export interface Container {
+  config: Config;
+  pool: Pool;
+  photos: PhotoStoreRepository;
+  recordQueue: RecordQueueRepository;
+  auth: AuthService;
+  batches: BatchService;
+  ingest: IngestService;
+  close(): Promise<void>;
+}
+
+export function createContainer(config: Config, logger: IngestLogger): Container {
+  const pool = createPool(config.databaseUrl);
+  const photos = new PhotoStoreRepository(config.dataDir, config.upload);
+  const recordQueue = new RecordQueueRepository(config.redisUrl, config.queuePrefix);
+  const batchRepository = new BatchRepository(pool);
+  const operators = new OperatorRepository(pool);
+  const audit = new AuditRepository(pool);
+  return {
+    config,
+    pool,
+    photos,
+    recordQueue,
+    auth: new AuthService({ keys: new ApiKeyRepository(pool), operators, audit }),
+    batches: new BatchService(batchRepository),
+    ingest: new IngestService({
+      batches: batchRepository,
+      photos,
+      queue: recordQueue,
+      secret: config.secret,
+      maxRowsPerBatch: config.upload.maxRowsPerBatch,
+      logger,
+    }),
+    async close() {
+      await recordQueue.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { QueueCounts } from '../repositories/record-queue.repository.js';
+
+export interface QueueCountSource {
+  counts(): Promise<QueueCounts>;
+}
+
+/**
+ * Prometheus metrics on `/metrics`: request counts and latencies per route, and the faces queue depth read
+ * from Redis at scrape time. A registry per app so several apps in one process (tests) do not collide.
+ */
+export function registerMetrics(app: FastifyInstance, queue: QueueCountSource): void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'simsift_' });
+  const requests = new Counter({
+    name: 'simsift_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'simsift_http_request_duration_seconds',
+    help: 'HTTP request duration by method and route',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'simsift_queue_jobs',
+    help: 'Jobs in the faces queue by state (-1 when Redis is unreachable)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      let counts: Partial<QueueCounts>;
+      try {
+        counts = await queue.counts();
+      } catch {
+        counts = {};
+      }
+      for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed'] as const) {
+        this.set({ queue: 'faces', state }, counts[state] ?? -1);
+      }
+    },
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL: ids in paths would explode label cardinality.
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+}

@@ -1,0 +1,62 @@
+import type { Pool } from './database.js';
+
+export type Role = 'operator' | 'analyst' | 'admin';
+
+export interface ApiKeyRecord {
+  id: number;
+  role: Role;
+  operatorId: number | null;
+  operatorCode: string | null;
+  keyPrefix: string;
+  label: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+const COLUMNS = `k.id, k.role, k.operator_id AS "operatorId", o.code AS "operatorCode", k.key_prefix AS "keyPrefix",
+  k.label, k.created_at::text AS "createdAt", k.revoked_at::text AS "revokedAt"`;
+
+export class ApiKeyRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async insert(input: {
+    keyHash: Buffer;
+    keyPrefix: string;
+    role: Role;
+    operatorId: number | null;
+    label: string | null;
+  }): Promise<number> {
+    const result = await this.pool.query<{ id: number }>(
+      `INSERT INTO api_keys (key_hash, key_prefix, role, operator_id, label)
+       VALUES ($1::bytea, $2::text, $3::text, $4::bigint, $5::text) RETURNING id`,
+      [input.keyHash, input.keyPrefix, input.role, input.operatorId, input.label],
+    );
+    return result.rows[0]!.id;
+  }
+
+  /** The active key with this hash, or null when unknown or revoked. */
+  async findActiveByHash(keyHash: Buffer): Promise<ApiKeyRecord | null> {
+    const result = await this.pool.query<ApiKeyRecord>(
+      `SELECT ${COLUMNS} FROM api_keys k LEFT JOIN operators o ON o.id = k.operator_id
+       WHERE k.key_hash = $1::bytea AND k.revoked_at IS NULL`,
+      [keyHash],
+    );
+    return result.rows[0] ?? null;
+  }
+
+  async revoke(id: number): Promise<boolean> {
+    const result = await this.pool.query(
+      'UPDATE api_keys SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS NULL',
+      [id],
+    );
+    return result.rowCount === 1;
+  }
+
+  async list(): Promise<ApiKeyRecord[]> {
+    return (
+      await this.pool.query<ApiKeyRecord>(
+        `SELECT ${COLUMNS} FROM api_keys k LEFT JOIN operators o ON o.id = k.operator_id ORDER BY k.id`,
+      )
+    ).rows;
+  }
+}

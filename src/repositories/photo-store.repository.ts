@@ -1,0 +1,159 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import sharp from 'sharp';
+
+export type PhotoMimeType = 'image/jpeg' | 'image/png' | 'image/webp';
+
+export interface StoredPhoto {
+  ok: true;
+  sha256: Buffer;
+  mimeType: PhotoMimeType;
+  byteSize: number;
+  width: number;
+  height: number;
+}
+
+export type PhotoRejectionCode =
+  'photo_empty' | 'photo_too_large' | 'photo_too_many_pixels' | 'unsupported_image_type' | 'unreadable_image';
+
+export interface PhotoRejection {
+  ok: false;
+  code: PhotoRejectionCode;
+  message: string;
+}
+
+export interface PhotoLimits {
+  maxPhotoBytes: number;
+  maxPhotoPixels: number;
+}
+
+const EXTENSION: Record<PhotoMimeType, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp' };
+
+/** Decides the type from the first bytes; file names and declared content types are not trusted. */
+export function sniffImageType(head: Buffer): PhotoMimeType | null {
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'image/jpeg';
+  if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+    return 'image/png';
+  }
+  if (head.length >= 12 && head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP') {
+    return 'image/webp';
+  }
+  return null;
+}
+
+/**
+ * Content-addressed photo storage under `<dataDir>/photos/ab/cd/<sha256>.<ext>`. Bytes are streamed to a temp
+ * file while hashed, then renamed into place, so a crash never leaves a half-written photo under its final name
+ * and the same bytes uploaded twice occupy one file.
+ */
+export class PhotoStoreRepository {
+  private readonly photosDir: string;
+  private readonly tmpDir: string;
+
+  constructor(
+    dataDir: string,
+    private readonly limits: PhotoLimits,
+  ) {
+    this.photosDir = path.join(dataDir, 'photos');
+    this.tmpDir = path.join(dataDir, 'tmp');
+  }
+
+  pathFor(sha256: Buffer, mimeType: PhotoMimeType): string {
+    const hex = sha256.toString('hex');
+    return path.join(this.photosDir, hex.slice(0, 2), hex.slice(2, 4), `${hex}.${EXTENSION[mimeType]}`);
+  }
+
+  /** A scratch path for whole-upload spooling (zip bodies); the caller removes it. */
+  async tempPath(suffix: string): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return path.join(this.tmpDir, `${randomUUID()}${suffix}`);
+  }
+
+  /**
+   * Stores one photo from a stream. Always consumes the whole stream (a multipart parser stalls otherwise),
+   * but stops writing once the byte limit is passed.
+   */
+  async save(stream: Readable, declaredBytes?: number): Promise<StoredPhoto | PhotoRejection> {
+    if (declaredBytes !== undefined && declaredBytes > this.limits.maxPhotoBytes) {
+      stream.destroy();
+      return tooLargeRejection(this.limits.maxPhotoBytes);
+    }
+    await mkdir(this.tmpDir, { recursive: true });
+    const tmpFile = path.join(this.tmpDir, `${randomUUID()}.part`);
+    const out = createWriteStream(tmpFile, { flags: 'wx' });
+    const hash = createHash('sha256');
+    let byteSize = 0;
+    let head = Buffer.alloc(0);
+    let tooLarge = false;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        byteSize += chunk.length;
+        if (tooLarge) continue;
+        if (byteSize > this.limits.maxPhotoBytes) {
+          tooLarge = true;
+          continue;
+        }
+        if (head.length < 16) head = Buffer.concat([head, chunk.subarray(0, 16)]);
+        hash.update(chunk);
+        if (!out.write(chunk)) await once(out, 'drain');
+      }
+      out.end();
+      await finished(out);
+      if (byteSize === 0) return reject('photo_empty', 'the photo file is empty');
+      if (tooLarge) return tooLargeRejection(this.limits.maxPhotoBytes);
+      const mimeType = sniffImageType(head);
+      if (!mimeType) return reject('unsupported_image_type', 'the photo is not a JPEG, PNG or WebP image');
+      let width: number;
+      let height: number;
+      try {
+        // Reads the header only: the declared size is checked before anything decodes the pixels.
+        const meta = await sharp(tmpFile, { limitInputPixels: false }).metadata();
+        width = meta.width ?? 0;
+        height = meta.height ?? 0;
+      } catch {
+        return reject('unreadable_image', 'the photo header cannot be read');
+      }
+      if (width <= 0 || height <= 0) return reject('unreadable_image', 'the photo has no dimensions');
+      if (width * height > this.limits.maxPhotoPixels) {
+        return reject(
+          'photo_too_many_pixels',
+          `the photo is ${width}x${height} pixels, more than the limit of ${this.limits.maxPhotoPixels}`,
+        );
+      }
+      const sha256 = hash.digest();
+      const finalPath = this.pathFor(sha256, mimeType);
+      await mkdir(path.dirname(finalPath), { recursive: true });
+      if (await exists(finalPath)) {
+        await rm(tmpFile, { force: true });
+      } else {
+        await rename(tmpFile, finalPath);
+      }
+      return { ok: true, sha256, mimeType, byteSize, width, height };
+    } finally {
+      out.destroy();
+      await rm(tmpFile, { force: true });
+    }
+  }
+}
+
+function tooLargeRejection(limit: number): PhotoRejection {
+  return reject('photo_too_large', `the photo is larger than ${limit} bytes`);
+}
+
+function reject(code: PhotoRejectionCode, message: string): PhotoRejection {
+  return { ok: false, code, message };
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,132 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { JobName, QueueName, embedRecordJobId, type EmbedRecordPayload } from '../jobs/job-registry.js';
+
+/** How long an upload waits for Redis before leaving its records for the reconciler. */
+const ENQUEUE_TIMEOUT_MS = 3_000;
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  completed: number;
+  failed: number;
+}
+
+/**
+ * Producer side of the faces queue. Fails fast when Redis is unreachable instead of buffering commands, and
+ * rebuilds its connection after a failure: BullMQ keeps a connection that failed to initialise broken for good.
+ */
+export class RecordQueueRepository {
+  private current: { connection: Redis; queue: Queue<EmbedRecordPayload> } | null = null;
+
+  constructor(
+    private readonly redisUrl: string,
+    private readonly prefix: string,
+  ) {}
+
+  /** Adds one embed job per record. Deterministic ids make this safe to repeat. */
+  async enqueueRecords(recordIds: readonly number[]): Promise<void> {
+    if (recordIds.length === 0) return;
+    await this.run(
+      (queue) =>
+        queue.addBulk(
+          recordIds.map((recordId) => ({
+            name: JobName.EmbedRecord,
+            data: { recordId },
+            opts: {
+              jobId: embedRecordJobId(recordId),
+              attempts: 5,
+              backoff: { type: 'exponential', delay: 2_000 },
+              removeOnComplete: { age: 24 * 3600, count: 100_000 },
+              removeOnFail: { age: 7 * 24 * 3600 },
+            },
+          })),
+        ),
+      ENQUEUE_TIMEOUT_MS,
+      'enqueue',
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.run(async (_queue, connection) => connection.ping(), 1_000, 'redis ping');
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const counts = await this.run(
+      (queue) => queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed'),
+      1_000,
+      'queue counts',
+    );
+    return {
+      waiting: counts.waiting ?? 0,
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      completed: counts.completed ?? 0,
+      failed: counts.failed ?? 0,
+    };
+  }
+
+  /** Job ids currently known to the queue (tests and diagnostics). */
+  async jobIds(): Promise<string[]> {
+    const jobs = await this.run(
+      (queue) => queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized']),
+      5_000,
+      'list jobs',
+    );
+    return jobs.map((job) => job.id ?? '').filter((id) => id !== '');
+  }
+
+  async close(): Promise<void> {
+    const current = this.current;
+    this.current = null;
+    if (!current) return;
+    await withTimeout(current.queue.close(), 2_000, 'queue close').catch(() => undefined);
+    current.connection.disconnect();
+  }
+
+  private async run<T>(
+    operation: (queue: Queue<EmbedRecordPayload>, connection: Redis) => Promise<T>,
+    timeoutMs: number,
+    what: string,
+  ): Promise<T> {
+    const { queue, connection } = this.open();
+    try {
+      return await withTimeout(operation(queue, connection), timeoutMs, what);
+    } catch (error) {
+      // Start from a fresh connection next time; the reconciler retries whatever this call did not queue.
+      if (this.current?.queue === queue) {
+        this.current = null;
+        connection.disconnect();
+      }
+      throw error;
+    }
+  }
+
+  private open() {
+    if (this.current) return this.current;
+    const connection = new Redis(this.redisUrl, {
+      // Give up on a dead server after a few quick attempts: the caller's timeout decides, not ioredis.
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      retryStrategy: (attempt) => (attempt > 3 ? null : attempt * 200),
+    });
+    connection.on('error', () => undefined);
+    const queue = new Queue<EmbedRecordPayload>(QueueName.Faces, { connection, prefix: this.prefix });
+    queue.on('error', () => undefined);
+    this.current = { connection, queue };
+    return this.current;
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,35 @@
+import { Type } from 'typebox';
+
+export const OperatorSchema = Type.Object(
+  { id: Type.Integer(), code: Type.String(), name: Type.String(), createdAt: Type.String() },
+  { additionalProperties: false },
+);
+
+export const CreateOperatorBodySchema = Type.Object(
+  {
+    code: Type.String({ pattern: '^[A-Za-z0-9_]{2,32}$' }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+
+export const CreateKeyBodySchema = Type.Object(
+  {
+    role: Type.Union([Type.Literal('operator'), Type.Literal('analyst'), Type.Literal('admin')]),
+    operator: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_]{2,32}$' })),
+    label: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CreatedKeySchema = Type.Object(
+  {
+    id: Type.Integer(),
+    key: Type.String({ description: 'shown once; store it now' }),
+    role: Type.String(),
+    operator: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
+export const KeyParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });

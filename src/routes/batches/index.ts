@@ -1,0 +1,155 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Readable } from 'node:stream';
+import type { Container } from '../../container.js';
+import { principalOf } from '../../plugins/auth.js';
+import { AppError } from '../../services/errors.js';
+import type { Principal } from '../../services/auth.service.js';
+import { problemResponses } from '../common.schemas.js';
+import { checkDeclaredLength, multipartParts, zipParts } from './upload-parts.js';
+import {
+  BatchErrorsSchema,
+  BatchListQuerySchema,
+  BatchListSchema,
+  BatchParamsSchema,
+  BatchSchema,
+  RecordListQuerySchema,
+  RecordListSchema,
+  UploadHeadersSchema,
+  UploadQuerySchema,
+  UploadResultSchema,
+} from './schemas.js';
+
+const READERS = ['operator', 'analyst', 'admin'] as const;
+
+export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (app, { container }) => {
+  const limits = container.config.upload;
+
+  // The zip body is handed over as a stream; the route spools it to disk itself (bounded by the upload limit).
+  app.addContentTypeParser(['application/zip', 'application/x-zip-compressed'], (_request, payload, done) =>
+    done(null, payload),
+  );
+
+  app.post(
+    '/v1/batches',
+    {
+      config: { roles: ['operator', 'admin'] },
+      schema: {
+        tags: ['batches'],
+        summary: 'Upload a KYC batch (multipart manifest + photos, or a zip with manifest.csv)',
+        consumes: ['multipart/form-data', 'application/zip'],
+        querystring: UploadQuerySchema,
+        headers: UploadHeadersSchema,
+        response: { 202: UploadResultSchema, ...problemResponses, 413: { $ref: 'Problem' }, 415: { $ref: 'Problem' } },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const operatorId = await resolveUploadOperator(container, principal, request.query.operator);
+      checkDeclaredLength(request, limits);
+      const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      let source: 'multipart' | 'zip';
+      if (contentType === 'multipart/form-data') source = 'multipart';
+      else if (contentType === 'application/zip' || contentType === 'application/x-zip-compressed') source = 'zip';
+      else throw new AppError(415, 'unsupported_media_type', 'upload multipart/form-data or application/zip');
+
+      const idempotencyKey = request.headers['idempotency-key'] ?? null;
+      const parts =
+        source === 'multipart'
+          ? multipartParts(request, limits)
+          : zipParts(request.body as Readable, limits, (suffix) => container.photos.tempPath(suffix));
+      const outcome = await container.ingest.ingest({
+        operatorId,
+        apiKeyId: principal.keyId,
+        actor: `key:${principal.keyId}`,
+        idempotencyKey,
+        source,
+        parts,
+      });
+      if (!outcome.created) void reply.header('idempotent-replayed', 'true');
+      request.log.info(
+        { batchId: outcome.batchId, accepted: outcome.accepted, rejected: outcome.rejected, queued: outcome.queued },
+        outcome.created ? 'batch accepted' : 'batch replayed',
+      );
+      return reply.code(202).send({
+        batch_id: outcome.batchId,
+        accepted: outcome.accepted,
+        rejected: outcome.rejected,
+        errors: outcome.errors,
+      });
+    },
+  );
+
+  app.get(
+    '/v1/batches',
+    {
+      config: { roles: READERS },
+      schema: {
+        tags: ['batches'],
+        querystring: BatchListQuerySchema,
+        response: { 200: BatchListSchema, ...problemResponses },
+      },
+    },
+    async (request) => container.batches.list(principalOf(request), request.query.cursor, request.query.limit),
+  );
+
+  app.get(
+    '/v1/batches/:id',
+    {
+      config: { roles: READERS },
+      schema: { tags: ['batches'], params: BatchParamsSchema, response: { 200: BatchSchema, ...problemResponses } },
+    },
+    async (request) => container.batches.get(principalOf(request), request.params.id),
+  );
+
+  app.get(
+    '/v1/batches/:id/records',
+    {
+      config: { roles: READERS },
+      schema: {
+        tags: ['batches'],
+        params: BatchParamsSchema,
+        querystring: RecordListQuerySchema,
+        response: { 200: RecordListSchema, ...problemResponses },
+      },
+    },
+    async (request) =>
+      container.batches.listRecords(
+        principalOf(request),
+        request.params.id,
+        request.query.state,
+        request.query.cursor,
+        request.query.limit,
+      ),
+  );
+
+  app.get(
+    '/v1/batches/:id/errors',
+    {
+      config: { roles: READERS },
+      schema: {
+        tags: ['batches'],
+        params: BatchParamsSchema,
+        response: { 200: BatchErrorsSchema, ...problemResponses },
+      },
+    },
+    async (request) => ({ errors: await container.batches.listErrors(principalOf(request), request.params.id) }),
+  );
+};
+
+/** Operator keys upload for their own operator; admin keys (the regulator) must name one. */
+async function resolveUploadOperator(
+  container: Container,
+  principal: Principal,
+  requested: string | undefined,
+): Promise<number> {
+  if (principal.role === 'operator') {
+    if (requested && requested.toUpperCase() !== principal.operatorCode) {
+      throw new AppError(403, 'operator_mismatch', 'an operator key uploads only for its own operator');
+    }
+    return principal.operatorId!;
+  }
+  if (!requested) throw new AppError(400, 'operator_required', 'name the operator with ?operator=CODE');
+  const operator = await container.auth.findOperator(requested.toUpperCase());
+  if (!operator) throw new AppError(404, 'operator_not_found', `no operator with code ${requested.toUpperCase()}`);
+  return operator.id;
+}

@@ -1,0 +1,103 @@
+import { Type } from 'typebox';
+import { RECORD_STATES } from '../../services/record-states.js';
+import { RowErrorSchema } from '../common.schemas.js';
+
+export const UploadQuerySchema = Type.Object(
+  {
+    operator: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9_]{2,32}$', description: 'operator code; admin keys must name one' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const UploadHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7E]+$', description: 'retry-safe upload key' }),
+  ),
+});
+
+export const UploadResultSchema = Type.Object(
+  {
+    batch_id: Type.String({ format: 'uuid' }),
+    accepted: Type.Integer(),
+    rejected: Type.Integer(),
+    errors: Type.Array(RowErrorSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchParamsSchema = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+
+export const BatchSchema = Type.Object(
+  {
+    id: Type.String(),
+    operator: Type.String(),
+    source: Type.String(),
+    state: Type.Union([Type.Literal('processing'), Type.Literal('completed')]),
+    total_rows: Type.Integer(),
+    accepted: Type.Integer(),
+    rejected: Type.Integer(),
+    counts: Type.Record(Type.String(), Type.Integer(), { description: 'records per state' }),
+    progress: Type.Number({ minimum: 0, maximum: 1 }),
+    created_at: Type.String(),
+    updated_at: Type.String(),
+    completed_at: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchListQuerySchema = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchListSchema = Type.Object({
+  items: Type.Array(BatchSchema),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const RecordListQuerySchema = Type.Object(
+  {
+    state: Type.Optional(Type.Union(RECORD_STATES.map((state) => Type.Literal(state)))),
+    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const KycRecordSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    rowNumber: Type.Integer(),
+    msisdn: Type.String(),
+    name: Type.String(),
+    fatherName: Nullable(Type.String()),
+    dob: Nullable(Type.String()),
+    gender: Nullable(Type.String()),
+    idType: Type.String(),
+    idMasked: Type.String({ description: 'identity document with all but the last 4 characters masked' }),
+    address: Nullable(Type.String()),
+    lsa: Type.String(),
+    posAgentId: Type.String(),
+    activationDate: Type.String(),
+    photoSha256: Type.String(),
+    state: Type.String(),
+    stateDetail: Type.Unknown(),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+export const RecordListSchema = Type.Object({
+  items: Type.Array(KycRecordSchema),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const BatchErrorsSchema = Type.Object({ errors: Type.Array(RowErrorSchema) });

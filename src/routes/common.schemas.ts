@@ -1,0 +1,31 @@
+import { Type } from 'typebox';
+
+/** RFC 9457 problem details with simsift's stable `code`. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String({ description: 'stable machine-readable error code' }),
+    detail: Type.Optional(Type.String()),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { $id: 'Problem', additionalProperties: true },
+);
+
+export const problemResponses = {
+  400: Type.Ref('Problem'),
+  401: Type.Ref('Problem'),
+  403: Type.Ref('Problem'),
+  404: Type.Ref('Problem'),
+};
+
+export const RowErrorSchema = Type.Object(
+  {
+    row: Type.Integer({ description: 'data row number; 1 is the first row after the header' }),
+    field: Type.String(),
+    code: Type.String(),
+    message: Type.String(),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { createContainer, type Container } from './container.js';
+import { migrate } from './repositories/database.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  container: Container;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Migrates, builds the API and listens. Also runs the reconciler that queues records accepted while Redis
+ * was unreachable, so an upload is never lost to a Redis outage.
+ */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const migrations = await migrate(config.databaseUrl);
+  if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, 'database migrated');
+  if (config.secretGenerated) {
+    logger.warn({ file: `${config.dataDir}/secret.key` }, 'SIMSIFT_SECRET not set: generated a development secret');
+  }
+  const container = createContainer(config, logger);
+  const app = await buildApp({ container, logger });
+  const url = await app.listen({ host: config.host, port: config.port });
+
+  let reconciling = false;
+  const reconcile = async () => {
+    if (reconciling) return;
+    reconciling = true;
+    try {
+      const queued = await container.ingest.reconcile();
+      if (queued > 0) logger.info({ queued }, 'reconciler queued waiting records');
+    } catch (error) {
+      logger.warn({ err: error }, 'reconciler could not queue waiting records; will retry');
+    } finally {
+      reconciling = false;
+    }
+  };
+  const timer = setInterval(() => void reconcile(), config.reconcileIntervalMs);
+  timer.unref();
+  void reconcile();
+
+  return {
+    app,
+    container,
+    url,
+    async close() {
+      clearInterval(timer);
+      await app.close();
+      await container.close();
+    },
+  };
+}

@@ -1,0 +1,244 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { BatchResult, NewBatch, NewKycRecord, NewPhoto, RowError } from '../repositories/batch.repository.js';
+import type { PhotoRejection, StoredPhoto } from '../repositories/photo-store.repository.js';
+import { AppError } from './errors.js';
+import { parseManifest } from './manifest.js';
+import { validateManifestRow, type IdType } from './kyc-validators.js';
+
+/** One piece of an upload, in the order the client sent it. */
+export type UploadPart =
+  | { kind: 'manifest'; content: Buffer }
+  /** `declaredBytes`: the size the container announced (zip entries), checked before reading. */
+  | { kind: 'photo'; name: string; stream: Readable; declaredBytes?: number };
+
+export interface IngestRequest {
+  operatorId: number;
+  apiKeyId: number | null;
+  /** For the audit log: `key:<id>` or `cli`. */
+  actor: string;
+  idempotencyKey: string | null;
+  source: 'multipart' | 'zip';
+  parts: AsyncIterable<UploadPart>;
+}
+
+export interface IngestOutcome extends BatchResult {
+  /** False when an earlier request with the same idempotency key already created the batch. */
+  created: boolean;
+  /** How many accepted records reached the queue now; the rest wait for the reconciler. */
+  queued: number;
+}
+
+/** The storage the ingest service needs; repositories implement it, unit tests fake it. */
+export interface IngestBatchStore {
+  findResultByIdempotencyKey(operatorId: number, idempotencyKey: string): Promise<BatchResult | null>;
+  create(batch: NewBatch): Promise<{ created: boolean; result: BatchResult; recordIds: number[] }>;
+  markQueued(recordIds: readonly number[]): Promise<number>;
+  findWaitingRecordIds(limit: number): Promise<number[]>;
+}
+export interface IngestPhotoStore {
+  save(stream: Readable, declaredBytes?: number): Promise<StoredPhoto | PhotoRejection>;
+}
+export interface IngestQueue {
+  enqueueRecords(recordIds: readonly number[]): Promise<void>;
+}
+export interface IngestLogger {
+  warn(details: object, message: string): void;
+}
+
+export interface IngestServiceDeps {
+  batches: IngestBatchStore;
+  photos: IngestPhotoStore;
+  queue: IngestQueue;
+  secret: Buffer;
+  maxRowsPerBatch: number;
+  logger: IngestLogger;
+  now?: () => Date;
+}
+
+/** Keyed hash of an identity document: equal documents match, the number itself is never stored. */
+export function hashIdentityDocument(secret: Buffer, idType: IdType, normalisedNumber: string): Buffer {
+  return createHmac('sha256', secret).update(`${idType}:${normalisedNumber}`).digest();
+}
+
+/**
+ * Turns an upload (manifest + photos) into a batch of validated KYC records: bad rows are reported with
+ * `{row, field, code, message}`, good rows are written with their batch in one transaction, then queued
+ * for the face workers. Nothing accepted is lost when Redis is down: records stay `waiting` and
+ * {@link IngestService.reconcile} queues them later.
+ */
+export class IngestService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: IngestServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** The result of an earlier upload with this idempotency key, if any. */
+  async findPrevious(operatorId: number, idempotencyKey: string | null): Promise<BatchResult | null> {
+    if (!idempotencyKey) return null;
+    return this.deps.batches.findResultByIdempotencyKey(operatorId, idempotencyKey);
+  }
+
+  async ingest(request: IngestRequest): Promise<IngestOutcome> {
+    const previous = await this.findPrevious(request.operatorId, request.idempotencyKey);
+    if (previous) return { ...previous, created: false, queued: 0 };
+
+    let manifest: ReturnType<typeof parseManifest> | null = null;
+    const photos = new PhotoIndex();
+    for await (const part of request.parts) {
+      if (part.kind === 'manifest') {
+        if (manifest) throw new AppError(400, 'duplicate_manifest', 'the upload contains more than one manifest');
+        // Parsed as soon as it arrives so a bad manifest fails the upload before the photos are stored.
+        manifest = parseManifest(part.content, this.deps.maxRowsPerBatch);
+      } else {
+        photos.add(part.name, await this.deps.photos.save(part.stream, part.declaredBytes));
+      }
+    }
+    if (!manifest) throw new AppError(400, 'manifest_missing', 'the upload has no manifest');
+
+    const errors: RowError[] = manifest.malformedRows.map((row) => ({
+      row,
+      field: '*',
+      code: 'wrong_column_count',
+      message: 'the row does not have as many fields as the header',
+    }));
+    const records: NewKycRecord[] = [];
+    const usedPhotos = new Map<string, NewPhoto>();
+    const firstRowByMsisdn = new Map<string, number>();
+    const today = this.now();
+    for (const { rowNumber, values } of manifest.rows) {
+      const rowErrors: RowError[] = [];
+      const validated = validateManifestRow(values, today);
+      if (!validated.ok) rowErrors.push(...validated.errors.map((error) => ({ row: rowNumber, ...error })));
+      const photoName = values.photo?.trim() ?? '';
+      const photo = photoName ? photos.find(photoName) : null;
+      if (photoName && !photo) {
+        rowErrors.push({
+          row: rowNumber,
+          field: 'photo',
+          code: 'photo_missing',
+          message: 'no photo of that name was uploaded',
+        });
+      } else if (photo && !photo.ok) {
+        rowErrors.push({ row: rowNumber, field: 'photo', code: photo.code, message: photo.message });
+      }
+      if (validated.ok) {
+        const firstRow = firstRowByMsisdn.get(validated.value.msisdn);
+        if (firstRow !== undefined) {
+          rowErrors.push({
+            row: rowNumber,
+            field: 'msisdn',
+            code: 'duplicate_msisdn',
+            message: `the same MSISDN is already on row ${firstRow} of this batch`,
+          });
+        }
+      }
+      if (rowErrors.length > 0 || !validated.ok || !photo?.ok) {
+        errors.push(...rowErrors);
+        continue;
+      }
+      const row = validated.value;
+      firstRowByMsisdn.set(row.msisdn, rowNumber);
+      usedPhotos.set(photo.sha256.toString('hex'), photo);
+      records.push({
+        rowNumber,
+        msisdn: row.msisdn,
+        name: row.name,
+        fatherName: row.fatherName,
+        dob: row.dob,
+        gender: row.gender,
+        idType: row.idType,
+        idHmac: hashIdentityDocument(this.deps.secret, row.idType, row.idNumber),
+        idMasked: row.idMasked,
+        address: row.address,
+        lsa: row.lsa,
+        posAgentId: row.posAgentId,
+        activationDate: row.activationDate,
+        photoSha256: photo.sha256,
+      });
+    }
+    errors.sort((a, b) => a.row - b.row);
+    const totalRows = manifest.rows.length + manifest.malformedRows.length;
+    const batchId = randomUUID();
+    const { created, result, recordIds } = await this.deps.batches.create({
+      id: batchId,
+      operatorId: request.operatorId,
+      apiKeyId: request.apiKeyId,
+      idempotencyKey: request.idempotencyKey,
+      source: request.source,
+      totalRows,
+      errors,
+      photos: [...usedPhotos.values()],
+      records,
+      audit: {
+        apiKeyId: request.apiKeyId,
+        actor: request.actor,
+        action: 'batch.create',
+        entity: 'batch',
+        details: { source: request.source, totalRows, accepted: records.length, rejected: totalRows - records.length },
+      },
+    });
+    const queued = created ? await this.tryEnqueue(recordIds) : 0;
+    return { ...result, created, queued };
+  }
+
+  /**
+   * Queues records that were accepted but never reached the queue (Redis was down, or the process died
+   * between commit and enqueue). Safe to run from several processes: job ids are deterministic.
+   */
+  async reconcile(batchSize = 1_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const ids = await this.deps.batches.findWaitingRecordIds(batchSize);
+      if (ids.length === 0) return total;
+      await this.deps.queue.enqueueRecords(ids);
+      total += await this.deps.batches.markQueued(ids);
+      if (ids.length < batchSize) return total;
+    }
+  }
+
+  private async tryEnqueue(recordIds: number[]): Promise<number> {
+    try {
+      await this.deps.queue.enqueueRecords(recordIds);
+      return await this.deps.batches.markQueued(recordIds);
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: error, records: recordIds.length },
+        'could not queue accepted records; they stay waiting for the reconciler',
+      );
+      return 0;
+    }
+  }
+}
+
+type PhotoOutcome = StoredPhoto | PhotoRejection;
+
+/**
+ * Photos by the name the client gave them. A manifest may name a photo by its path inside a zip or by its bare
+ * file name; a bare name that two uploaded files share is ambiguous and matches neither.
+ */
+class PhotoIndex {
+  private readonly byName = new Map<string, PhotoOutcome>();
+  private readonly byBaseName = new Map<string, PhotoOutcome | 'ambiguous'>();
+
+  add(name: string, outcome: PhotoOutcome): void {
+    const normalised = normalisePhotoName(name);
+    this.byName.set(normalised, outcome);
+    const base = path.posix.basename(normalised);
+    this.byBaseName.set(base, this.byBaseName.has(base) ? 'ambiguous' : outcome);
+  }
+
+  find(name: string): PhotoOutcome | null {
+    const normalised = normalisePhotoName(name);
+    const exact = this.byName.get(normalised);
+    if (exact) return exact;
+    const byBase = this.byBaseName.get(path.posix.basename(normalised));
+    return byBase && byBase !== 'ambiguous' ? byBase : null;
+  }
+}
+
+function normalisePhotoName(name: string): string {
+  return name.replace(/\\/g, '/').replace(/^\.\//, '').replace(/^\/+/, '');
+}

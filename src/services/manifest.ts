@@ -1,0 +1,85 @@
+import { parse } from 'csv-parse/sync';
+import { OPTIONAL_COLUMNS, REQUIRED_COLUMNS, type ManifestRow } from './kyc-validators.js';
+import { AppError } from './errors.js';
+
+export interface ParsedManifest {
+  rows: { rowNumber: number; values: ManifestRow }[];
+  /** Rows whose column count differs from the header's; reported as row errors, not parsed. */
+  malformedRows: number[];
+}
+
+const KNOWN_COLUMNS = new Set<string>([...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS]);
+
+/**
+ * Parses a KYC manifest. Problems with the file as a whole (not text, not CSV, missing or unknown columns,
+ * too many rows) reject the whole batch; problems with one row are left to row validation.
+ * Row numbers count data rows from 1 (the header is not a row).
+ */
+export function parseManifest(content: Buffer, maxRows: number): ParsedManifest {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(content);
+  } catch {
+    throw new AppError(400, 'manifest_not_csv', 'the manifest is not UTF-8 text');
+  }
+  if (text.includes('\u0000')) throw new AppError(400, 'manifest_not_csv', 'the manifest contains binary data');
+  let records: string[][];
+  try {
+    records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: false });
+  } catch (error) {
+    throw new AppError(
+      400,
+      'manifest_not_csv',
+      `the manifest is not valid CSV: ${(error as Error).message}`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
+  }
+  const [header, ...data] = records;
+  if (!header) throw new AppError(400, 'manifest_empty', 'the manifest has no header row');
+  const columns = header.map((column) => column.trim().toLowerCase());
+  const missing = REQUIRED_COLUMNS.filter((column) => !columns.includes(column));
+  if (missing.length > 0) {
+    throw new AppError(400, 'manifest_missing_columns', `the manifest lacks required columns: ${missing.join(', ')}`, {
+      missing,
+      required: [...REQUIRED_COLUMNS],
+      optional: [...OPTIONAL_COLUMNS],
+    });
+  }
+  const unknown = columns.filter((column) => !KNOWN_COLUMNS.has(column));
+  if (unknown.length > 0) {
+    throw new AppError(400, 'manifest_unknown_columns', `the manifest has unknown columns: ${unknown.join(', ')}`, {
+      unknown,
+      required: [...REQUIRED_COLUMNS],
+      optional: [...OPTIONAL_COLUMNS],
+    });
+  }
+  const duplicated = columns.filter((column, index) => columns.indexOf(column) !== index);
+  if (duplicated.length > 0) {
+    throw new AppError(400, 'manifest_duplicate_columns', `columns appear twice: ${duplicated.join(', ')}`, {
+      duplicated,
+    });
+  }
+  if (data.length === 0) throw new AppError(400, 'manifest_empty', 'the manifest has no data rows');
+  if (data.length > maxRows) {
+    throw new AppError(413, 'too_many_rows', `the manifest has ${data.length} rows; the limit is ${maxRows}`, {
+      rows: data.length,
+      limit: maxRows,
+    });
+  }
+  const rows: ParsedManifest['rows'] = [];
+  const malformedRows: number[] = [];
+  data.forEach((fields, index) => {
+    const rowNumber = index + 1;
+    if (fields.length !== columns.length) {
+      malformedRows.push(rowNumber);
+      return;
+    }
+    const values: ManifestRow = {};
+    columns.forEach((column, i) => (values[column] = fields[i]));
+    rows.push({ rowNumber, values });
+  });
+  return { rows, malformedRows };
+}
