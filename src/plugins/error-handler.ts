@@ -38,7 +38,7 @@ export function sendProblem(
     .code(status)
     .type('application/problem+json')
     .send({
-      type: `https://simsift.dev/problems/${code}`,
+      type: `urn:simsift:problem:${code}`,
       title: TITLES[status] ?? 'Error',
       status,
       code,

@@ -14,7 +14,7 @@ export interface ApiKeyRecord {
 }
 
 const COLUMNS = `k.id, k.role, k.operator_id AS "operatorId", o.code AS "operatorCode", k.key_prefix AS "keyPrefix",
-  k.label, k.created_at::text AS "createdAt", k.revoked_at::text AS "revokedAt"`;
+  k.label, to_json(k.created_at)#>>'{}' AS "createdAt", to_json(k.revoked_at)#>>'{}' AS "revokedAt"`;
 
 export class ApiKeyRepository {
   constructor(private readonly pool: Pool) {}

@@ -89,8 +89,8 @@ export interface KycRecordRow {
 }
 
 const BATCH_COLUMNS = `b.id, b.operator_id AS "operatorId", o.code AS "operatorCode", b.source,
-  b.total_rows AS "totalRows", b.accepted, b.rejected, b.created_at::text AS "createdAt",
-  (SELECT max(r.updated_at)::text FROM kyc_records r WHERE r.batch_id = b.id) AS "lastRecordUpdateAt",
+  b.total_rows AS "totalRows", b.accepted, b.rejected, to_json(b.created_at)#>>'{}' AS "createdAt",
+  (SELECT to_json(max(r.updated_at))#>>'{}' FROM kyc_records r WHERE r.batch_id = b.id) AS "lastRecordUpdateAt",
   COALESCE((SELECT jsonb_object_agg(s.state, s.n) FROM
     (SELECT r.state, count(*)::int AS n FROM kyc_records r WHERE r.batch_id = b.id GROUP BY r.state) s),
     '{}'::jsonb) AS "stateCounts"`;
@@ -255,7 +255,7 @@ export class BatchRepository {
       `SELECT id, row_number AS "rowNumber", msisdn, name, father_name AS "fatherName", dob, gender,
          id_type AS "idType", id_masked AS "idMasked", address, lsa, pos_agent_id AS "posAgentId",
          activation_date AS "activationDate", encode(photo_sha256, 'hex') AS "photoSha256", state,
-         state_detail AS "stateDetail", created_at::text AS "createdAt", updated_at::text AS "updatedAt"
+         state_detail AS "stateDetail", to_json(created_at)#>>'{}' AS "createdAt", to_json(updated_at)#>>'{}' AS "updatedAt"
        FROM kyc_records
        WHERE batch_id = $1::uuid AND ($2::text IS NULL OR state = $2::text) AND ($3::bigint IS NULL OR id > $3::bigint)
        ORDER BY id LIMIT $4::integer`,

@@ -7,7 +7,7 @@ export interface Operator {
   createdAt: string;
 }
 
-const COLUMNS = `id, code, name, created_at::text AS "createdAt"`;
+const COLUMNS = `id, code, name, to_json(created_at)#>>'{}' AS "createdAt"`;
 
 export class OperatorRepository {
   constructor(private readonly pool: Pool) {}

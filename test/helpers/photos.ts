@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import sharp from 'sharp';
+
+const FACE_API_DEMO = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
+  'demo',
+);
+
+/** A real group photo shipped inside the face-api package (`n` = 1..6). */
+export function samplePhotoPath(n: number): string {
+  return path.join(FACE_API_DEMO, `sample${n}.jpg`);
+}
+
+export function samplePhoto(n: number): Promise<Buffer> {
+  return readFile(samplePhotoPath(n));
+}
+
+/** A small distinct JPEG (solid colour `seed`), for tests that need many different photos cheaply. */
+export function tinyJpeg(seed: number, size = 32): Promise<Buffer> {
+  return sharp({
+    create: {
+      width: size,
+      height: size,
+      channels: 3,
+      background: { r: seed % 256, g: (seed * 7) % 256, b: (seed * 13) % 256 },
+    },
+  })
+    .jpeg()
+    .toBuffer();
+}
+
+export function tinyPng(seed: number): Promise<Buffer> {
+  return sharp({ create: { width: 16, height: 16, channels: 3, background: { r: seed % 256, g: 1, b: 2 } } })
+    .png()
+    .toBuffer();
+}
+
+export function tinyWebp(seed: number): Promise<Buffer> {
+  return sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 1, g: seed % 256, b: 2 } } })
+    .webp()
+    .toBuffer();
+}
+
+/**
+ * A PNG whose header declares `width` x `height` but carries a tiny body: a decompression-bomb probe that costs
+ * nothing to build. Only the IHDR dimensions (and their CRC) are rewritten.
+ */
+export async function pngDeclaring(width: number, height: number): Promise<Buffer> {
+  const png = Buffer.from(await tinyPng(1));
+  png.writeUInt32BE(width, 16);
+  png.writeUInt32BE(height, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+  return png;
+}
+
+function crc32(bytes: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}

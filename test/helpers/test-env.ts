@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createContainer, type Container } from '../../src/container.js';
+import { createLogger } from '../../src/logger.js';
+import { dropDatabase, migrate } from '../../src/repositories/database.js';
+import type { Role } from '../../src/services/auth.service.js';
+
+const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface TestEnv {
+  config: Config;
+  container: Container;
+  app: FastifyInstance;
+  /** Base URL of the listening server, for real HTTP (streamed multipart and zip bodies). */
+  url: string;
+  /** Creates an operator (if needed) and a key; returns the clear-text key. */
+  key(role: Role, operatorCode?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * A private simsift for one test file: its own database, data dir and queue prefix, against the real
+ * Postgres and Redis. `overrides` replace config values (e.g. an unreachable Redis, smaller limits).
+ */
+export async function createTestEnv(
+  overrides: Partial<Config> = {},
+  logDestination?: DestinationStream,
+): Promise<TestEnv> {
+  const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
+  const databaseUrl = new URL(BASE_DATABASE_URL);
+  databaseUrl.pathname = `/simsift_test_${id}`;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'simsift-test-'));
+  const base = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl.toString(),
+    REDIS_URL,
+    SIMSIFT_DATA_DIR: dataDir,
+    SIMSIFT_QUEUE_PREFIX: `test_${id}`,
+    SIMSIFT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'silent',
+  });
+  const config: Config = { ...base, ...overrides, upload: { ...base.upload, ...overrides.upload } };
+  await migrate(config.databaseUrl);
+  const logger = createLogger(config, 'simsift-test', logDestination);
+  const container = createContainer(config, logger);
+  const app = await buildApp({ container, logger });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    config,
+    container,
+    app,
+    url,
+    async key(role, operatorCode) {
+      if (operatorCode) await container.auth.createOperator(operatorCode, `${operatorCode} Telecom`, 'test', null);
+      const created = await container.auth.createKey({
+        role,
+        operatorCode: role === 'operator' ? (operatorCode ?? null) : null,
+        actor: 'test',
+        actorKeyId: null,
+      });
+      return created.key;
+    },
+    async close() {
+      await app.close();
+      await container.close();
+      await dropDatabase(config.databaseUrl);
+      await deleteQueueKeys(base.queuePrefix);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Removes every Redis key under a test's queue prefix. */
+export async function deleteQueueKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

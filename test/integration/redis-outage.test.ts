@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { createContainer } from '../../src/container.js';
+import { createLogger } from '../../src/logger.js';
+import { tinyJpeg } from '../helpers/photos.js';
+import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
+
+// A port nothing listens on: the API behaves as when Redis is down.
+const DEAD_REDIS = 'redis://127.0.0.1:1';
+
+let env: TestEnv;
+let key: string;
+
+beforeAll(async () => {
+  env = await createTestEnv({ redisUrl: DEAD_REDIS });
+  key = await env.key('operator', 'BSNL');
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+describe('Redis down during an upload', () => {
+  it('keeps the accepted records waiting, reports not ready, and the reconciler queues them once Redis is back', async () => {
+    const rows = [sampleRow(1, 'a.jpg'), sampleRow(2, 'b.jpg')];
+    const form = new FormData();
+    form.append('manifest', new Blob([manifestCsv(rows)]), 'manifest.csv');
+    form.append('a.jpg', new Blob([await tinyJpeg(1)]), 'a.jpg');
+    form.append('b.jpg', new Blob([await tinyJpeg(2)]), 'b.jpg');
+    const started = Date.now();
+    const response = await fetch(`${env.url}/v1/batches`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: form,
+    });
+    expect(response.status).toBe(202);
+    const body = (await response.json()) as { batch_id: string; accepted: number };
+    expect(body.accepted).toBe(2);
+    // The upload does not hang on the dead Redis beyond the enqueue timeout.
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    const states = await env.container.pool.query<{ state: string }>(
+      'SELECT state FROM kyc_records WHERE batch_id = $1::uuid',
+      [body.batch_id],
+    );
+    expect(states.rows.map((r) => r.state)).toEqual(['waiting', 'waiting']);
+
+    const ready = await fetch(`${env.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ checks: { postgres: 'ok', redis: 'unreachable' } });
+
+    // Redis "comes back": the same database seen through a container whose Redis is up.
+    const healthy = createContainer(
+      { ...env.config, redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' },
+      createLogger({ logLevel: 'silent' }),
+    );
+    try {
+      expect(await healthy.ingest.reconcile()).toBe(2);
+      const after = await env.container.pool.query<{ id: number; state: string }>(
+        'SELECT id, state FROM kyc_records WHERE batch_id = $1::uuid ORDER BY id',
+        [body.batch_id],
+      );
+      expect(after.rows.map((r) => r.state)).toEqual(['queued', 'queued']);
+      const jobIds = await healthy.recordQueue.jobIds();
+      for (const record of after.rows) expect(jobIds).toContain(`embed-${record.id}`);
+      // A second pass finds nothing left to do.
+      expect(await healthy.ingest.reconcile()).toBe(0);
+    } finally {
+      await healthy.close();
+    }
+  });
+});
