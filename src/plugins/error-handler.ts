@@ -47,6 +47,31 @@ export function sendProblem(
     });
 }
 
+/** Connection-level failures (Postgres or Redis down): the client may retry later, nothing was half-written. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
+
+function isUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    if (current instanceof Error && /Connection terminated|connection timeout/i.test(current.message)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** One error handler: problem+json with a stable code; messages for 4xx only, never a stack. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -63,6 +88,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (mapped) return sendProblem(reply, mapped.status, mapped.code, error.message);
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return sendProblem(reply, error.statusCode, 'bad_request', error.message);
+    }
+    if (isUnavailable(error)) {
+      request.log.error({ err: error }, 'a backing service is unavailable');
+      void reply.header('retry-after', '5');
+      return sendProblem(reply, 503, 'service_unavailable', 'a backing service is unavailable; retry later');
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, 500, 'internal_error', undefined);

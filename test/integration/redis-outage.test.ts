@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { buildApp } from '../../src/app.js';
 import { createContainer } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
 import { tinyJpeg } from '../helpers/photos.js';
@@ -67,6 +68,28 @@ describe('Redis down during an upload', () => {
       expect(await healthy.ingest.reconcile()).toBe(0);
     } finally {
       await healthy.close();
+    }
+  });
+});
+
+describe('Postgres down', () => {
+  it('answers 503 service_unavailable with Retry-After, not a 500', async () => {
+    const deadDatabase = { ...env.config, databaseUrl: 'postgres://postgres@127.0.0.1:1/simsift' };
+    const logger = createLogger({ logLevel: 'silent' });
+    const container = createContainer(deadDatabase, logger);
+    const app = await buildApp({ container, logger });
+    try {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/v1/batches',
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['retry-after']).toBe('5');
+      expect(response.json()).toMatchObject({ code: 'service_unavailable' });
+    } finally {
+      await app.close();
+      await container.close();
     }
   });
 });
