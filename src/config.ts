@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -68,7 +68,8 @@ export function loadConfig(env: Env = process.env): Config {
   };
   const int = (key: string, fallback: number, min: number, max: number): number => {
     const raw = str(key, String(fallback));
-    const value = Number(raw);
+    // Plain decimal digits only: Number() would read '  ' as 0 and '0x1F90' as 8080.
+    const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isInteger(value) || value < min || value > max) {
       problems.push(`${key} must be an integer from ${min} to ${max} (got "${raw}")`);
       return fallback;
@@ -81,7 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
       const parsed = new URL(value);
       if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
     } catch {
-      problems.push(`${key} must be a ${protocols.join(' or ')}// URL`);
+      problems.push(`${key} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
     }
     return value;
   };
@@ -134,19 +135,38 @@ export function loadConfig(env: Env = process.env): Config {
  */
 function developmentSecret(dataDir: string): { secret: Buffer; generated: boolean } {
   const file = path.join(dataDir, 'secret.key');
-  try {
-    return { secret: Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8'), generated: false };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  const existing = readSecretFile(file);
+  if (existing) return { secret: existing, generated: false };
   mkdirSync(dataDir, { recursive: true });
   const value = randomBytes(32).toString('base64url');
+  // Written whole to a private temp file, then linked into place: link() fails if the name exists, so two
+  // processes starting together agree on one secret, and no reader ever sees a half-written file.
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(temp, value + '\n', { mode: 0o600, flag: 'wx' });
   try {
-    // 'wx' so two processes starting together agree on one secret: the loser reads the winner's.
-    writeFileSync(file, value + '\n', { mode: 0o600, flag: 'wx' });
+    linkSync(temp, file);
     return { secret: Buffer.from(value, 'utf8'), generated: true };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return { secret: Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8'), generated: false };
+    const winner = readSecretFile(file);
+    if (!winner) throw new ConfigError([`${file} exists but holds no secret; remove it or set SIMSIFT_SECRET`]);
+    return { secret: winner, generated: false };
+  } finally {
+    unlinkSync(temp);
   }
+}
+
+/** The secret in `file`, or null when there is no file. An empty file is an error, never an empty HMAC key. */
+function readSecretFile(file: string): Buffer | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  if (text.length < 32) {
+    throw new ConfigError([`${file} holds no usable secret (under 32 characters); remove it or set SIMSIFT_SECRET`]);
+  }
+  return Buffer.from(text, 'utf8');
 }

@@ -65,9 +65,14 @@ export class BatchService {
     if (state !== undefined && !(RECORD_STATES as readonly string[]).includes(state)) {
       throw new AppError(400, 'invalid_state', `state must be one of ${RECORD_STATES.join(', ')}`);
     }
-    const afterId = cursor ? decodeCursor<{ id: number }>(cursor).id : null;
-    if (afterId !== null && !Number.isInteger(afterId))
-      throw new AppError(400, 'invalid_cursor', 'the cursor is not valid');
+    let afterId: number | null = null;
+    if (cursor) {
+      const { id } = decodeCursor<{ id: unknown }>(cursor);
+      if (typeof id !== 'number' || !Number.isInteger(id)) {
+        throw new AppError(400, 'invalid_cursor', 'the cursor is not valid');
+      }
+      afterId = id;
+    }
     const rows = await this.batches.listRecords(batchId, state ?? null, afterId, limit + 1);
     const page = rows.slice(0, limit);
     const last = page.at(-1);

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { dropDatabase } from '../../../src/repositories/database.js';
+
+const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const MIB = 1024 * 1024;
+
+/** Progress goes to stderr: stdout carries only the bench's JSON result. */
+export function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+export const round = (value: number, digits = 1): number => {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+};
+
+/**
+ * A private simsift for one bench run, like the test env: its own database (`simsift_bench_<id>`), queue prefix
+ * and temp dir. Nothing is created in Postgres or Redis until a server or `migrate` touches them; `cleanup`
+ * drops and deletes whatever exists, plus every resource registered with `onCleanup` (run last-in first-out).
+ */
+export interface BenchEnv {
+  id: string;
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  secret: string;
+  /** Scratch space for generated inputs and server data dirs; removed by `cleanup`. */
+  rootDir: string;
+  /**
+   * The environment `loadConfig` reads, for a server or worker in this bench env. `dataDir` defaults to
+   * `<rootDir>/data`; `extra` adds or overrides keys (limits, log level).
+   */
+  serverEnv(dataDir?: string, extra?: Record<string, string>): Record<string, string>;
+  onCleanup(task: () => Promise<void> | void): void;
+  cleanup(): Promise<void>;
+}
+
+/** Keys the simsift config reads; a caller's shell must not leak them into a bench server. */
+const CONFIG_KEYS = /^(SIMSIFT_|DATABASE_URL$|REDIS_URL$|HOST$|PORT$|LOG_LEVEL$|NODE_ENV$)/;
+
+export async function createBenchEnv(name: string): Promise<BenchEnv> {
+  const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
+  const databaseUrl = new URL(BASE_DATABASE_URL);
+  databaseUrl.pathname = `/simsift_bench_${id}`;
+  const rootDir = await mkdtemp(path.join(os.tmpdir(), `simsift-bench-${name}-`));
+  const queuePrefix = `bench_${id}`;
+  const secret = randomBytes(32).toString('hex');
+  const tasks: (() => Promise<void> | void)[] = [];
+  let cleaned = false;
+
+  return {
+    id,
+    databaseUrl: databaseUrl.toString(),
+    redisUrl: REDIS_URL,
+    queuePrefix,
+    secret,
+    rootDir,
+    serverEnv(dataDir = path.join(rootDir, 'data'), extra = {}) {
+      const inherited = Object.fromEntries(
+        Object.entries(process.env).filter(
+          (entry): entry is [string, string] => entry[1] !== undefined && !CONFIG_KEYS.test(entry[0]),
+        ),
+      );
+      return {
+        ...inherited,
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl.toString(),
+        REDIS_URL,
+        SIMSIFT_DATA_DIR: dataDir,
+        SIMSIFT_QUEUE_PREFIX: queuePrefix,
+        SIMSIFT_SECRET: secret,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+        // The bench's own server never needs the reconciler to wake often.
+        SIMSIFT_RECONCILE_INTERVAL_MS: '3600000',
+        ...extra,
+      };
+    },
+    onCleanup(task) {
+      tasks.push(task);
+    },
+    async cleanup() {
+      if (cleaned) return;
+      cleaned = true;
+      const steps: [string, () => Promise<void> | void][] = [
+        ...tasks.reverse().map((task, index): [string, () => Promise<void> | void] => [`cleanup task ${index}`, task]),
+        ['drop database', () => dropDatabase(databaseUrl.toString())],
+        ['delete queue keys', () => deleteQueueKeys(REDIS_URL, queuePrefix)],
+        ['remove temp dir', () => rm(rootDir, { recursive: true, force: true })],
+      ];
+      for (const [label, step] of steps) {
+        try {
+          await step();
+        } catch (error) {
+          log(`${label} failed: ${(error as Error).message}`);
+        }
+      }
+    },
+  };
+}
+
+/** Removes every Redis key under a queue prefix. */
+export async function deleteQueueKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
