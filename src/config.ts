@@ -17,6 +17,27 @@ export interface UploadLimits {
   maxPhotoPixels: number;
 }
 
+/** The face quality gate. Defaults were measured on real photos: see README "Face pipeline thresholds". */
+export interface FaceConfig {
+  embedder: 'face_recognition' | 'faceres';
+  /** Refuse the pure-JS CPU backend (about 40x slower) unless this is set. */
+  allowCpuBackend: boolean;
+  /** Photos are scaled to fit this many pixels on their longer side before detection. */
+  detectionMaxSide: number;
+  minDetectionScore: number;
+  /** Score for the SSD fallback detector, tried only when BlazeFace finds nothing. */
+  fallbackMinDetectionScore: number;
+  /** Smaller side of the face box in the original photo's pixels. */
+  minFacePx: number;
+  multiFaceAreaRatio: number;
+  multiFaceMinScore: number;
+  /** Variance of the Laplacian over a 112 px grey face crop. */
+  minBlur: number;
+  maxAbsYaw: number;
+  /** How long a worker's job lock lasts; a killed worker's job is handed on after about this long. */
+  jobLockMs: number;
+}
+
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   databaseUrl: string;
@@ -35,6 +56,7 @@ export interface Config {
   /** How often the reconciler looks for accepted records that never reached the queue. */
   reconcileIntervalMs: number;
   workerProcesses: number;
+  faces: FaceConfig;
 }
 
 export class ConfigError extends Error {
@@ -76,6 +98,22 @@ export function loadConfig(env: Env = process.env): Config {
     }
     return value;
   };
+  const num = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = str(key, String(fallback));
+    const value = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+    if (!(value >= min && value <= max)) {
+      problems.push(`${key} must be a number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const raw = str(key, String(fallback)).toLowerCase();
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    problems.push(`${key} must be true or false (got "${raw}")`);
+    return fallback;
+  };
   const url = (key: string, fallback: string, protocols: string[]): string => {
     const value = str(key, fallback);
     try {
@@ -107,6 +145,19 @@ export function loadConfig(env: Env = process.env): Config {
     },
     reconcileIntervalMs: int('SIMSIFT_RECONCILE_INTERVAL_MS', 10_000, 100, 3_600_000),
     workerProcesses: int('SIMSIFT_WORKER_PROCESSES', os.availableParallelism(), 1, 256),
+    faces: {
+      embedder: oneOf('SIMSIFT_EMBEDDER', ['face_recognition', 'faceres'] as const, 'face_recognition'),
+      allowCpuBackend: bool('SIMSIFT_ALLOW_CPU_BACKEND', false),
+      detectionMaxSide: int('SIMSIFT_DETECTION_MAX_SIDE', 800, 128, 4096),
+      minDetectionScore: num('SIMSIFT_MIN_DETECTION_SCORE', 0.5, 0, 1),
+      fallbackMinDetectionScore: num('SIMSIFT_FALLBACK_MIN_DETECTION_SCORE', 0.3, 0, 1),
+      minFacePx: int('SIMSIFT_MIN_FACE_PX', 40, 1, 4096),
+      multiFaceAreaRatio: num('SIMSIFT_MULTI_FACE_AREA_RATIO', 0.5, 0, 1),
+      multiFaceMinScore: num('SIMSIFT_MULTI_FACE_MIN_SCORE', 0.6, 0, 1),
+      minBlur: num('SIMSIFT_MIN_BLUR', 10, 0, 100_000),
+      maxAbsYaw: num('SIMSIFT_MAX_ABS_YAW', 50, 0, 90),
+      jobLockMs: int('SIMSIFT_JOB_LOCK_MS', 30_000, 1_000, 3_600_000),
+    },
   };
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.queuePrefix)) {
     problems.push('SIMSIFT_QUEUE_PREFIX must be 1-64 letters, digits, "_" or "-"');

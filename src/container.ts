@@ -5,7 +5,8 @@ import { BatchRepository } from './repositories/batch.repository.js';
 import { createPool, type Pool } from './repositories/database.js';
 import { OperatorRepository } from './repositories/operator.repository.js';
 import { PhotoStoreRepository } from './repositories/photo-store.repository.js';
-import { RecordQueueRepository } from './repositories/record-queue.repository.js';
+import { JobQueueRepository } from './repositories/job-queue.repository.js';
+import { QueueName, embedRecordJob } from './jobs/job-registry.js';
 import { AuthService } from './services/auth.service.js';
 import { BatchService } from './services/batch.service.js';
 import { IngestService, type IngestLogger } from './services/ingest.service.js';
@@ -15,7 +16,7 @@ export interface Container {
   config: Config;
   pool: Pool;
   photos: PhotoStoreRepository;
-  recordQueue: RecordQueueRepository;
+  facesQueue: JobQueueRepository;
   auth: AuthService;
   batches: BatchService;
   ingest: IngestService;
@@ -25,7 +26,7 @@ export interface Container {
 export function createContainer(config: Config, logger: IngestLogger): Container {
   const pool = createPool(config.databaseUrl);
   const photos = new PhotoStoreRepository(config.dataDir, config.upload);
-  const recordQueue = new RecordQueueRepository(config.redisUrl, config.queuePrefix);
+  const facesQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Faces);
   const batchRepository = new BatchRepository(pool);
   const operators = new OperatorRepository(pool);
   const audit = new AuditRepository(pool);
@@ -33,19 +34,19 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     config,
     pool,
     photos,
-    recordQueue,
+    facesQueue,
     auth: new AuthService({ keys: new ApiKeyRepository(pool), operators, audit }),
     batches: new BatchService(batchRepository),
     ingest: new IngestService({
       batches: batchRepository,
       photos,
-      queue: recordQueue,
+      queue: { enqueueRecords: (recordIds) => facesQueue.add(recordIds.map(embedRecordJob)) },
       secret: config.secret,
       maxRowsPerBatch: config.upload.maxRowsPerBatch,
       logger,
     }),
     async close() {
-      await recordQueue.close();
+      await facesQueue.close();
       await pool.end();
     },
   };

@@ -9,6 +9,7 @@ import { AppError } from '../services/errors.js';
 import { ROLES, type Role } from '../services/auth.service.js';
 import { runDemo } from './demo.js';
 import { uploadBatch } from './upload.js';
+import { superviseFaceWorkers } from './worker-supervisor.js';
 
 function config(): Config {
   try {
@@ -50,6 +51,30 @@ program
     const stop = async (signal: string) => {
       logger.info({ signal }, 'shutting down');
       await server.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('worker')
+  .description('run face worker processes (one model instance each, one job at a time)')
+  .option('--processes <n>', 'worker processes (default: number of cores)')
+  .action(async (options: { processes?: string }) => {
+    const cfg = config();
+    const processes = options.processes ? Number(options.processes) : cfg.workerProcesses;
+    if (!Number.isInteger(processes) || processes < 1)
+      throw new AppError(400, 'invalid_processes', '--processes must be 1 or more');
+    const logger = createLogger(cfg, 'simsift-worker');
+    // Migrate once here so the children do not all queue on the migration lock.
+    await migrate(cfg.databaseUrl);
+    const supervisor = superviseFaceWorkers(processes, logger);
+    await supervisor.ready;
+    logger.info({ processes, pids: supervisor.pids() }, 'face workers ready');
+    const stop = async (signal: string) => {
+      logger.info({ signal }, 'stopping face workers after their current jobs');
+      await supervisor.stop();
       process.exit(0);
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { QueueCounts } from '../repositories/record-queue.repository.js';
+import type { QueueCounts } from '../repositories/job-queue.repository.js';
 
 export interface QueueCountSource {
   counts(): Promise<QueueCounts>;

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -66,6 +66,11 @@ export class PhotoStoreRepository {
   pathFor(sha256: Buffer, mimeType: PhotoMimeType): string {
     const hex = sha256.toString('hex');
     return path.join(this.photosDir, hex.slice(0, 2), hex.slice(2, 4), `${hex}.${EXTENSION[mimeType]}`);
+  }
+
+  /** The stored bytes of a photo. */
+  read(sha256: Buffer, mimeType: PhotoMimeType): Promise<Buffer> {
+    return readFile(this.pathFor(sha256, mimeType));
   }
 
   /** A scratch path for whole-upload spooling (zip bodies); the caller removes it. */

@@ -138,7 +138,7 @@ describe('POST /v1/batches (multipart)', () => {
     expect(records.rows.map((r) => [r.row_number, r.msisdn, r.state])).toEqual(
       rows.map((row, i) => [i + 1, row.msisdn, 'queued']),
     );
-    const jobIds = await env.container.recordQueue.jobIds();
+    const jobIds = await env.container.facesQueue.jobIds();
     for (const record of records.rows) expect(jobIds).toContain(`embed-${record.id}`);
   });
 

@@ -62,7 +62,7 @@ describe('Redis down during an upload', () => {
         [body.batch_id],
       );
       expect(after.rows.map((r) => r.state)).toEqual(['queued', 'queued']);
-      const jobIds = await healthy.recordQueue.jobIds();
+      const jobIds = await healthy.facesQueue.jobIds();
       for (const record of after.rows) expect(jobIds).toContain(`embed-${record.id}`);
       // A second pass finds nothing left to do.
       expect(await healthy.ingest.reconcile()).toBe(0);

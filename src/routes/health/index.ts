@@ -23,7 +23,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
           () => 'ok',
           () => 'unreachable',
         ),
-        container.recordQueue.ping().then(
+        container.facesQueue.ping().then(
           () => 'ok',
           () => 'unreachable',
         ),

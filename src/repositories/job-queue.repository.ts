@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { JobName, QueueName, embedRecordJobId, type EmbedRecordPayload } from '../jobs/job-registry.js';
+import type { JobDefinition, QueueName } from '../jobs/job-registry.js';
 
 /** How long an upload waits for Redis before leaving its records for the reconciler. */
 const ENQUEUE_TIMEOUT_MS = 3_000;
@@ -14,38 +14,22 @@ export interface QueueCounts {
 }
 
 /**
- * Producer side of the faces queue. Fails fast when Redis is unreachable instead of buffering commands, and
+ * Producer side of one BullMQ queue. Fails fast when Redis is unreachable instead of buffering commands, and
  * rebuilds its connection after a failure: BullMQ keeps a connection that failed to initialise broken for good.
  */
-export class RecordQueueRepository {
-  private current: { connection: Redis; queue: Queue<EmbedRecordPayload> } | null = null;
+export class JobQueueRepository {
+  private current: { connection: Redis; queue: Queue } | null = null;
 
   constructor(
     private readonly redisUrl: string,
     private readonly prefix: string,
+    readonly queueName: QueueName,
   ) {}
 
-  /** Adds one embed job per record. Deterministic ids make this safe to repeat. */
-  async enqueueRecords(recordIds: readonly number[]): Promise<void> {
-    if (recordIds.length === 0) return;
-    await this.run(
-      (queue) =>
-        queue.addBulk(
-          recordIds.map((recordId) => ({
-            name: JobName.EmbedRecord,
-            data: { recordId },
-            opts: {
-              jobId: embedRecordJobId(recordId),
-              attempts: 5,
-              backoff: { type: 'exponential', delay: 2_000 },
-              removeOnComplete: { age: 24 * 3600, count: 100_000 },
-              removeOnFail: { age: 7 * 24 * 3600 },
-            },
-          })),
-        ),
-      ENQUEUE_TIMEOUT_MS,
-      'enqueue',
-    );
+  /** Adds jobs built by the job registry. Their deterministic ids make this safe to repeat. */
+  async add(jobs: readonly JobDefinition[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.run((queue) => queue.addBulk(jobs.map((job) => ({ ...job }))), ENQUEUE_TIMEOUT_MS, 'enqueue');
   }
 
   async ping(): Promise<void> {
@@ -86,7 +70,7 @@ export class RecordQueueRepository {
   }
 
   private async run<T>(
-    operation: (queue: Queue<EmbedRecordPayload>, connection: Redis) => Promise<T>,
+    operation: (queue: Queue, connection: Redis) => Promise<T>,
     timeoutMs: number,
     what: string,
   ): Promise<T> {
@@ -112,7 +96,7 @@ export class RecordQueueRepository {
       retryStrategy: (attempt) => (attempt > 3 ? null : attempt * 200),
     });
     connection.on('error', () => undefined);
-    const queue = new Queue<EmbedRecordPayload>(QueueName.Faces, { connection, prefix: this.prefix });
+    const queue = new Queue(this.queueName, { connection, prefix: this.prefix });
     queue.on('error', () => undefined);
     this.current = { connection, queue };
     return this.current;

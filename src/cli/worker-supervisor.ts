@@ -1,0 +1,72 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { PROJECT_ROOT } from '../paths.js';
+
+/** The face worker entry matching how this process runs: TypeScript through tsx, or the built JavaScript. */
+export function faceWorkerEntry(): { file: string; execArgv: string[] } {
+  const runningTs = fileURLToPath(import.meta.url).endsWith('.ts');
+  return runningTs
+    ? { file: path.join(PROJECT_ROOT, 'workers', 'face-worker.ts'), execArgv: ['--import', 'tsx'] }
+    : { file: path.join(PROJECT_ROOT, 'dist', 'workers', 'face-worker.js'), execArgv: [] };
+}
+
+export interface Supervisor {
+  /** Resolves once every process has loaded its models and is taking jobs. */
+  ready: Promise<void>;
+  pids(): number[];
+  /** SIGTERM to every process (each finishes its current job), then waits for them to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `processes` face worker processes and restarts any that dies unexpectedly (a crash or kill -9: BullMQ
+ * hands its stalled job to another worker). Environment overrides go to the children only.
+ */
+export function superviseFaceWorkers(
+  processes: number,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Supervisor {
+  const entry = faceWorkerEntry();
+  const children = new Map<number, ChildProcess>();
+  let stopping = false;
+  const readyWaits: Promise<void>[] = [];
+
+  const start = (slot: number): Promise<void> => {
+    const child = fork(entry.file, [], { execArgv: entry.execArgv, env, stdio: 'inherit' });
+    children.set(slot, child);
+    const ready = new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`face worker ${slot} exited with ${code} before it was ready`)));
+    });
+    child.on('exit', (code, signal) => {
+      if (children.get(slot) !== child) return;
+      children.delete(slot);
+      if (stopping) return;
+      logger.warn({ slot, code, signal }, 'face worker died; restarting');
+      setTimeout(() => void start(slot).catch(() => undefined), 1_000).unref();
+    });
+    return ready;
+  };
+  for (let slot = 0; slot < processes; slot++) readyWaits.push(start(slot));
+
+  return {
+    ready: Promise.all(readyWaits).then(() => undefined),
+    pids: () => [...children.values()].map((child) => child.pid ?? 0),
+    async stop() {
+      stopping = true;
+      await Promise.all(
+        [...children.values()].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { embedRecordHandler } from './jobs/embed-record.handler.js';
+import { QueueName, clusterFaceJob, type EmbedRecordPayload } from './jobs/job-registry.js';
+import { createPool, migrate } from './repositories/database.js';
+import { FaceEngine } from './repositories/face-engine/face-engine.repository.js';
+import { FaceRepository } from './repositories/face.repository.js';
+import { ImageRepository } from './repositories/image.repository.js';
+import { JobQueueRepository } from './repositories/job-queue.repository.js';
+import { PhotoStoreRepository } from './repositories/photo-store.repository.js';
+import { FacePipelineService } from './services/face-pipeline.service.js';
+
+export interface FaceWorkerRuntime {
+  service: FacePipelineService;
+  engine: FaceEngine;
+  close(): Promise<void>;
+}
+
+/** Builds the face pipeline of one worker process: models, repositories, the cluster queue producer. */
+export async function createFacePipeline(config: Config): Promise<FaceWorkerRuntime> {
+  const engine = await FaceEngine.create({
+    embedder: config.faces.embedder,
+    allowCpuBackend: config.faces.allowCpuBackend,
+  });
+  const pool = createPool(config.databaseUrl, 3);
+  const clusterQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Cluster);
+  const service = new FacePipelineService({
+    store: new FaceRepository(pool),
+    photos: new PhotoStoreRepository(config.dataDir, config.upload),
+    images: new ImageRepository(config.dataDir, config.upload.maxPhotoPixels),
+    models: engine,
+    clusterQueue: { enqueueFaces: (faceIds) => clusterQueue.add(faceIds.map(clusterFaceJob)) },
+    thresholds: config.faces,
+  });
+  return {
+    service,
+    engine,
+    async close() {
+      await clusterQueue.close();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * One face worker process: one model instance, job concurrency 1 (the models are CPU-bound and wasm threads
+ * do not engage in Node, so parallelism comes from processes). SIGTERM finishes the current job, then exits.
+ */
+export async function runFaceWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
+  await migrate(config.databaseUrl);
+  const runtime = await createFacePipeline(config);
+  logger.info(
+    { backend: runtime.engine.backend, simd: runtime.engine.simd, embedder: runtime.engine.embedder },
+    'face models loaded',
+  );
+  // BullMQ's blocking connection must retry forever: a Redis restart pauses the worker, it does not kill it.
+  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const worker = new Worker<EmbedRecordPayload>(QueueName.Faces, embedRecordHandler(runtime.service, logger), {
+    connection,
+    prefix: config.queuePrefix,
+    concurrency: 1,
+    lockDuration: config.faces.jobLockMs,
+    stalledInterval: Math.max(1_000, Math.floor(config.faces.jobLockMs / 2)),
+    maxStalledCount: 3,
+  });
+  worker.on('failed', (job, error) =>
+    logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'face job failed'),
+  );
+  worker.on('error', (error) => logger.error({ err: error }, 'face worker error'));
+  await worker.waitUntilReady();
+  logger.info({ pid: process.pid }, 'face worker ready');
+  return {
+    async close() {
+      await worker.close();
+      await runtime.close();
+      connection.disconnect();
+    },
+  };
+}

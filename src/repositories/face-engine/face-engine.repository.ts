@@ -1,0 +1,290 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type * as Tf from '@tensorflow/tfjs';
+import { packageDir, readModelManifest, verifyModelFiles, type ModelEntry } from './model-manifest.js';
+import { loadTensorflow, type FaceApiModule, type TfBackend, type TfModule } from './tensorflow.js';
+
+const require = createRequire(import.meta.url);
+
+/** 8-bit RGB pixels, row-major, 3 bytes a pixel. */
+export interface RgbImage {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+export interface FaceBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export type DetectorName = 'blazeface' | 'ssd_mobilenetv1';
+export type EmbedderName = 'face_recognition' | 'faceres';
+
+export interface DetectedFace {
+  box: FaceBox;
+  score: number;
+  detector: DetectorName;
+}
+
+/** A face descriptor model: distances between its vectors say whether two faces are one person. */
+export interface EmbedderInfo {
+  name: EmbedderName;
+  /** Package version of the weights, stored with every embedding. */
+  version: string;
+  length: number;
+  metric: 'euclidean' | 'cosine';
+  samePersonThreshold: number;
+}
+
+/** One decoded photo held as a tensor while the models look at it; released by {@link FaceEngine.withImage}. */
+export interface EngineImage {
+  readonly width: number;
+  readonly height: number;
+  detectBlazeFace(minScore: number): Promise<DetectedFace[]>;
+  detectSsd(minScore: number): Promise<DetectedFace[]>;
+  /** 68-point landmarks of the face in `box`, in image coordinates. */
+  landmarks(box: FaceBox): Promise<Point[]>;
+  /** The descriptor of the face with these landmarks, or null when the embedder finds no face there. */
+  describe(face: DetectedFace, landmarks: Point[]): Promise<Float32Array | null>;
+}
+
+export interface FaceEngineOptions {
+  embedder: EmbedderName;
+  allowCpuBackend: boolean;
+}
+
+interface HumanFace {
+  box: [number, number, number, number];
+  score: number;
+  boxScore?: number;
+  embedding?: number[];
+}
+interface HumanInstance {
+  load(): Promise<void>;
+  detect(input: Tf.Tensor): Promise<{ face: HumanFace[]; error?: string | null }>;
+}
+type HumanConstructor = new (config: Record<string, unknown>) => HumanInstance;
+
+/**
+ * The face models of one worker process: BlazeFace (from @vladmandic/human) finds faces, face-api's SSD is
+ * the fallback detector, face-api's 68-point net gives landmarks, and the configured embedder gives the
+ * descriptor. Weights come from the installed npm packages and are checked against models/manifest.json.
+ */
+export class FaceEngine {
+  private constructor(
+    private readonly tf: TfModule,
+    private readonly faceapi: FaceApiModule,
+    private readonly detector: HumanInstance,
+    private readonly describer: HumanInstance | null,
+    readonly backend: TfBackend,
+    readonly simd: boolean,
+    readonly embedder: EmbedderInfo,
+  ) {}
+
+  static async create(options: FaceEngineOptions): Promise<FaceEngine> {
+    const manifest = await readModelManifest();
+    const needed = ['blazeface', 'ssd_mobilenetv1', 'face_landmark_68', options.embedder];
+    const entries = await verifyModelFiles(manifest, needed);
+    const embedderEntry = entries.find((entry) => entry.name === options.embedder)!;
+    const { tf, faceapi, backend, simd, humanBuild } = await loadTensorflow({ allowCpu: options.allowCpuBackend });
+    registerFileLoader(tf);
+
+    const faceApiModels = path.join(packageDir('@vladmandic/face-api'), 'model');
+    await faceapi.nets.ssdMobilenetv1.loadFromDisk(faceApiModels);
+    await faceapi.nets.faceLandmark68Net.loadFromDisk(faceApiModels);
+    if (options.embedder === 'face_recognition') await faceapi.nets.faceRecognitionNet.loadFromDisk(faceApiModels);
+
+    const { Human } = require(humanBuild) as { Human: HumanConstructor };
+    const humanModels = `file://${path.join(packageDir('@vladmandic/human'), 'models')}/`;
+    const detector = new Human(humanConfig(backend, humanModels, { describe: false }));
+    await detector.load();
+    let describer: HumanInstance | null = null;
+    if (options.embedder === 'faceres') {
+      describer = new Human(humanConfig(backend, humanModels, { describe: true }));
+      await describer.load();
+    }
+    return new FaceEngine(tf, faceapi, detector, describer, backend, simd, embedderInfo(embedderEntry));
+  }
+
+  /** Live tensors: flat across photos when nothing leaks. */
+  tensorCount(): number {
+    return this.tf.memory().numTensors;
+  }
+
+  /** Runs `work` with the photo loaded as a tensor; every tensor made meanwhile is released afterwards. */
+  async withImage<T>(image: RgbImage, work: (image: EngineImage) => Promise<T>): Promise<T> {
+    const { tf, faceapi, detector, describer, embedder } = this;
+    tf.engine().startScope();
+    try {
+      const tensor = tf.tensor3d(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length), [
+        image.height,
+        image.width,
+        3,
+      ]);
+      // face-api's bundled tfjs types differ from @tensorflow/tfjs's; the runtime objects are the same.
+      const faceApiTensor = tensor as unknown as Parameters<FaceApiModule['extractFaceTensors']>[0];
+      const engineImage: EngineImage = {
+        width: image.width,
+        height: image.height,
+        async detectBlazeFace(minScore) {
+          const result = await detector.detect(tensor);
+          return result.face
+            .map((face) => ({
+              box: { x: face.box[0], y: face.box[1], width: face.box[2], height: face.box[3] },
+              score: face.boxScore ?? face.score,
+              detector: 'blazeface' as const,
+            }))
+            .filter((face) => face.score >= minScore && face.box.width > 0 && face.box.height > 0);
+        },
+        async detectSsd(minScore) {
+          const found = await faceapi.detectAllFaces(
+            faceApiTensor,
+            new faceapi.SsdMobilenetv1Options({ minConfidence: minScore, maxResults: 20 }),
+          );
+          return found.map((detection) => ({
+            box: { x: detection.box.x, y: detection.box.y, width: detection.box.width, height: detection.box.height },
+            score: detection.score,
+            detector: 'ssd_mobilenetv1' as const,
+          }));
+        },
+        async landmarks(box) {
+          const [face] = await faceapi.extractFaceTensors(faceApiTensor, [
+            new faceapi.Rect(box.x, box.y, box.width, box.height),
+          ]);
+          const result = await faceapi.nets.faceLandmark68Net.detectLandmarks(face!);
+          const landmarks = Array.isArray(result) ? result[0]! : result;
+          return landmarks.shiftBy(box.x, box.y).positions.map((p) => ({ x: p.x, y: p.y }));
+        },
+        async describe(face, points) {
+          if (embedder.name === 'face_recognition') {
+            const landmarks = new faceapi.FaceLandmarks68(
+              points.map((p) => new faceapi.Point(p.x / image.width, p.y / image.height)),
+              { width: image.width, height: image.height },
+            );
+            // The same alignment face-api's own pipeline uses before its descriptor.
+            const aligned = landmarks.align(null, { useDlibAlignment: true });
+            const [alignedFace] = await faceapi.extractFaceTensors(faceApiTensor, [aligned]);
+            const descriptor = await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(alignedFace!);
+            return Array.isArray(descriptor) ? descriptor[0]! : descriptor;
+          }
+          // faceres works on human's own mesh-aligned crop: run its pipeline on a margin around the subject.
+          const margin = 0.4;
+          const x = Math.max(0, Math.floor(face.box.x - face.box.width * margin));
+          const y = Math.max(0, Math.floor(face.box.y - face.box.height * margin));
+          const right = Math.min(image.width, Math.ceil(face.box.x + face.box.width * (1 + margin)));
+          const bottom = Math.min(image.height, Math.ceil(face.box.y + face.box.height * (1 + margin)));
+          const crop = tf.slice(tensor, [y, x, 0], [bottom - y, right - x, 3]);
+          const result = await describer!.detect(crop);
+          const best = result.face
+            .filter((f) => f.embedding && f.embedding.length > 0)
+            .sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0];
+          return best?.embedding ? Float32Array.from(best.embedding) : null;
+        },
+      };
+      return await work(engineImage);
+    } finally {
+      tf.engine().endScope();
+    }
+  }
+}
+
+function embedderInfo(entry: ModelEntry): EmbedderInfo {
+  if (!entry.descriptorLength || !entry.metric || entry.samePersonThreshold === undefined) {
+    throw new Error(`models/manifest.json: embedder ${entry.name} lacks descriptorLength, metric or threshold`);
+  }
+  return {
+    name: entry.name as EmbedderName,
+    version: `${entry.package}@${entry.packageVersion}`,
+    length: entry.descriptorLength,
+    metric: entry.metric,
+    samePersonThreshold: entry.samePersonThreshold,
+  };
+}
+
+/** Human settings for still photos: no frame caching (it would reuse results across photos), no warm-up. */
+function humanConfig(backend: TfBackend, modelBasePath: string, { describe }: { describe: boolean }) {
+  const off = { enabled: false };
+  return {
+    backend: backend === 'tensorflow' ? 'tensorflow' : backend,
+    modelBasePath,
+    cacheSensitivity: 0,
+    skipAllowed: false,
+    warmup: 'none',
+    debug: false,
+    filter: off,
+    face: {
+      enabled: true,
+      // scale 1: the raw BlazeFace box; human's default 1.4 enlargement is for its mesh model only.
+      detector: {
+        rotation: describe,
+        maxDetected: describe ? 1 : 20,
+        minConfidence: 0.2,
+        return: false,
+        scale: describe ? 1.4 : 1,
+      },
+      mesh: { enabled: describe },
+      iris: off,
+      description: { enabled: describe },
+      emotion: off,
+      antispoof: off,
+      liveness: off,
+      attention: off,
+      gear: off,
+    },
+    body: off,
+    hand: off,
+    object: off,
+    gesture: off,
+    segmentation: off,
+  };
+}
+
+let fileLoaderRegistered = false;
+
+/**
+ * Lets tfjs load `file://` graph models without tfjs-node: reads model.json and its weight shards from disk.
+ * Registered once per process (the router registry is global).
+ */
+function registerFileLoader(tf: TfModule): void {
+  if (fileLoaderRegistered) return;
+  fileLoaderRegistered = true;
+  // tfjs's IORouter type omits the null that routers return for URLs they do not handle.
+  const router = (url: string | string[]): Tf.io.IOHandler | null => {
+    if (typeof url !== 'string' || !url.startsWith('file://')) return null;
+    const file = url.slice('file://'.length);
+    return {
+      load: () => {
+        const json = JSON.parse(readFileSync(file, 'utf8')) as {
+          modelTopology: object;
+          format?: string;
+          generatedBy?: string;
+          convertedBy?: string;
+          weightsManifest: { paths: string[]; weights: Tf.io.WeightsManifestEntry[] }[];
+        };
+        const dir = path.dirname(file);
+        const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
+        const weights = Buffer.concat(
+          json.weightsManifest.flatMap((group) => group.paths.map((shard) => readFileSync(path.join(dir, shard)))),
+        );
+        return Promise.resolve({
+          modelTopology: json.modelTopology,
+          format: json.format,
+          generatedBy: json.generatedBy,
+          convertedBy: json.convertedBy,
+          weightSpecs,
+          weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+        });
+      },
+    };
+  };
+  tf.io.registerLoadRouter(router as Parameters<TfModule['io']['registerLoadRouter']>[0]);
+}

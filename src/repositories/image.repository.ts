@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import sharp, { type SharpOptions } from 'sharp';
+import type { FaceBox, RgbImage } from './face-engine/face-engine.repository.js';
+
+// CommonJS module whose typings declare an ES default export; load it the way it is published.
+const phash = createRequire(import.meta.url)('sharp-phash') as (
+  image: Buffer,
+  options?: SharpOptions,
+) => Promise<string>;
+
+export interface DecodedPhoto {
+  /** The photo upright (EXIF applied), alpha flattened on white, sRGB 8-bit, scaled to fit `maxSide`. */
+  image: RgbImage;
+  /** Size of the upright photo before scaling: face sizes are judged in these pixels. */
+  originalWidth: number;
+  originalHeight: number;
+  /** original / scaled: multiply scaled coordinates by it to get original pixels. */
+  scale: number;
+}
+
+export class UnreadableImageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnreadableImageError';
+  }
+}
+
+/**
+ * Pixel work with sharp: decoding KYC photos (any orientation, CMYK, 16-bit, greyscale, alpha), padding,
+ * face crops, thumbnails and the photo's perceptual hash.
+ */
+export class ImageRepository {
+  constructor(
+    private readonly dataDir: string,
+    private readonly maxPixels: number,
+  ) {}
+
+  /** Decodes a photo for the detector. Throws {@link UnreadableImageError} for anything sharp cannot read. */
+  async decode(bytes: Buffer, maxSide: number): Promise<DecodedPhoto> {
+    try {
+      const meta = await sharp(bytes, { limitInputPixels: this.maxPixels }).metadata();
+      // EXIF orientations 5-8 swap width and height once the photo is turned upright.
+      const swapped = (meta.orientation ?? 1) >= 5;
+      const originalWidth = (swapped ? meta.height : meta.width) ?? 0;
+      const originalHeight = (swapped ? meta.width : meta.height) ?? 0;
+      if (originalWidth <= 0 || originalHeight <= 0) throw new Error('no dimensions');
+      const { data, info } = await sharp(bytes, { limitInputPixels: this.maxPixels, failOn: 'error' })
+        .rotate()
+        .flatten({ background: '#ffffff' })
+        .toColourspace('srgb')
+        .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+        .removeAlpha()
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true });
+      if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+      return {
+        image: { data, width: info.width, height: info.height },
+        originalWidth,
+        originalHeight,
+        scale: originalWidth / info.width,
+      };
+    } catch (error) {
+      if (error instanceof UnreadableImageError) throw error;
+      throw new UnreadableImageError(`the photo cannot be decoded: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /**
+   * The image centred on a mid-grey canvas `factor` times its size. Detectors trained on faces with context
+   * miss tightly cropped portraits; with a margin they find them.
+   */
+  async pad(image: RgbImage, factor: number): Promise<{ image: RgbImage; offsetX: number; offsetY: number }> {
+    const offsetX = Math.round((image.width * (factor - 1)) / 2);
+    const offsetY = Math.round((image.height * (factor - 1)) / 2);
+    const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .extend({ left: offsetX, right: offsetX, top: offsetY, bottom: offsetY, background: { r: 128, g: 128, b: 128 } })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { image: { data, width: info.width, height: info.height }, offsetX, offsetY };
+  }
+
+  /** The face region as `size` x `size` 8-bit grey pixels, for sharpness measures. */
+  async greyFace(image: RgbImage, box: FaceBox, size: number): Promise<Uint8Array> {
+    const region = clampBox(box, image.width, image.height);
+    const { data } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .extract(region)
+      .greyscale()
+      .resize(size, size, { fit: 'fill' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return new Uint8Array(data.buffer, data.byteOffset, size * size);
+  }
+
+  /** A 160 px JPEG of the face with some margin, written atomically to `relative` inside the data dir. */
+  async writeThumbnail(image: RgbImage, box: FaceBox, relative: string): Promise<string> {
+    const margin = 0.25;
+    const region = clampBox(
+      {
+        x: box.x - box.width * margin,
+        y: box.y - box.height * margin,
+        width: box.width * (1 + 2 * margin),
+        height: box.height * (1 + 2 * margin),
+      },
+      image.width,
+      image.height,
+    );
+    const jpeg = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .extract(region)
+      .resize(160, 160, { fit: 'cover' })
+      .jpeg({ quality: 85, mozjpeg: true })
+      .toBuffer();
+    const target = path.join(this.dataDir, relative);
+    await mkdir(path.dirname(target), { recursive: true });
+    const temp = `${target}.${randomUUID()}.part`;
+    try {
+      await writeFile(temp, jpeg);
+      await rename(temp, target);
+    } finally {
+      await rm(temp, { force: true });
+    }
+    return relative;
+  }
+
+  /** 64-bit DCT perceptual hash of the whole photo as 16 hex digits. */
+  async perceptualHash(bytes: Buffer): Promise<string> {
+    const bits = await phash(bytes, { limitInputPixels: this.maxPixels });
+    let hex = '';
+    for (let i = 0; i < 64; i += 4) hex += parseInt(bits.slice(i, i + 4), 2).toString(16);
+    return hex;
+  }
+}
+
+/** A whole-pixel region inside the image, at least 1x1. */
+export function clampBox(box: FaceBox, width: number, height: number) {
+  const left = Math.min(width - 1, Math.max(0, Math.floor(box.x)));
+  const top = Math.min(height - 1, Math.max(0, Math.floor(box.y)));
+  const right = Math.max(left + 1, Math.min(width, Math.ceil(box.x + box.width)));
+  const bottom = Math.max(top + 1, Math.min(height, Math.ceil(box.y + box.height)));
+  return { left, top, width: right - left, height: bottom - top };
+}

@@ -1,0 +1,234 @@
+import type {
+  DetectedFace,
+  EmbedderInfo,
+  EngineImage,
+  FaceBox,
+  Point,
+  RgbImage,
+} from '../repositories/face-engine/face-engine.repository.js';
+import type { DecodedPhoto } from '../repositories/image.repository.js';
+import type { FaceQuality, NewFace, RecordPhoto } from '../repositories/face.repository.js';
+import type { PhotoMimeType } from '../repositories/photo-store.repository.js';
+import { chooseSubject, estimatePose, laplacianVariance, round } from './face-quality.js';
+import type { RecordState } from './record-states.js';
+
+/** Thresholds of the face quality gate; defaults and their measurements are in config.ts. */
+export interface FaceThresholds {
+  detectionMaxSide: number;
+  minDetectionScore: number;
+  fallbackMinDetectionScore: number;
+  minFacePx: number;
+  multiFaceAreaRatio: number;
+  multiFaceMinScore: number;
+  minBlur: number;
+  maxAbsYaw: number;
+}
+
+export interface FaceStore {
+  findRecordPhoto(recordId: number): Promise<RecordPhoto | null>;
+  /** Upserts the face and marks the record `face_ready`, in one transaction. Returns the face id. */
+  saveFace(face: NewFace): Promise<number>;
+  /** Marks a record with a reason state (no usable face) and removes any face an earlier attempt stored. */
+  saveOutcome(recordId: number, state: RecordState, detail: Record<string, unknown>): Promise<void>;
+}
+export interface PhotoReader {
+  read(sha256: Buffer, mimeType: PhotoMimeType): Promise<Buffer>;
+}
+export interface FaceImages {
+  decode(bytes: Buffer, maxSide: number): Promise<DecodedPhoto>;
+  pad(image: RgbImage, factor: number): Promise<{ image: RgbImage; offsetX: number; offsetY: number }>;
+  greyFace(image: RgbImage, box: FaceBox, size: number): Promise<Uint8Array>;
+  writeThumbnail(image: RgbImage, box: FaceBox, relative: string): Promise<string>;
+  perceptualHash(bytes: Buffer): Promise<string>;
+}
+export interface FaceModels {
+  readonly embedder: EmbedderInfo;
+  withImage<T>(image: RgbImage, work: (image: EngineImage) => Promise<T>): Promise<T>;
+}
+export interface ClusterQueue {
+  enqueueFaces(faceIds: readonly number[]): Promise<void>;
+}
+
+export type Stage =
+  'read' | 'decode' | 'detect' | 'landmarks' | 'descriptor' | 'quality' | 'thumbnail' | 'phash' | 'db';
+
+export interface FaceOutcome {
+  recordId: number;
+  /** null when the record no longer exists (nothing to do). */
+  state: RecordState | null;
+  detail: Record<string, unknown>;
+  faceId: number | null;
+  timings: Partial<Record<Stage, number>>;
+}
+
+/** How many sides of the image the box reaches (within 2% of its size): 2 or more means a tight crop. */
+function edgesTouched(box: FaceBox, image: RgbImage): number {
+  const marginX = image.width * 0.02;
+  const marginY = image.height * 0.02;
+  return (
+    Number(box.x <= marginX) +
+    Number(box.y <= marginY) +
+    Number(box.x + box.width >= image.width - marginX) +
+    Number(box.y + box.height >= image.height - marginY)
+  );
+}
+
+const BLUR_CROP = 112;
+/** Tightly cropped portraits are retried on a canvas this many times their size. */
+const PAD_FACTOR = 2;
+
+/**
+ * The face pipeline for one KYC record: decode, find the subscriber's face, check it is usable, embed it,
+ * store it with a thumbnail and a perceptual hash of the photo, and queue it for clustering. A photo without
+ * a usable face ends in a reason state; that is a result, not an error.
+ */
+export class FacePipelineService {
+  constructor(
+    private readonly deps: {
+      store: FaceStore;
+      photos: PhotoReader;
+      images: FaceImages;
+      models: FaceModels;
+      clusterQueue: ClusterQueue;
+      thresholds: FaceThresholds;
+    },
+  ) {}
+
+  async processRecord(recordId: number): Promise<FaceOutcome> {
+    const timings: Partial<Record<Stage, number>> = {};
+    const time = async <T>(stage: Stage, work: () => Promise<T>): Promise<T> => {
+      const started = performance.now();
+      try {
+        return await work();
+      } finally {
+        timings[stage] = (timings[stage] ?? 0) + (performance.now() - started);
+      }
+    };
+    const { store, photos, images, models, clusterQueue, thresholds } = this.deps;
+    const record = await time('db', () => store.findRecordPhoto(recordId));
+    if (!record) return { recordId, state: null, detail: {}, faceId: null, timings };
+
+    const finish = async (state: RecordState, detail: Record<string, unknown>): Promise<FaceOutcome> => {
+      await time('db', () => store.saveOutcome(recordId, state, detail));
+      return { recordId, state, detail, faceId: null, timings };
+    };
+
+    const bytes = await time('read', () => photos.read(record.photoSha256, record.mimeType));
+    let decoded: DecodedPhoto;
+    try {
+      decoded = await time('decode', () => images.decode(bytes, thresholds.detectionMaxSide));
+    } catch (error) {
+      if ((error as Error).name !== 'UnreadableImageError') throw error;
+      return finish('unreadable_image', { reason: (error as Error).message });
+    }
+
+    // Detect on the photo. Tight crops (face cut by the frame), tiny faces and misses are retried on a padded
+    // canvas, where detectors and the landmark net see the whole head; the SSD detector is the last resort.
+    let work = { image: decoded.image, offsetX: 0, offsetY: 0, padded: false };
+    let faces = await time('detect', () =>
+      models.withImage(work.image, (img) => img.detectBlazeFace(thresholds.minDetectionScore)),
+    );
+    const first = chooseSubject(faces, thresholds);
+    const needsPadding =
+      first.kind === 'none' ||
+      (first.kind === 'one' &&
+        (Math.min(first.face.box.width, first.face.box.height) * decoded.scale < thresholds.minFacePx ||
+          edgesTouched(first.face.box, decoded.image) >= 2));
+    if (needsPadding) {
+      const padded = await time('detect', () => images.pad(decoded.image, PAD_FACTOR));
+      const paddedFaces = await time('detect', () =>
+        models.withImage(padded.image, async (img) => {
+          const found = await img.detectBlazeFace(thresholds.minDetectionScore);
+          return found.length > 0 ? found : img.detectSsd(thresholds.fallbackMinDetectionScore);
+        }),
+      );
+      if (paddedFaces.length > 0) {
+        work = { ...padded, padded: true };
+        faces = paddedFaces;
+      }
+    }
+    const toOriginal = (box: FaceBox): FaceBox => ({
+      x: round((box.x - work.offsetX) * decoded.scale, 1),
+      y: round((box.y - work.offsetY) * decoded.scale, 1),
+      width: round(box.width * decoded.scale, 1),
+      height: round(box.height * decoded.scale, 1),
+    });
+    const choice = chooseSubject(faces, thresholds);
+    if (choice.kind === 'none') {
+      return finish('no_face', { detectors: ['blazeface', 'blazeface_padded', 'ssd_mobilenetv1_padded'] });
+    }
+    if (choice.kind === 'ambiguous') {
+      return finish('multiple_faces', {
+        faces: choice.faces.map((face) => ({ box: toOriginal(face.box), score: round(face.score, 3) })),
+      });
+    }
+    const subject: DetectedFace = choice.face;
+    const facePx = Math.round(Math.min(subject.box.width, subject.box.height) * decoded.scale);
+    if (facePx < thresholds.minFacePx) {
+      return finish('face_too_small', {
+        face_px: facePx,
+        min_face_px: thresholds.minFacePx,
+        box: toOriginal(subject.box),
+      });
+    }
+
+    const analysed = await models.withImage(work.image, async (img) => {
+      const landmarks = await time('landmarks', () => img.landmarks(subject.box));
+      const pose = estimatePose(landmarks);
+      const grey = await time('quality', () => images.greyFace(work.image, subject.box, BLUR_CROP));
+      const blur = round(laplacianVariance(grey, BLUR_CROP, BLUR_CROP), 1);
+      const quality: FaceQuality = {
+        face_px: facePx,
+        detection_score: round(subject.score, 3),
+        detector: subject.detector,
+        faces_found: choice.others + 1,
+        blur,
+        yaw: pose.yaw,
+        roll: pose.roll,
+        padded: work.padded,
+      };
+      if (blur < thresholds.minBlur || Math.abs(pose.yaw) > thresholds.maxAbsYaw) {
+        return { quality, landmarks, embedding: null, rejected: true as const };
+      }
+      const embedding = await time('descriptor', () => img.describe(subject, landmarks));
+      return { quality, landmarks, embedding, rejected: false as const };
+    });
+    if (analysed.rejected || !analysed.embedding) {
+      return finish('low_quality', {
+        ...analysed.quality,
+        min_blur: thresholds.minBlur,
+        max_abs_yaw: thresholds.maxAbsYaw,
+        ...(analysed.rejected ? {} : { reason: 'the embedder found no face in the detected region' }),
+      });
+    }
+
+    const thumbnailPath = await time('thumbnail', () =>
+      images.writeThumbnail(
+        work.image,
+        subject.box,
+        `thumbnails/${String(recordId % 100).padStart(2, '0')}/${recordId}-${models.embedder.name}.jpg`,
+      ),
+    );
+    const photoPhash = await time('phash', () => images.perceptualHash(bytes));
+    const landmarks: [number, number][] = analysed.landmarks.map((p: Point) => [
+      round((p.x - work.offsetX) * decoded.scale, 1),
+      round((p.y - work.offsetY) * decoded.scale, 1),
+    ]);
+    const faceId = await time('db', () =>
+      store.saveFace({
+        recordId,
+        photoSha256: record.photoSha256,
+        bbox: toOriginal(subject.box),
+        landmarks,
+        quality: analysed.quality,
+        embedder: models.embedder.name,
+        embedderVersion: models.embedder.version,
+        embedding: analysed.embedding!,
+        thumbnailPath,
+        photoPhash,
+      }),
+    );
+    await time('db', () => clusterQueue.enqueueFaces([faceId]));
+    return { recordId, state: 'face_ready', detail: { ...analysed.quality }, faceId, timings };
+  }
+}

@@ -1,0 +1,91 @@
+import type { DetectedFace, Point } from '../repositories/face-engine/face-engine.repository.js';
+
+/**
+ * Sharpness: variance of the 4-neighbour Laplacian over a grey face crop. Blurred faces have little
+ * high-frequency energy and score low; the crop is resized to a fixed size first so scores compare.
+ */
+export function laplacianVariance(grey: Uint8Array, width: number, height: number): number {
+  let sum = 0;
+  let sumSquares = 0;
+  let n = 0;
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      const i = y * width + x;
+      const value = grey[i - width]! + grey[i + width]! + grey[i - 1]! + grey[i + 1]! - 4 * grey[i]!;
+      sum += value;
+      sumSquares += value * value;
+      n++;
+    }
+  }
+  if (n === 0) return 0;
+  const mean = sum / n;
+  return sumSquares / n - mean * mean;
+}
+
+const centroid = (points: Point[]): Point => ({
+  x: points.reduce((s, p) => s + p.x, 0) / points.length,
+  y: points.reduce((s, p) => s + p.y, 0) / points.length,
+});
+
+/**
+ * Head pose from the 68 landmarks, in degrees. Roll is the tilt of the line between the eye centres. Yaw is
+ * read from where the nose tip sits between the two sides of the jaw (0.5 = facing the camera), mapped
+ * through asin; a rough estimate, good enough to reject profile shots.
+ */
+export function estimatePose(landmarks: Point[]): { yaw: number; roll: number } {
+  if (landmarks.length !== 68) throw new Error(`expected 68 landmarks, got ${landmarks.length}`);
+  const leftEye = centroid(landmarks.slice(36, 42));
+  const rightEye = centroid(landmarks.slice(42, 48));
+  const roll = (Math.atan2(rightEye.y - leftEye.y, rightEye.x - leftEye.x) * 180) / Math.PI;
+  const jawLeft = landmarks[0]!;
+  const jawRight = landmarks[16]!;
+  const nose = landmarks[30]!;
+  const span = jawRight.x - jawLeft.x;
+  const position = span === 0 ? 0.5 : (nose.x - jawLeft.x) / span;
+  const yaw = (Math.asin(Math.max(-1, Math.min(1, (position - 0.5) * 2))) * 180) / Math.PI;
+  return { yaw: round(yaw, 1), roll: round(roll, 1) };
+}
+
+export interface SubjectRules {
+  /** A second face at least this share of the largest face's area makes the photo ambiguous. */
+  multiFaceAreaRatio: number;
+  /** ...if the detector is at least this sure of it (faint background faces do not count). */
+  multiFaceMinScore: number;
+}
+
+export type SubjectChoice =
+  { kind: 'none' } | { kind: 'one'; face: DetectedFace; others: number } | { kind: 'ambiguous'; faces: DetectedFace[] };
+
+/**
+ * The subscriber is the largest face. When another confident face is of similar size (two people in the
+ * frame, a photo of a photo held up) the record cannot be attributed to one face.
+ */
+export function chooseSubject(faces: readonly DetectedFace[], rules: SubjectRules): SubjectChoice {
+  if (faces.length === 0) return { kind: 'none' };
+  const byArea = [...faces].sort((a, b) => area(b) - area(a));
+  const subject = byArea[0]!;
+  const rivals = byArea
+    .slice(1)
+    .filter(
+      (face) =>
+        face.score >= rules.multiFaceMinScore &&
+        area(face) >= rules.multiFaceAreaRatio * area(subject) &&
+        overlap(face, subject) < 0.5,
+    );
+  if (rivals.length > 0) return { kind: 'ambiguous', faces: [subject, ...rivals] };
+  return { kind: 'one', face: subject, others: byArea.length - 1 };
+}
+
+const area = (face: DetectedFace) => face.box.width * face.box.height;
+
+/** Intersection over the smaller box: duplicate detections of one face overlap almost fully. */
+function overlap(a: DetectedFace, b: DetectedFace): number {
+  const x = Math.max(0, Math.min(a.box.x + a.box.width, b.box.x + b.box.width) - Math.max(a.box.x, b.box.x));
+  const y = Math.max(0, Math.min(a.box.y + a.box.height, b.box.y + b.box.height) - Math.max(a.box.y, b.box.y));
+  return (x * y) / Math.min(area(a), area(b));
+}
+
+export function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

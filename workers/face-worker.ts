@@ -1,0 +1,40 @@
+/**
+ * Entry point of one face worker process (forked by `simsift worker --processes N`, or run directly).
+ */
+import { ConfigError, loadConfig } from '../src/config.js';
+import { runFaceWorker } from '../src/face-worker-runtime.js';
+import { createLogger } from '../src/logger.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`simsift worker: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
+const logger = createLogger(config, 'simsift-face-worker');
+try {
+  const worker = await runFaceWorker(config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'finishing the current job, then exiting');
+    worker.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.send?.({ type: 'ready' });
+} catch (error) {
+  logger.fatal({ err: error }, 'face worker failed to start');
+  process.exit(1);
+}
