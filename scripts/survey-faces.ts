@@ -13,6 +13,7 @@ import { FaceEngine } from '../src/repositories/face-engine/face-engine.reposito
 import { ImageRepository } from '../src/repositories/image.repository.js';
 import { sniffImageType } from '../src/repositories/photo-store.repository.js';
 import type { FaceQuality, NewFace } from '../src/repositories/face.repository.js';
+import { faceDistance, verificationAtFar } from '../src/services/face-distance.js';
 import { FacePipelineService } from '../src/services/face-pipeline.service.js';
 
 export async function listPhotos(dir: string): Promise<string[]> {
@@ -52,6 +53,7 @@ const embedder = (flag('--embedder') ?? config.faces.embedder) as 'face_recognit
 const engine = await FaceEngine.create({ embedder, allowCpuBackend: false });
 const files = (await listPhotos(dir)).slice(0, limit);
 const saved: NewFace[] = [];
+const identities: string[] = [];
 const outcomes: Record<string, string[]> = {};
 const details: Record<string, unknown>[] = [];
 const service = new FacePipelineService({
@@ -60,6 +62,7 @@ const service = new FacePipelineService({
       Promise.resolve({ recordId, photoSha256: Buffer.from(String(recordId)), mimeType: 'image/jpeg' as const }),
     saveFace: (face) => {
       saved.push(face);
+      identities.push(path.relative(dir, files[face.recordId]!).split(path.sep)[0]!);
       return Promise.resolve(saved.length);
     },
     saveOutcome: (_id, _state, detail) => {
@@ -85,9 +88,23 @@ for (const [i, file] of files.entries()) {
 const qualities: FaceQuality[] = saved.map((f) => f.quality);
 const rejected = details.filter((d) => typeof d.blur === 'number') as unknown as FaceQuality[];
 const all = [...qualities, ...rejected];
+// Every pair of found faces, labelled by identity folder: the same-person threshold of this embedder.
+const genuine: number[] = [];
+const impostor: number[] = [];
+for (let i = 0; i < saved.length; i++) {
+  for (let j = i + 1; j < saved.length; j++) {
+    const d = faceDistance(saved[i]!.embedding, saved[j]!.embedding, engine.embedder.metric);
+    (identities[i] === identities[j] ? genuine : impostor).push(d);
+  }
+}
 console.log(
   JSON.stringify(
     {
+      verification: {
+        genuine_pairs: genuine.length,
+        impostor_pairs: impostor.length,
+        at_far: verificationAtFar(genuine, impostor, [1e-2, 1e-3, 1e-4]),
+      },
       dir,
       embedder,
       backend: engine.backend,

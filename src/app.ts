@@ -44,7 +44,7 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
   // Per-photo size limits are reported per row by the photo store rather than thrown for the whole upload.
   await app.register(fastifyMultipart, { throwFileSizeLimit: false });
   registerAuth(app, container.auth);
-  registerMetrics(app, container.facesQueue);
+  registerMetrics(app, [container.facesQueue, container.clusterQueue]);
   await app.register(healthRoutes, { container });
   await app.register(adminRoutes, { container });
   await app.register(batchRoutes, { container });

@@ -17,6 +17,7 @@ export interface Container {
   pool: Pool;
   photos: PhotoStoreRepository;
   facesQueue: JobQueueRepository;
+  clusterQueue: JobQueueRepository;
   auth: AuthService;
   batches: BatchService;
   ingest: IngestService;
@@ -27,6 +28,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
   const pool = createPool(config.databaseUrl);
   const photos = new PhotoStoreRepository(config.dataDir, config.upload);
   const facesQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Faces);
+  const clusterQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Cluster);
   const batchRepository = new BatchRepository(pool);
   const operators = new OperatorRepository(pool);
   const audit = new AuditRepository(pool);
@@ -35,6 +37,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     pool,
     photos,
     facesQueue,
+    clusterQueue,
     auth: new AuthService({ keys: new ApiKeyRepository(pool), operators, audit }),
     batches: new BatchService(batchRepository),
     ingest: new IngestService({
@@ -47,6 +50,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     }),
     async close() {
       await facesQueue.close();
+      await clusterQueue.close();
       await pool.end();
     },
   };

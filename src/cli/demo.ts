@@ -6,7 +6,9 @@ import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
 import { manifestCsv, sampleRow, type SampleRow } from './sample-batch.js';
+import type { BatchView } from '../services/batch.service.js';
 import { uploadBatch } from './upload.js';
+import { superviseFaceWorkers } from './worker-supervisor.js';
 
 const IDENTITIES = 30;
 const IMAGES_PER_IDENTITY = 3;
@@ -50,9 +52,13 @@ export async function runDemo(config: Config, options: { dataset: string }): Pro
   const photos = hasDataset ? await datasetPhotos(dataset) : samplePhotos();
   say(`simsift demo: ${photos.length} KYC photos from ${hasDataset ? dataset : 'the face-api sample photos'}`);
 
-  const server = await startServer({ ...config, host: '127.0.0.1', port: 0 }, createLogger({ logLevel: 'warn' }));
+  const logger = createLogger({ logLevel: 'warn' });
+  const server = await startServer({ ...config, host: '127.0.0.1', port: 0 }, logger);
   const work = await mkdtemp(path.join(os.tmpdir(), 'simsift-demo-'));
+  const workers = superviseFaceWorkers(config.workerProcesses, logger);
   try {
+    say(`starting ${config.workerProcesses} face worker processes ...`);
+    await workers.ready;
     const { container } = server;
     await container.auth.createOperator('DEMO_TSP', 'Demo Telecom', 'cli', null);
     const { key } = await container.auth.createKey({

@@ -3,14 +3,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { QueueCounts } from '../repositories/job-queue.repository.js';
 
 export interface QueueCountSource {
+  readonly queueName: string;
   counts(): Promise<QueueCounts>;
 }
 
 /**
- * Prometheus metrics on `/metrics`: request counts and latencies per route, and the faces queue depth read
+ * Prometheus metrics on `/metrics`: request counts and latencies per route, and every queue's depth read
  * from Redis at scrape time. A registry per app so several apps in one process (tests) do not collide.
  */
-export function registerMetrics(app: FastifyInstance, queue: QueueCountSource): void {
+export function registerMetrics(app: FastifyInstance, queues: readonly QueueCountSource[]): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'simsift_' });
   const requests = new Counter({
@@ -28,18 +29,15 @@ export function registerMetrics(app: FastifyInstance, queue: QueueCountSource): 
   });
   new Gauge({
     name: 'simsift_queue_jobs',
-    help: 'Jobs in the faces queue by state (-1 when Redis is unreachable)',
+    help: 'Jobs per queue and state (-1 when Redis is unreachable)',
     labelNames: ['queue', 'state'] as const,
     registers: [registry],
     async collect() {
-      let counts: Partial<QueueCounts>;
-      try {
-        counts = await queue.counts();
-      } catch {
-        counts = {};
-      }
-      for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed'] as const) {
-        this.set({ queue: 'faces', state }, counts[state] ?? -1);
+      for (const queue of queues) {
+        const counts: Partial<QueueCounts> = await queue.counts().catch(() => ({}));
+        for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed'] as const) {
+          this.set({ queue: queue.queueName, state }, counts[state] ?? -1);
+        }
       }
     },
   });

@@ -129,8 +129,10 @@ export class FacePipelineService {
       models.withImage(work.image, (img) => img.detectBlazeFace(thresholds.minDetectionScore)),
     );
     const first = chooseSubject(faces, thresholds);
+    // An ambiguous first pass is retried too: BlazeFace sometimes splits one cropped face into two boxes.
     const needsPadding =
       first.kind === 'none' ||
+      first.kind === 'ambiguous' ||
       (first.kind === 'one' &&
         (Math.min(first.face.box.width, first.face.box.height) * decoded.scale < thresholds.minFacePx ||
           edgesTouched(first.face.box, decoded.image) >= 2));
@@ -142,17 +144,26 @@ export class FacePipelineService {
           return found.length > 0 ? found : img.detectSsd(thresholds.fallbackMinDetectionScore);
         }),
       );
-      if (paddedFaces.length > 0) {
+      const retried = chooseSubject(paddedFaces, thresholds);
+      // A crowd stays a crowd on the padded canvas; keep the padded pass only when it settles the question.
+      if (retried.kind === 'one' || (retried.kind === 'ambiguous' && first.kind !== 'ambiguous')) {
         work = { ...padded, padded: true };
         faces = paddedFaces;
       }
     }
-    const toOriginal = (box: FaceBox): FaceBox => ({
-      x: round((box.x - work.offsetX) * decoded.scale, 1),
-      y: round((box.y - work.offsetY) * decoded.scale, 1),
-      width: round(box.width * decoded.scale, 1),
-      height: round(box.height * decoded.scale, 1),
-    });
+    // Boxes in the original photo's pixels, clipped to it: a padded pass can see a head the frame cuts off.
+    const toOriginal = (box: FaceBox): FaceBox => {
+      const left = Math.max(0, (box.x - work.offsetX) * decoded.scale);
+      const top = Math.max(0, (box.y - work.offsetY) * decoded.scale);
+      const right = Math.min(decoded.originalWidth, (box.x - work.offsetX + box.width) * decoded.scale);
+      const bottom = Math.min(decoded.originalHeight, (box.y - work.offsetY + box.height) * decoded.scale);
+      return {
+        x: round(left, 1),
+        y: round(top, 1),
+        width: round(Math.max(0, right - left), 1),
+        height: round(Math.max(0, bottom - top), 1),
+      };
+    };
     const choice = chooseSubject(faces, thresholds);
     if (choice.kind === 'none') {
       return finish('no_face', { detectors: ['blazeface', 'blazeface_padded', 'ssd_mobilenetv1_padded'] });
@@ -173,7 +184,7 @@ export class FacePipelineService {
     }
 
     const analysed = await models.withImage(work.image, async (img) => {
-      const landmarks = await time('landmarks', () => img.landmarks(subject.box));
+      const landmarks = await time('landmarks', () => img.landmarks(subject));
       const pose = estimatePose(landmarks);
       const grey = await time('quality', () => images.greyFace(work.image, subject.box, BLUR_CROP));
       const blur = round(laplacianVariance(grey, BLUR_CROP, BLUR_CROP), 1);

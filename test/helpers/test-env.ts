@@ -21,6 +21,8 @@ export interface TestEnv {
   app: FastifyInstance;
   /** Base URL of the listening server, for real HTTP (streamed multipart and zip bodies). */
   url: string;
+  /** Environment for a child process (worker) that must see this test's database, queues and data dir. */
+  childEnv(): NodeJS.ProcessEnv;
   /** Creates an operator (if needed) and a key; returns the clear-text key. */
   key(role: Role, operatorCode?: string): Promise<string>;
   close(): Promise<void>;
@@ -30,8 +32,13 @@ export interface TestEnv {
  * A private simsift for one test file: its own database, data dir and queue prefix, against the real
  * Postgres and Redis. `overrides` replace config values (e.g. an unreachable Redis, smaller limits).
  */
+export type ConfigOverrides = Partial<Omit<Config, 'upload' | 'faces'>> & {
+  upload?: Partial<Config['upload']>;
+  faces?: Partial<Config['faces']>;
+};
+
 export async function createTestEnv(
-  overrides: Partial<Config> = {},
+  overrides: ConfigOverrides = {},
   logDestination?: DestinationStream,
 ): Promise<TestEnv> {
   const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -47,7 +54,12 @@ export async function createTestEnv(
     SIMSIFT_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'silent',
   });
-  const config: Config = { ...base, ...overrides, upload: { ...base.upload, ...overrides.upload } };
+  const config: Config = {
+    ...base,
+    ...overrides,
+    upload: { ...base.upload, ...overrides.upload },
+    faces: { ...base.faces, ...overrides.faces },
+  };
   await migrate(config.databaseUrl);
   const logger = createLogger(config, 'simsift-test', logDestination);
   const container = createContainer(config, logger);
@@ -58,6 +70,19 @@ export async function createTestEnv(
     container,
     app,
     url,
+    childEnv() {
+      return {
+        ...process.env,
+        NODE_ENV: 'test',
+        DATABASE_URL: config.databaseUrl,
+        REDIS_URL: config.redisUrl,
+        SIMSIFT_DATA_DIR: config.dataDir,
+        SIMSIFT_QUEUE_PREFIX: config.queuePrefix,
+        SIMSIFT_SECRET: config.secret.toString('utf8'),
+        SIMSIFT_JOB_LOCK_MS: String(config.faces.jobLockMs),
+        LOG_LEVEL: 'warn',
+      };
+    },
     async key(role, operatorCode) {
       if (operatorCode) await container.auth.createOperator(operatorCode, `${operatorCode} Telecom`, 'test', null);
       const created = await container.auth.createKey({

@@ -51,8 +51,8 @@ export interface EngineImage {
   readonly height: number;
   detectBlazeFace(minScore: number): Promise<DetectedFace[]>;
   detectSsd(minScore: number): Promise<DetectedFace[]>;
-  /** 68-point landmarks of the face in `box`, in image coordinates. */
-  landmarks(box: FaceBox): Promise<Point[]>;
+  /** 68-point landmarks of a detected face, in image coordinates. */
+  landmarks(face: DetectedFace): Promise<Point[]>;
   /** The descriptor of the face with these landmarks, or null when the embedder finds no face there. */
   describe(face: DetectedFace, landmarks: Point[]): Promise<Float32Array | null>;
 }
@@ -156,7 +156,8 @@ export class FaceEngine {
             detector: 'ssd_mobilenetv1' as const,
           }));
         },
-        async landmarks(box) {
+        async landmarks(detected) {
+          const box = landmarkBox(detected);
           const [face] = await faceapi.extractFaceTensors(faceApiTensor, [
             new faceapi.Rect(box.x, box.y, box.width, box.height),
           ]);
@@ -197,6 +198,24 @@ export class FaceEngine {
   }
 }
 
+/**
+ * The box face-api's landmark net expects. It was trained on SSD boxes, which are narrower and taller than
+ * BlazeFace's square ones; feeding it the square box shifts the landmarks and so the aligned crop.
+ */
+function landmarkBox(face: DetectedFace): FaceBox {
+  const mode = process.env.SIMSIFT_EXPERIMENT_BOX ?? 'raw';
+  if (face.detector !== 'blazeface' || mode === 'raw') return face.box;
+  const [w, h, dy] = mode.split(',').map(Number) as [number, number, number];
+  const width = face.box.width * w;
+  const height = face.box.height * h;
+  return {
+    x: face.box.x + (face.box.width - width) / 2,
+    y: face.box.y + face.box.height * dy,
+    width,
+    height,
+  };
+}
+
 function embedderInfo(entry: ModelEntry): EmbedderInfo {
   if (!entry.descriptorLength || !entry.metric || entry.samePersonThreshold === undefined) {
     throw new Error(`models/manifest.json: embedder ${entry.name} lacks descriptorLength, metric or threshold`);
@@ -228,7 +247,8 @@ function humanConfig(backend: TfBackend, modelBasePath: string, { describe }: { 
         rotation: describe,
         maxDetected: describe ? 1 : 20,
         minConfidence: 0.2,
-        return: false,
+        // The describer needs the face crop tensor; the detector alone does not.
+        return: describe,
         scale: describe ? 1.4 : 1,
       },
       mesh: { enabled: describe },
@@ -263,26 +283,25 @@ function registerFileLoader(tf: TfModule): void {
     const file = url.slice('file://'.length);
     return {
       load: () => {
-        const json = JSON.parse(readFileSync(file, 'utf8')) as {
-          modelTopology: object;
-          format?: string;
-          generatedBy?: string;
-          convertedBy?: string;
-          weightsManifest: { paths: string[]; weights: Tf.io.WeightsManifestEntry[] }[];
-        };
+        const json = JSON.parse(readFileSync(file, 'utf8')) as Tf.io.ModelJSON;
         const dir = path.dirname(file);
         const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
         const weights = Buffer.concat(
           json.weightsManifest.flatMap((group) => group.paths.map((shard) => readFileSync(path.join(dir, shard)))),
         );
-        return Promise.resolve({
+        const artifacts: Tf.io.ModelArtifacts = {
           modelTopology: json.modelTopology,
           format: json.format,
           generatedBy: json.generatedBy,
           convertedBy: json.convertedBy,
+          // The signature names a graph's outputs: without it faceres loses its 1024-d descriptor output.
+          signature: json.signature,
+          userDefinedMetadata: json.userDefinedMetadata,
+          modelInitializer: json.modelInitializer,
           weightSpecs,
           weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-        });
+        };
+        return Promise.resolve(artifacts);
       },
     };
   };

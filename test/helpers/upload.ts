@@ -1,0 +1,39 @@
+import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+
+export interface UploadResult {
+  batch_id: string;
+  accepted: number;
+  rejected: number;
+  errors: { row: number; field: string; code: string; message: string }[];
+}
+
+/** Uploads one multipart batch: one subscriber row per photo, rows numbered from `firstSubscriber`. */
+export async function uploadPhotos(
+  url: string,
+  key: string,
+  photos: Buffer[],
+  firstSubscriber = 1,
+): Promise<UploadResult> {
+  const form = new FormData();
+  const rows = photos.map((_, i) => sampleRow(firstSubscriber + i, `photo-${i}.img`));
+  form.append('manifest', new Blob([manifestCsv(rows)]), 'manifest.csv');
+  photos.forEach((bytes, i) => form.append(`photo-${i}.img`, new Blob([new Uint8Array(bytes)]), `photo-${i}.img`));
+  const response = await fetch(`${url}/v1/batches`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: form,
+  });
+  if (response.status !== 202) throw new Error(`upload failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as UploadResult;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
