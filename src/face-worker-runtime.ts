@@ -51,6 +51,7 @@ export async function createFacePipeline(config: Config): Promise<FaceWorkerRunt
 export async function runFaceWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
   await migrate(config.databaseUrl);
   const runtime = await createFacePipeline(config);
+  await runtime.engine.warmUp();
   logger.info(
     { backend: runtime.engine.backend, simd: runtime.engine.simd, embedder: runtime.engine.embedder },
     'face models loaded',

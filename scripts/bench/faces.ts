@@ -37,7 +37,10 @@ import { folderPhotos, generatedPhotos, type PhotoSet } from './lib/kyc-photos.j
 import { machineBusySeconds, ProcessSampler } from './lib/process-stats.js';
 
 const TARGET = { images_per_s: 6, stretch_images_per_s: 15, rss_growth_pct: 10 } as const;
-/** RSS growth is judged from this many photos on: the first ones warm up caches and the wasm heap. */
+/**
+ * RSS growth is judged from this many photos on (the first ones grow the wasm heap and caches to their working
+ * size), and only in runs that process at least as many again after it.
+ */
 const RSS_BASE_PHOTOS = 1_000;
 const OPERATOR_CODE = 'BENCH';
 const SAMPLE_MS = 1_000;
@@ -118,11 +121,16 @@ export interface FacesBenchResult {
   };
   rss_mb: {
     per_process: ProcessRss[];
-    /** Largest growth of any process from photo 1,000 to the end; null for runs under 1,000 photos. */
+    /** Largest growth of any process from photo 1,000 to the end; null for runs under 2,000 photos. */
     growth_from_1000_pct: number | null;
-    growth_from_start_pct: number;
-    /** Every process's RSS each time another 1,000 photos were done. */
-    milestones: { photos: number; seconds: number; rss: number[] }[];
+    /** Largest growth of any process from the middle of the run to its end: the trend of a short run. */
+    growth_second_half_pct: number | null;
+    growth_from_start_pct: number | null;
+    /**
+     * Every starting process's RSS (null once gone) each time another 1,000 photos were done, or every tenth of
+     * the run (at least 100 photos) in runs under 10,000.
+     */
+    milestones: Milestone[];
   };
   target: typeof TARGET;
   /** Throughput reached, every record final, no failed job, and RSS flat when the run was long enough to tell. */
@@ -131,7 +139,7 @@ export interface FacesBenchResult {
   failed_jobs: number;
   failed_reasons: string[];
   worker_restarts: number;
-  input: { source: string; distinct_photos: number; bases: number | null; cache_dir: string | null };
+  input: { source: string; photo_files: number; bases: number | null; cache_dir: string | null };
   ingest_s: number;
 }
 
@@ -202,7 +210,7 @@ async function measure(env: BenchEnv, options: Options, photos: PhotoSet): Promi
 
   const logger = createLogger({ logLevel: 'warn' }, 'bench-faces', pino.destination({ dest: 2, sync: true }));
   const loadStarted = performance.now();
-  const supervisor = superviseFaceWorkers(options.processes, logger, workerEnv);
+  const supervisor = superviseFaceWorkers(options.processes, logger, workerEnv, { logsToStderr: true });
   env.onCleanup(() => supervisor.stop());
   await supervisor.ready;
   const modelLoadSeconds = (performance.now() - loadStarted) / 1000;
@@ -219,7 +227,7 @@ async function measure(env: BenchEnv, options: Options, photos: PhotoSet): Promi
   const machineStart = await machineBusySeconds();
   const loadStart = os.loadavg()[0]!;
   await queue.resume();
-  const progress = await waitForRecords(pool, queue, supervisor, sampler, options.count, startedAt);
+  const progress = await waitForRecords(pool, queue, supervisor, sampler, startPids, options.count, startedAt);
   await waitForQueue(queue, options.count);
   await sampler.sample(supervisor.pids());
   const machineEnd = await machineBusySeconds();
@@ -230,7 +238,7 @@ async function measure(env: BenchEnv, options: Options, photos: PhotoSet): Promi
   const jobs = await completedJobs(queue);
   const failed = await queue.getJobs(['failed'], 0, 9);
   const failedCount = await queue.getJobCountByTypes('failed');
-  const lastFinish = Math.max(...jobs.map((job) => job.finishedOn ?? 0));
+  const lastFinish = jobs.reduce((last, job) => Math.max(last, job.finishedOn ?? 0), 0);
   const seconds = ((lastFinish > 0 ? lastFinish : progress.endedAt) - startedAt) / 1000;
 
   const states = progress.states;
@@ -260,7 +268,9 @@ async function measure(env: BenchEnv, options: Options, photos: PhotoSet): Promi
       });
     return values.some((v) => v === null) || values.length === 0 ? null : round(Math.max(...(values as number[])), 1);
   };
-  const growthFrom1000 = growth((p) => p.at_1000);
+  const growthFrom1000 = options.count >= 2 * RSS_BASE_PHOTOS ? growth((p) => p.at_1000) : null;
+  const middle = progress.milestones.find((milestone) => milestone.photos >= options.count / 2);
+  const growthSecondHalf = middle ? growth((p) => middle.rss[startPids.indexOf(p.pid)] ?? null) : null;
 
   const imagesPerS = images / seconds;
   const complete = images === options.count && failedCount === 0;
@@ -301,7 +311,8 @@ async function measure(env: BenchEnv, options: Options, photos: PhotoSet): Promi
     rss_mb: {
       per_process: perProcess,
       growth_from_1000_pct: growthFrom1000,
-      growth_from_start_pct: growth((p) => p.start) ?? 0,
+      growth_second_half_pct: growthSecondHalf,
+      growth_from_start_pct: growth((p) => p.start),
       milestones: progress.milestones,
     },
     target: TARGET,
@@ -312,7 +323,7 @@ async function measure(env: BenchEnv, options: Options, photos: PhotoSet): Promi
     worker_restarts: Math.max(0, tracks.length - startPids.length),
     input: {
       source: photos.source,
-      distinct_photos: Math.min(photos.files.length, options.count),
+      photo_files: Math.min(photos.files.length, options.count),
       bases: photos.bases,
       cache_dir: photos.cacheDir,
     },
@@ -374,7 +385,14 @@ interface Progress {
   states: Record<string, number>;
   endedAt: number;
   rssAt1000: Map<number, number>;
-  milestones: { photos: number; seconds: number; rss: number[] }[];
+  milestones: Milestone[];
+}
+
+interface Milestone {
+  photos: number;
+  seconds: number;
+  /** MiB, one per starting worker. */
+  rss: (number | null)[];
 }
 
 /** Polls record states and worker RSS once a second until every record is final (or its job failed for good). */
@@ -383,12 +401,14 @@ async function waitForRecords(
   queue: Queue,
   supervisor: Supervisor,
   sampler: ProcessSampler,
+  startPids: readonly number[],
   count: number,
   startedAt: number,
 ): Promise<Progress> {
   const rssAt1000 = new Map<number, number>();
-  const milestones: Progress['milestones'] = [];
-  let nextMilestone = RSS_BASE_PHOTOS;
+  const milestones: Milestone[] = [];
+  const step = count >= 10 * RSS_BASE_PHOTOS ? RSS_BASE_PHOTOS : Math.max(100, Math.ceil(count / 1000) * 100);
+  let nextMilestone = step;
   let lastDone = 0;
   let lastChange = Date.now();
   let lastLog = Date.now();
@@ -404,9 +424,9 @@ async function waitForRecords(
       milestones.push({
         photos: nextMilestone,
         seconds: round((now - startedAt) / 1000, 1),
-        rss: [...rss.values()].map(toMb),
+        rss: startPids.map((pid) => (rss.has(pid) ? toMb(rss.get(pid)!) : null)),
       });
-      nextMilestone += RSS_BASE_PHOTOS;
+      nextMilestone += step;
     }
     if (done !== lastDone) {
       lastDone = done;

@@ -55,7 +55,7 @@ export async function runDemo(config: Config, options: { dataset: string }): Pro
   const logger = createLogger({ logLevel: 'warn' });
   const server = await startServer({ ...config, host: '127.0.0.1', port: 0 }, logger);
   const work = await mkdtemp(path.join(os.tmpdir(), 'simsift-demo-'));
-  const workers = superviseFaceWorkers(config.workerProcesses, logger);
+  const workers = superviseFaceWorkers(config.workerProcesses, logger, process.env, { logsToStderr: true });
   try {
     say(`starting ${config.workerProcesses} face worker processes ...`);
     await workers.ready;
@@ -98,13 +98,23 @@ export async function runDemo(config: Config, options: { dataset: string }): Pro
     say(`batch ${result.batch_id}: ${result.accepted} accepted, ${result.rejected} rejected`);
     for (const error of result.errors) say(`  row ${error.row} ${error.field}: ${error.code} (${error.message})`);
 
-    const status = await fetch(`${server.url}/v1/batches/${result.batch_id}`, {
-      headers: { authorization: `Bearer ${key}` },
-    });
-    say('batch status:');
-    say(JSON.stringify(await status.json(), null, 2));
-    say('records are queued for the face workers (`simsift worker`, next stage of the pipeline).');
+    say('face workers are processing the batch ...');
+    const started = Date.now();
+    let batch: BatchView;
+    for (;;) {
+      const status = await fetch(`${server.url}/v1/batches/${result.batch_id}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      batch = (await status.json()) as BatchView;
+      if (batch.state === 'completed' || Date.now() - started > 10 * 60_000) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    say(`batch ${batch.state} in ${seconds.toFixed(1)} s (${(result.accepted / seconds).toFixed(1)} photos/s):`);
+    for (const [state, count] of Object.entries(batch.counts)) if (count > 0) say(`  ${state.padEnd(16)} ${count}`);
+    say('faces are queued for clustering (the cluster worker is the next stage of the pipeline).');
   } finally {
+    await workers.stop();
     await rm(work, { recursive: true, force: true });
     await server.close();
   }

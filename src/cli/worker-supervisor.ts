@@ -28,6 +28,7 @@ export function superviseFaceWorkers(
   processes: number,
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
+  { logsToStderr = false }: { logsToStderr?: boolean } = {},
 ): Supervisor {
   const entry = faceWorkerEntry();
   const children = new Map<number, ChildProcess>();
@@ -35,7 +36,11 @@ export function superviseFaceWorkers(
   const readyWaits: Promise<void>[] = [];
 
   const start = (slot: number): Promise<void> => {
-    const child = fork(entry.file, [], { execArgv: entry.execArgv, env, stdio: 'inherit' });
+    // Commands that print results on stdout (demo, bench) send the workers' logs to stderr instead.
+    const stdio = logsToStderr
+      ? (['ignore', 2, 2, 'ipc'] as const)
+      : (['inherit', 'inherit', 'inherit', 'ipc'] as const);
+    const child = fork(entry.file, [], { execArgv: entry.execArgv, env, stdio: [...stdio] });
     children.set(slot, child);
     const ready = new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
@@ -46,7 +51,9 @@ export function superviseFaceWorkers(
       children.delete(slot);
       if (stopping) return;
       logger.warn({ slot, code, signal }, 'face worker died; restarting');
-      setTimeout(() => void start(slot).catch(() => undefined), 1_000).unref();
+      setTimeout(() => {
+        if (!stopping) void start(slot).catch(() => undefined);
+      }, 1_000).unref();
     });
     return ready;
   };

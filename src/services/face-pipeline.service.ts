@@ -39,7 +39,7 @@ export interface FaceImages {
   pad(image: RgbImage, factor: number): Promise<{ image: RgbImage; offsetX: number; offsetY: number }>;
   greyFace(image: RgbImage, box: FaceBox, size: number): Promise<Uint8Array>;
   writeThumbnail(image: RgbImage, box: FaceBox, relative: string): Promise<string>;
-  perceptualHash(bytes: Buffer): Promise<string>;
+  perceptualHash(image: RgbImage): Promise<string>;
 }
 export interface FaceModels {
   readonly embedder: EmbedderInfo;
@@ -220,7 +220,7 @@ export class FacePipelineService {
         `thumbnails/${String(recordId % 100).padStart(2, '0')}/${recordId}-${models.embedder.name}.jpg`,
       ),
     );
-    const photoPhash = await time('phash', () => images.perceptualHash(bytes));
+    const photoPhash = await time('phash', () => images.perceptualHash(decoded.image));
     const landmarks: [number, number][] = analysed.landmarks.map((p: Point) => [
       round((p.x - work.offsetX) * decoded.scale, 1),
       round((p.y - work.offsetY) * decoded.scale, 1),

@@ -36,14 +36,19 @@ export function estimatePose(landmarks: Point[]): { yaw: number; roll: number } 
   if (landmarks.length !== 68) throw new Error(`expected 68 landmarks, got ${landmarks.length}`);
   const leftEye = centroid(landmarks.slice(36, 42));
   const rightEye = centroid(landmarks.slice(42, 48));
-  const roll = (Math.atan2(rightEye.y - leftEye.y, rightEye.x - leftEye.x) * 180) / Math.PI;
-  const jawLeft = landmarks[0]!;
-  const jawRight = landmarks[16]!;
-  const nose = landmarks[30]!;
-  const span = jawRight.x - jawLeft.x;
-  const position = span === 0 ? 0.5 : (nose.x - jawLeft.x) / span;
+  const rollRadians = Math.atan2(rightEye.y - leftEye.y, rightEye.x - leftEye.x);
+  // Level the face first: measured on a tilted head, horizontal distances mix roll into yaw (a 30 degree
+  // tilt read as a 60 degree turn and rejected good photos).
+  const cos = Math.cos(-rollRadians);
+  const sin = Math.sin(-rollRadians);
+  const levelX = (p: Point) => p.x * cos - p.y * sin;
+  const jawLeft = levelX(landmarks[0]!);
+  const jawRight = levelX(landmarks[16]!);
+  const nose = levelX(landmarks[30]!);
+  const span = jawRight - jawLeft;
+  const position = span === 0 ? 0.5 : (nose - jawLeft) / span;
   const yaw = (Math.asin(Math.max(-1, Math.min(1, (position - 0.5) * 2))) * 180) / Math.PI;
-  return { yaw: round(yaw, 1), roll: round(roll, 1) };
+  return { yaw: round(yaw, 1), roll: round((rollRadians * 180) / Math.PI, 1) };
 }
 
 export interface SubjectRules {

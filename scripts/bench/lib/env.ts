@@ -39,6 +39,7 @@ export interface BenchEnv {
    */
   serverEnv(dataDir?: string, extra?: Record<string, string>): Record<string, string>;
   onCleanup(task: () => Promise<void> | void): void;
+  /** Runs once; later calls return the same promise, so every caller can wait for it to finish. */
   cleanup(): Promise<void>;
 }
 
@@ -53,7 +54,7 @@ export async function createBenchEnv(name: string): Promise<BenchEnv> {
   const queuePrefix = `bench_${id}`;
   const secret = randomBytes(32).toString('hex');
   const tasks: (() => Promise<void> | void)[] = [];
-  let cleaned = false;
+  let cleaning: Promise<void> | null = null;
 
   return {
     id,
@@ -87,22 +88,26 @@ export async function createBenchEnv(name: string): Promise<BenchEnv> {
     onCleanup(task) {
       tasks.push(task);
     },
-    async cleanup() {
-      if (cleaned) return;
-      cleaned = true;
-      const steps: [string, () => Promise<void> | void][] = [
-        ...tasks.reverse().map((task, index): [string, () => Promise<void> | void] => [`cleanup task ${index}`, task]),
-        ['drop database', () => dropDatabase(databaseUrl.toString())],
-        ['delete queue keys', () => deleteQueueKeys(REDIS_URL, queuePrefix)],
-        ['remove temp dir', () => rm(rootDir, { recursive: true, force: true })],
-      ];
-      for (const [label, step] of steps) {
-        try {
-          await step();
-        } catch (error) {
-          log(`${label} failed: ${(error as Error).message}`);
+    cleanup() {
+      // Every caller (a signal handler and the normal exit path, say) waits for the one cleanup to finish.
+      cleaning ??= (async () => {
+        const steps: [string, () => Promise<void> | void][] = [
+          ...tasks
+            .reverse()
+            .map((task, index): [string, () => Promise<void> | void] => [`cleanup task ${index}`, task]),
+          ['drop database', () => dropDatabase(databaseUrl.toString())],
+          ['delete queue keys', () => deleteQueueKeys(REDIS_URL, queuePrefix)],
+          ['remove temp dir', () => rm(rootDir, { recursive: true, force: true })],
+        ];
+        for (const [label, step] of steps) {
+          try {
+            await step();
+          } catch (error) {
+            log(`${label} failed: ${(error as Error).message}`);
+          }
         }
-      }
+      })();
+      return cleaning;
     },
   };
 }

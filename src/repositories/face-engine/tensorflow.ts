@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as FaceApi from '@vladmandic/face-api';
 import type * as Tf from '@tensorflow/tfjs';
+import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
 import { packageDir } from './model-manifest.js';
 
 const require = createRequire(import.meta.url);
@@ -9,6 +10,7 @@ const require = createRequire(import.meta.url);
 export type TfBackend = 'tensorflow' | 'wasm' | 'cpu';
 export type FaceApiModule = typeof FaceApi;
 export type TfModule = typeof Tf;
+type TfWasmModule = typeof TfWasm;
 
 export interface LoadedTensorflow {
   tf: TfModule;
@@ -51,7 +53,7 @@ async function load({ allowCpu }: { allowCpu: boolean }): Promise<LoadedTensorfl
     // not installed or its native library is missing: use wasm
   }
   const tf = require('@tensorflow/tfjs') as TfModule;
-  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as TfWasmModule;
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
   let backend: TfBackend = 'wasm';
   if (!(await tf.setBackend('wasm'))) {
