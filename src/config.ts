@@ -38,6 +38,15 @@ export interface FaceConfig {
   jobLockMs: number;
 }
 
+/** The clustering rule (see FaceClusterer). Thresholds scale the embedder's calibrated same-person threshold. */
+export interface ClusteringConfig {
+  /** Average-linkage threshold as a share of the pair threshold. */
+  averageThresholdFactor: number;
+  /** Share of a cluster's members a joining face must be close to. */
+  minSupport: number;
+  neighbours: number;
+}
+
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   databaseUrl: string;
@@ -57,6 +66,7 @@ export interface Config {
   reconcileIntervalMs: number;
   workerProcesses: number;
   faces: FaceConfig;
+  clustering: ClusteringConfig;
 }
 
 export class ConfigError extends Error {
@@ -157,6 +167,11 @@ export function loadConfig(env: Env = process.env): Config {
       minBlur: num('SIMSIFT_MIN_BLUR', 10, 0, 100_000),
       maxAbsYaw: num('SIMSIFT_MAX_ABS_YAW', 50, 0, 90),
       jobLockMs: int('SIMSIFT_JOB_LOCK_MS', 30_000, 1_000, 3_600_000),
+    },
+    clustering: {
+      averageThresholdFactor: num('SIMSIFT_CLUSTER_AVERAGE_FACTOR', 0.9, 0.1, 2),
+      minSupport: num('SIMSIFT_CLUSTER_MIN_SUPPORT', 0.5, 0, 1),
+      neighbours: int('SIMSIFT_CLUSTER_NEIGHBOURS', 32, 1, 1000),
     },
   };
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.queuePrefix)) {

@@ -8,6 +8,7 @@ import { startServer } from '../server.js';
 import { AppError } from '../services/errors.js';
 import { ROLES, type Role } from '../services/auth.service.js';
 import { runDemo } from './demo.js';
+import { runEval } from './eval.js';
 import { uploadBatch } from './upload.js';
 import { superviseFaceWorkers } from './worker-supervisor.js';
 
@@ -167,6 +168,38 @@ program
     console.log(JSON.stringify(result.body, null, 2));
     if (result.status >= 400) process.exitCode = 1;
   });
+
+program
+  .command('eval')
+  .description('measure clustering accuracy on a labelled folder of <identity>/<image> photos')
+  .requiredOption('--dataset <dir>', 'folder of <identity>/<image> photos')
+  .option('--limit <n>', 'use only the first N photos')
+  .addOption(new Option('--embedder <name>', 'descriptor model').choices(['face_recognition', 'faceres']))
+  .option('--pair-threshold <d>', 'override the same-person threshold')
+  .option('--average-threshold <d>', 'override the average-linkage threshold')
+  .option('--min-support <share>', 'override the share of members a joining face must be close to')
+  .option('--json', 'print one JSON object (the default)')
+  .action(
+    async (options: {
+      dataset: string;
+      limit?: string;
+      embedder?: 'face_recognition' | 'faceres';
+      pairThreshold?: string;
+      averageThreshold?: string;
+      minSupport?: string;
+    }) => {
+      const number = (value?: string) => (value === undefined ? undefined : Number(value));
+      const result = await runEval(config(), {
+        dataset: options.dataset,
+        limit: number(options.limit),
+        embedder: options.embedder,
+        pairThreshold: number(options.pairThreshold),
+        averageThreshold: number(options.averageThreshold),
+        minSupport: number(options.minSupport),
+      });
+      console.log(JSON.stringify(result));
+    },
+  );
 
 program
   .command('demo')

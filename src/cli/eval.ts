@@ -1,0 +1,136 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { FaceEngine, type EmbedderName } from '../repositories/face-engine/face-engine.repository.js';
+import { bcubedScores, pairwiseScores } from '../services/clustering/cluster-metrics.js';
+import { ExactIndex, FaceClusterer, type ClusterRules } from '../services/clustering/face-clusterer.js';
+import { faceDistance, verificationAtFar } from '../services/face-distance.js';
+import { listPhotos, runPipelineOnFiles } from './in-process-pipeline.js';
+
+export interface EvalOptions {
+  dataset: string;
+  limit?: number;
+  embedder?: EmbedderName;
+  /** Overrides of the clustering rules, for tuning. */
+  pairThreshold?: number;
+  averageThreshold?: number;
+  minSupport?: number;
+}
+
+/**
+ * The accuracy evaluation. Every image of `<identity>/<image>` becomes its own subscriber with its own name and
+ * document, so each identity with two or more images is a planted fraud ring and each single image a
+ * distractor. Runs the real detector, embedder and clusterer in process and returns one JSON-ready object.
+ */
+export async function runEval(config: Config, options: EvalOptions) {
+  const started = performance.now();
+  const dataset = path.resolve(options.dataset);
+  const files = (await listPhotos(dataset)).slice(0, options.limit ?? Infinity);
+  if (files.length === 0) throw new Error(`no photos under ${dataset}`);
+  const identityOfFile = (file: string) => path.relative(dataset, file).split(path.sep)[0]!;
+  const engine = await FaceEngine.create({
+    embedder: options.embedder ?? config.faces.embedder,
+    allowCpuBackend: config.faces.allowCpuBackend,
+  });
+  const results = await runPipelineOnFiles(files, engine, config, {
+    cacheDir: path.join(config.dataDir, 'eval-cache'),
+    onProgress: (done) => {
+      if (done % 100 === 0) process.stderr.write(`eval: ${done}/${files.length} photos\n`);
+    },
+  });
+  const faces = results.filter((result) => result.embedding);
+  const identities = faces.map((face) => identityOfFile(face.file));
+  const vectors = faces.map((face) => face.embedding!);
+
+  const { metric, samePersonThreshold } = engine.embedder;
+  const rules: ClusterRules = {
+    metric,
+    pairThreshold: options.pairThreshold ?? samePersonThreshold,
+    averageThreshold: options.averageThreshold ?? samePersonThreshold * config.clustering.averageThresholdFactor,
+    minSupport: options.minSupport ?? config.clustering.minSupport,
+    neighbours: config.clustering.neighbours,
+  };
+  const clusterer = new FaceClusterer(new ExactIndex(metric), rules);
+  vectors.forEach((vector, i) => clusterer.add(i, vector));
+  const clusterOf = vectors.map((_, i) => clusterer.clusterIdOf(i)!);
+
+  // Single linkage at the same pair threshold, the rule that chains look-alikes: the baseline to beat.
+  const parent = vectors.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const genuine: number[] = [];
+  const impostor: number[] = [];
+  for (let i = 0; i < vectors.length; i++) {
+    for (let j = i + 1; j < vectors.length; j++) {
+      const d = faceDistance(vectors[i]!, vectors[j]!, metric);
+      (identities[i] === identities[j] ? genuine : impostor).push(d);
+      if (d < rules.pairThreshold) parent[find(i)] = find(j);
+    }
+  }
+  const singleLinkage = vectors.map((_, i) => find(i));
+
+  // Every image is its own identity document and name, so any cluster of two or more faces holds different
+  // identities: MULTI_IDENTITY_FACE flags it.
+  const members = new Map<number, number[]>();
+  clusterOf.forEach((cluster, i) => members.set(cluster, [...(members.get(cluster) ?? []), i]));
+  const flagged = [...members.values()].filter((list) => list.length >= 2);
+  let flaggedPairs = 0;
+  let flaggedTruePairs = 0;
+  for (const list of flagged) {
+    for (let a = 0; a < list.length; a++) {
+      for (let b = a + 1; b < list.length; b++) {
+        flaggedPairs++;
+        if (identities[list[a]!] === identities[list[b]!]) flaggedTruePairs++;
+      }
+    }
+  }
+  const facesPerIdentity = new Map<string, number>();
+  for (const identity of identities) facesPerIdentity.set(identity, (facesPerIdentity.get(identity) ?? 0) + 1);
+  const rings = [...facesPerIdentity].filter(([, n]) => n >= 2).map(([identity]) => identity);
+  const caught = rings.filter((identity) =>
+    flagged.some((list) => list.filter((i) => identities[i] === identity).length >= 2),
+  );
+  const atFar = verificationAtFar(genuine, impostor, [1e-2, 1e-3, 1e-4]);
+  const round = (value: number) => Math.round(value * 10_000) / 10_000;
+
+  return {
+    dataset,
+    embedder: `${engine.embedder.name} (${engine.embedder.version})`,
+    backend: engine.backend,
+    images: files.length,
+    faces: faces.length,
+    no_face: results.filter((result) => result.state === 'no_face').length,
+    not_embedded: Object.fromEntries(
+      Object.entries(
+        results
+          .filter((result) => !result.embedding)
+          .reduce<Record<string, number>>(
+            (acc, result) => ((acc[result.state] = (acc[result.state] ?? 0) + 1), acc),
+            {},
+          ),
+      ),
+    ),
+    identities: new Set(results.map((result) => identityOfFile(result.file))).size,
+    clusters: members.size,
+    rules: { ...rules, pairThreshold: round(rules.pairThreshold), averageThreshold: round(rules.averageThreshold) },
+    pairwise: pairwiseScores(clusterOf, identities),
+    bcubed: bcubedScores(clusterOf, identities),
+    flagged: {
+      clusters: flagged.length,
+      pure_clusters: flagged.filter((list) => new Set(list.map((i) => identities[i])).size === 1).length,
+      precision: flaggedPairs === 0 ? 1 : round(flaggedTruePairs / flaggedPairs),
+      recall: rings.length === 0 ? 1 : round(caught.length / rings.length),
+    },
+    baseline_single_linkage: {
+      clusters: new Set(singleLinkage).size,
+      pairwise: pairwiseScores(singleLinkage, identities),
+    },
+    verification: {
+      genuine_pairs: genuine.length,
+      impostor_pairs: impostor.length,
+      tar_at_far: Object.fromEntries(Object.entries(atFar).map(([far, v]) => [far, round(v.tar)])),
+      threshold_at_far_1e3: round(atFar['0.001']!.threshold),
+    },
+    seconds: round((performance.now() - started) / 1000),
+    cpus: os.availableParallelism(),
+  };
+}

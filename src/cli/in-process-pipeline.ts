@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import type { FaceEngine } from '../repositories/face-engine/face-engine.repository.js';
+import type { FaceQuality } from '../repositories/face.repository.js';
+import { ImageRepository } from '../repositories/image.repository.js';
+import { FacePipelineService, type Stage } from '../services/face-pipeline.service.js';
+
+/** What the face pipeline made of one photo. */
+export interface PhotoResult {
+  file: string;
+  sha256: string;
+  state: string;
+  detail: Record<string, unknown>;
+  quality: FaceQuality | null;
+  embedding: Float32Array | null;
+  timings: Partial<Record<Stage, number>>;
+}
+
+interface CachedResult {
+  state: string;
+  detail: Record<string, unknown>;
+  quality: FaceQuality | null;
+  embedding: number[] | null;
+}
+
+/** Photos under `dir` (any depth), sorted, as absolute paths. */
+export async function listPhotos(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true });
+  return entries
+    .map(String)
+    .filter((file) => /\.(jpe?g|png|webp)$/i.test(file))
+    .sort()
+    .map((file) => path.join(dir, file));
+}
+
+/**
+ * Runs the real face pipeline over photo files in this process, without a database or queue (eval, survey).
+ * With `cacheDir`, results are kept per embedder and photo sha256, so a second run skips the models.
+ */
+export async function runPipelineOnFiles(
+  files: readonly string[],
+  engine: FaceEngine,
+  config: Config,
+  options: { cacheDir?: string; onProgress?: (done: number) => void } = {},
+): Promise<PhotoResult[]> {
+  const current = { bytes: Buffer.alloc(0) };
+  let captured: {
+    state: string;
+    detail: Record<string, unknown>;
+    quality: FaceQuality | null;
+    embedding: Float32Array | null;
+  } | null = null;
+  const service = new FacePipelineService({
+    store: {
+      findRecordPhoto: (recordId) =>
+        Promise.resolve({ recordId, photoSha256: Buffer.alloc(32), mimeType: 'image/jpeg' as const }),
+      saveFace: (face) => {
+        captured = { state: 'face_ready', detail: {}, quality: face.quality, embedding: face.embedding };
+        return Promise.resolve(1);
+      },
+      saveOutcome: (_recordId, state, detail) => {
+        captured = { state, detail, quality: null, embedding: null };
+        return Promise.resolve();
+      },
+    },
+    photos: { read: () => Promise.resolve(current.bytes) },
+    images: new ImageRepository(config.dataDir, config.upload.maxPhotoPixels),
+    models: engine,
+    clusterQueue: { enqueueFaces: () => Promise.resolve() },
+    thresholds: config.faces,
+  });
+  const cacheDir = options.cacheDir
+    ? path.join(
+        options.cacheDir,
+        `${engine.embedder.name}@${engine.embedder.version}`.replace(/[^A-Za-z0-9@._-]/g, '_'),
+      )
+    : null;
+  if (cacheDir) await mkdir(cacheDir, { recursive: true });
+
+  const results: PhotoResult[] = [];
+  for (const [i, file] of files.entries()) {
+    const bytes = await readFile(file);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const cacheFile = cacheDir ? path.join(cacheDir, `${sha256}.json`) : null;
+    const cached = cacheFile ? await readCache(cacheFile) : null;
+    if (cached) {
+      results.push({
+        file,
+        sha256,
+        ...cached,
+        embedding: cached.embedding ? Float32Array.from(cached.embedding) : null,
+        timings: {},
+      });
+    } else {
+      current.bytes = bytes;
+      captured = null;
+      const outcome = await service.processRecord(i + 1);
+      const result = captured ?? {
+        state: outcome.state ?? 'unreadable_image',
+        detail: outcome.detail,
+        quality: null,
+        embedding: null,
+      };
+      results.push({ file, sha256, ...result, timings: outcome.timings });
+      if (cacheFile) {
+        const entry: CachedResult = { ...result, embedding: result.embedding ? Array.from(result.embedding) : null };
+        await writeFile(`${cacheFile}.part`, JSON.stringify(entry));
+        await rename(`${cacheFile}.part`, cacheFile);
+      }
+    }
+    options.onProgress?.(i + 1);
+  }
+  return results;
+}
+
+async function readCache(file: string): Promise<CachedResult | null> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as CachedResult;
+  } catch {
+    return null;
+  }
+}

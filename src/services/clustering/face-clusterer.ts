@@ -1,0 +1,212 @@
+import { faceDistance } from '../face-distance.js';
+
+export type Metric = 'euclidean' | 'cosine';
+
+/** Nearest stored faces of a query vector: the ANN index's contract (exact or approximate). */
+export interface NeighbourIndex {
+  add(faceId: number, vector: Float32Array): void;
+  /** Up to `k` nearest faces with their distances, nearest first. */
+  search(vector: Float32Array, k: number): { faceId: number; distance: number }[];
+  readonly size: number;
+}
+
+export interface ClusterRules {
+  metric: Metric;
+  /** Two faces closer than this are taken as one person (the embedder's calibrated threshold). */
+  pairThreshold: number;
+  /**
+   * A face joins a cluster only when its mean distance to the cluster's members is below this, and a merge of
+   * two clusters needs the mean of all cross distances below it: average linkage, which one look-alike
+   * cannot satisfy for a whole cluster (single linkage can, and chains people together).
+   */
+  averageThreshold: number;
+  /** ...and it must be within `pairThreshold` of at least this share of the members. */
+  minSupport: number;
+  /** Neighbours fetched from the index per face. */
+  neighbours: number;
+}
+
+/** Analyst decisions, honoured by every assignment and merge. Pairs of face ids. */
+export interface ClusterConstraints {
+  cannotLink: [number, number][];
+  mustLink: [number, number][];
+}
+
+/** What happened to the clusters when a face was added: the cluster worker records each change. */
+export type ClusterChange =
+  | { kind: 'created'; clusterId: number; faceId: number }
+  | { kind: 'joined'; clusterId: number; faceId: number; meanDistance: number; support: number }
+  | { kind: 'merged'; clusterId: number; absorbedId: number; meanDistance: number };
+
+interface Cluster {
+  id: number;
+  members: number[];
+}
+
+/**
+ * Incremental face clustering that resists chaining. Each new face looks up its nearest faces; among their
+ * clusters it joins the one it matches best *as a whole* (mean distance to all members, and close to enough
+ * of them), else it starts a cluster. Clusters it links are merged only when their average linkage says they
+ * are one person. Cannot-link pairs are never put together; must-link pairs always are.
+ */
+export class FaceClusterer {
+  private readonly vectors = new Map<number, Float32Array>();
+  private readonly clusterOf = new Map<number, number>();
+  private readonly clusters = new Map<number, Cluster>();
+  private readonly cannotLink = new Map<number, Set<number>>();
+  private readonly mustLink = new Map<number, Set<number>>();
+  private nextClusterId: number;
+
+  constructor(
+    private readonly index: NeighbourIndex,
+    private readonly rules: ClusterRules,
+    constraints: ClusterConstraints = { cannotLink: [], mustLink: [] },
+    firstClusterId = 1,
+  ) {
+    this.nextClusterId = firstClusterId;
+    for (const [a, b] of constraints.cannotLink) link(this.cannotLink, a, b);
+    for (const [a, b] of constraints.mustLink) link(this.mustLink, a, b);
+  }
+
+  /** Adds one face and returns what changed. Adding a face twice is a no-op. */
+  add(faceId: number, vector: Float32Array): ClusterChange[] {
+    if (this.vectors.has(faceId)) return [];
+    const neighbours = this.index.search(vector, this.rules.neighbours);
+    this.vectors.set(faceId, vector);
+    this.index.add(faceId, vector);
+
+    const candidates = new Set<number>();
+    for (const n of neighbours) {
+      const clusterId = this.clusterOf.get(n.faceId);
+      if (clusterId !== undefined && n.distance < this.rules.pairThreshold) candidates.add(clusterId);
+    }
+    for (const partner of this.mustLink.get(faceId) ?? []) {
+      const clusterId = this.clusterOf.get(partner);
+      if (clusterId !== undefined) candidates.add(clusterId);
+    }
+
+    let best: { cluster: Cluster; meanDistance: number; support: number } | null = null;
+    for (const clusterId of candidates) {
+      const cluster = this.clusters.get(clusterId)!;
+      if (this.conflicts([faceId], cluster.members)) continue;
+      const forced = cluster.members.some((member) => this.mustLink.get(faceId)?.has(member));
+      const { mean, support } = this.affinity(vector, cluster.members);
+      const fits = mean < this.rules.averageThreshold && support >= this.rules.minSupport;
+      if ((forced || fits) && (!best || mean < best.meanDistance)) best = { cluster, meanDistance: mean, support };
+    }
+
+    const changes: ClusterChange[] = [];
+    let home: Cluster;
+    if (best) {
+      home = best.cluster;
+      home.members.push(faceId);
+      this.clusterOf.set(faceId, home.id);
+      changes.push({
+        kind: 'joined',
+        clusterId: home.id,
+        faceId,
+        meanDistance: round(best.meanDistance),
+        support: round(best.support),
+      });
+    } else {
+      home = { id: this.nextClusterId++, members: [faceId] };
+      this.clusters.set(home.id, home);
+      this.clusterOf.set(faceId, home.id);
+      changes.push({ kind: 'created', clusterId: home.id, faceId });
+    }
+
+    // The new face may be the evidence that its cluster and another are one person.
+    for (const clusterId of candidates) {
+      if (clusterId === home.id || !this.clusters.has(clusterId)) continue;
+      const other = this.clusters.get(clusterId)!;
+      const meanDistance = this.averageLinkage(home.members, other.members);
+      const forced = this.mustLinked(home.members, other.members);
+      if ((forced || meanDistance < this.rules.averageThreshold) && !this.conflicts(home.members, other.members)) {
+        const [keep, absorbed] = home.id < other.id ? [home, other] : [other, home];
+        for (const member of absorbed.members) this.clusterOf.set(member, keep.id);
+        keep.members.push(...absorbed.members);
+        this.clusters.delete(absorbed.id);
+        changes.push({
+          kind: 'merged',
+          clusterId: keep.id,
+          absorbedId: absorbed.id,
+          meanDistance: round(meanDistance),
+        });
+        home = keep;
+      }
+    }
+    return changes;
+  }
+
+  clusterIdOf(faceId: number): number | undefined {
+    return this.clusterOf.get(faceId);
+  }
+
+  /** Clusters as member lists (ids ascending), largest first. */
+  snapshot(): { clusterId: number; members: number[] }[] {
+    return [...this.clusters.values()]
+      .map((cluster) => ({ clusterId: cluster.id, members: [...cluster.members].sort((a, b) => a - b) }))
+      .sort((a, b) => b.members.length - a.members.length || a.clusterId - b.clusterId);
+  }
+
+  private affinity(vector: Float32Array, members: number[]): { mean: number; support: number } {
+    let sum = 0;
+    let close = 0;
+    for (const member of members) {
+      const d = faceDistance(vector, this.vectors.get(member)!, this.rules.metric);
+      sum += d;
+      if (d < this.rules.pairThreshold) close++;
+    }
+    return { mean: sum / members.length, support: close / members.length };
+  }
+
+  private averageLinkage(a: number[], b: number[]): number {
+    let sum = 0;
+    for (const x of a) {
+      const vx = this.vectors.get(x)!;
+      for (const y of b) sum += faceDistance(vx, this.vectors.get(y)!, this.rules.metric);
+    }
+    return sum / (a.length * b.length);
+  }
+
+  private conflicts(a: number[], b: number[]): boolean {
+    return a.some((x) => b.some((y) => this.cannotLink.get(x)?.has(y)));
+  }
+
+  private mustLinked(a: number[], b: number[]): boolean {
+    return a.some((x) => b.some((y) => this.mustLink.get(x)?.has(y)));
+  }
+}
+
+function link(map: Map<number, Set<number>>, a: number, b: number): void {
+  if (!map.has(a)) map.set(a, new Set());
+  if (!map.has(b)) map.set(b, new Set());
+  map.get(a)!.add(b);
+  map.get(b)!.add(a);
+}
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}
+
+/** Exact nearest neighbours by scanning every vector: the reference the ANN index is measured against. */
+export class ExactIndex implements NeighbourIndex {
+  private readonly ids: number[] = [];
+  private readonly vectors: Float32Array[] = [];
+
+  constructor(private readonly metric: Metric) {}
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  add(faceId: number, vector: Float32Array): void {
+    this.ids.push(faceId);
+    this.vectors.push(vector);
+  }
+
+  search(vector: Float32Array, k: number): { faceId: number; distance: number }[] {
+    const hits = this.vectors.map((v, i) => ({ faceId: this.ids[i]!, distance: faceDistance(vector, v, this.metric) }));
+    return hits.sort((a, b) => a.distance - b.distance).slice(0, k);
+  }
+}

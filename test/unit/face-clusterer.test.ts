@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { ExactIndex, FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+
+const rules: ClusterRules = {
+  metric: 'euclidean',
+  pairThreshold: 0.5,
+  averageThreshold: 0.45,
+  minSupport: 0.5,
+  neighbours: 16,
+};
+const at = (...values: number[]) => Float32Array.from(values);
+
+function clusterer(constraints?: ConstructorParameters<typeof FaceClusterer>[2]) {
+  return new FaceClusterer(new ExactIndex('euclidean'), rules, constraints);
+}
+
+describe('FaceClusterer', () => {
+  it('groups near faces and keeps far ones apart', () => {
+    const c = clusterer();
+    c.add(1, at(0, 0));
+    c.add(2, at(0.1, 0));
+    c.add(3, at(0, 0.1));
+    c.add(4, at(5, 5));
+    expect(c.snapshot().map((s) => s.members)).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('does not chain different people through a line of look-alikes', () => {
+    // Each face is within the pair threshold of the previous one only: single linkage would make one cluster
+    // of all six, although the ends are 2.0 apart.
+    const c = clusterer();
+    for (let i = 0; i < 6; i++) c.add(i + 1, at(i * 0.4, 0));
+    const clusters = c.snapshot();
+    expect(clusters.length).toBeGreaterThanOrEqual(3);
+    for (const cluster of clusters) {
+      const xs = cluster.members.map((id) => (id - 1) * 0.4);
+      expect(Math.max(...xs) - Math.min(...xs)).toBeLessThanOrEqual(0.4 + 1e-9);
+    }
+  });
+
+  it('merges two clusters when a new face shows they are one person', () => {
+    const c = clusterer();
+    c.add(1, at(0, 0));
+    c.add(2, at(0.55, 0)); // too far from 1 alone: its own cluster
+    expect(c.snapshot()).toHaveLength(2);
+    const changes = c.add(3, at(0.28, 0)); // between them, close to both: mean linkage 0.4
+    expect(changes.map((change) => change.kind)).toEqual(['joined', 'merged']);
+    expect(c.snapshot().map((s) => s.members)).toEqual([[1, 2, 3]]);
+  });
+
+  it('never joins cannot-linked faces, and always joins must-linked ones', () => {
+    const c = clusterer({ cannotLink: [[1, 2]], mustLink: [[3, 4]] });
+    c.add(1, at(0, 0));
+    c.add(2, at(0.05, 0));
+    expect(c.clusterIdOf(1)).not.toBe(c.clusterIdOf(2));
+    c.add(3, at(3, 3));
+    c.add(4, at(4, 4));
+    expect(c.clusterIdOf(3)).toBe(c.clusterIdOf(4));
+  });
+
+  it('is idempotent for a face added twice', () => {
+    const c = clusterer();
+    c.add(1, at(0, 0));
+    expect(c.add(1, at(0, 0))).toEqual([]);
+    expect(c.snapshot()).toEqual([{ clusterId: 1, members: [1] }]);
+  });
+});
+
+describe('ExactIndex', () => {
+  it('returns the k nearest, nearest first', () => {
+    const index = new ExactIndex('euclidean');
+    index.add(1, at(0, 0));
+    index.add(2, at(1, 0));
+    index.add(3, at(3, 0));
+    expect(index.search(at(0.9, 0), 2).map((hit) => hit.faceId)).toEqual([2, 1]);
+    expect(index.size).toBe(3);
+  });
+});
