@@ -2,7 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { FaceEngine, type EmbedderName } from '../repositories/face-engine/face-engine.repository.js';
-import { bcubedScores, pairwiseScores } from '../services/clustering/cluster-metrics.js';
+import { bcubedScores, pairAgreement, pairwiseScores } from '../services/clustering/cluster-metrics.js';
+import { reclusterAll } from '../services/clustering/recluster.js';
 import { ExactIndex, FaceClusterer, type ClusterRules } from '../services/clustering/face-clusterer.js';
 import { faceDistance, verificationAtFar } from '../services/face-distance.js';
 import { listPhotos, runPipelineOnFiles } from './in-process-pipeline.js';
@@ -53,6 +54,13 @@ export async function runEval(config: Config, options: EvalOptions) {
   const clusterer = new FaceClusterer(new ExactIndex(metric), rules);
   vectors.forEach((vector, i) => clusterer.add(i, vector));
   const clusterOf = vectors.map((_, i) => clusterer.clusterIdOf(i)!);
+  const batch = reclusterAll(
+    vectors.map((vector, i) => ({ faceId: i, vector })),
+    new ExactIndex(metric),
+    rules,
+  );
+  const batchClusterOf = new Array<number>(vectors.length);
+  batch.forEach((list, clusterIndex) => list.forEach((i) => (batchClusterOf[i] = clusterIndex)));
 
   // Single linkage at the same pair threshold, the rule that chains look-alikes: the baseline to beat.
   const parent = vectors.map((_, i) => i);
@@ -119,6 +127,12 @@ export async function runEval(config: Config, options: EvalOptions) {
       pure_clusters: flagged.filter((list) => new Set(list.map((i) => identities[i])).size === 1).length,
       precision: flaggedPairs === 0 ? 1 : round(flaggedTruePairs / flaggedPairs),
       recall: rings.length === 0 ? 1 : round(caught.length / rings.length),
+    },
+    recluster: {
+      clusters: batch.length,
+      pairwise: pairwiseScores(batchClusterOf, identities),
+      // How far the incremental clusters agree with the batch ones, over all pairs of faces.
+      agreement_with_incremental: pairAgreement(clusterOf, batchClusterOf),
     },
     baseline_single_linkage: {
       clusters: new Set(singleLinkage).size,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bcubedScores, pairwiseScores } from '../../src/services/clustering/cluster-metrics.js';
+import { bcubedScores, pairAgreement, pairwiseScores } from '../../src/services/clustering/cluster-metrics.js';
 
 describe('pairwiseScores', () => {
   it('is perfect when clusters are the identities', () => {
@@ -21,5 +21,13 @@ describe('bcubedScores', () => {
     // precision: a1 2/3, a2 2/3, b1 1/3, b2 1 -> 0.6667; recall: a1 1, a2 1, b1 1/2, b2 1/2 -> 0.75
     expect(scores.precision).toBeCloseTo(0.6667, 4);
     expect(scores.recall).toBeCloseTo(0.75, 4);
+  });
+});
+
+describe('pairAgreement', () => {
+  it('is 1 for the same grouping under other labels and counts pairs that differ', () => {
+    expect(pairAgreement([1, 1, 2], ['x', 'x', 'y'])).toBe(1);
+    // pairs: (0,1) together in a, apart in b; (0,2),(1,2) apart in both -> 2 of 3 agree.
+    expect(pairAgreement([1, 1, 2], [1, 2, 3])).toBe(0.6667);
   });
 });

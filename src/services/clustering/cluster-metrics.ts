@@ -52,3 +52,18 @@ export function bcubedScores(clusterOf: readonly (string | number)[], identityOf
   const n = Math.max(1, clusterOf.length);
   return { precision: round(precision / n), recall: round(recall / n), f1: round(f1(precision / n, recall / n)) };
 }
+
+/** Share of item pairs on which two clusterings agree (both together or both apart): the Rand index. */
+export function pairAgreement(a: readonly (string | number)[], b: readonly (string | number)[]): number {
+  const n = a.length;
+  const total = pairs(n);
+  if (total === 0) return 1;
+  const together = (labels: readonly (string | number)[]) => {
+    let sum = 0;
+    for (const count of countBy(labels).values()) sum += pairs(count);
+    return sum;
+  };
+  const both = together(a.map((x, i) => `${x}\u0000${b[i]}`));
+  const agree = total - together(a) - together(b) + 2 * both;
+  return round(agree / total);
+}
