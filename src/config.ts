@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { FaceThresholds } from './services/face-pipeline.service.js';
 
 /** Limits that protect the API from oversized or hostile uploads. All are configurable. */
 export interface UploadLimits {
@@ -17,23 +18,11 @@ export interface UploadLimits {
   maxPhotoPixels: number;
 }
 
-/** The face quality gate. Defaults were measured on real photos: see README "Face pipeline thresholds". */
-export interface FaceConfig {
+/** The face pipeline. Quality-gate defaults were measured on real photos: see README "Face pipeline thresholds". */
+export interface FaceConfig extends FaceThresholds {
   embedder: 'face_recognition' | 'faceres';
   /** Refuse the pure-JS CPU backend (about 40x slower) unless this is set. */
   allowCpuBackend: boolean;
-  /** Photos are scaled to fit this many pixels on their longer side before detection. */
-  detectionMaxSide: number;
-  minDetectionScore: number;
-  /** Score for the SSD fallback detector, tried only when BlazeFace finds nothing. */
-  fallbackMinDetectionScore: number;
-  /** Smaller side of the face box in the original photo's pixels. */
-  minFacePx: number;
-  multiFaceAreaRatio: number;
-  multiFaceMinScore: number;
-  /** Variance of the Laplacian over a 112 px grey face crop. */
-  minBlur: number;
-  maxAbsYaw: number;
   /** How long a worker's job lock lasts; a killed worker's job is handed on after about this long. */
   jobLockMs: number;
 }

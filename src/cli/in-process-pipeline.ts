@@ -46,22 +46,18 @@ export async function runPipelineOnFiles(
   options: { cacheDir?: string; onProgress?: (done: number) => void } = {},
 ): Promise<PhotoResult[]> {
   const current = { bytes: Buffer.alloc(0) };
-  let captured: {
-    state: string;
-    detail: Record<string, unknown>;
-    quality: FaceQuality | null;
-    embedding: Float32Array | null;
-  } | null = null;
+  // What the fake store was given for the photo being processed.
+  const capture: { result: Omit<PhotoResult, 'file' | 'sha256' | 'timings'> | null } = { result: null };
   const service = new FacePipelineService({
     store: {
       findRecordPhoto: (recordId) =>
         Promise.resolve({ recordId, photoSha256: Buffer.alloc(32), mimeType: 'image/jpeg' as const }),
       saveFace: (face) => {
-        captured = { state: 'face_ready', detail: {}, quality: face.quality, embedding: face.embedding };
+        capture.result = { state: 'face_ready', detail: {}, quality: face.quality, embedding: face.embedding };
         return Promise.resolve(1);
       },
       saveOutcome: (_recordId, state, detail) => {
-        captured = { state, detail, quality: null, embedding: null };
+        capture.result = { state, detail, quality: null, embedding: null };
         return Promise.resolve();
       },
     },
@@ -95,9 +91,9 @@ export async function runPipelineOnFiles(
       });
     } else {
       current.bytes = bytes;
-      captured = null;
+      capture.result = null;
       const outcome = await service.processRecord(i + 1);
-      const result = captured ?? {
+      const result = capture.result ?? {
         state: outcome.state ?? 'unreadable_image',
         detail: outcome.detail,
         quality: null,

@@ -114,3 +114,19 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
     clearTimeout(timer);
   }
 }
+
+/** Removes every Redis key under a queue prefix (tests and benchmarks clean up their private queues). */
+export async function deleteQueueKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

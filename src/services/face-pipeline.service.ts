@@ -12,14 +12,18 @@ import type { PhotoMimeType } from '../repositories/photo-store.repository.js';
 import { chooseSubject, estimatePose, laplacianVariance, round } from './face-quality.js';
 import type { RecordState } from './record-states.js';
 
-/** Thresholds of the face quality gate; defaults and their measurements are in config.ts. */
+/** Thresholds of the face quality gate; defaults (and the measurements behind them) are in config.ts. */
 export interface FaceThresholds {
+  /** Photos are scaled to fit this many pixels on their longer side before detection. */
   detectionMaxSide: number;
   minDetectionScore: number;
+  /** Score for the SSD fallback detector, tried only when BlazeFace finds nothing. */
   fallbackMinDetectionScore: number;
+  /** Smaller side of the face box in the original photo's pixels. */
   minFacePx: number;
   multiFaceAreaRatio: number;
   multiFaceMinScore: number;
+  /** Variance of the Laplacian over a 112 px grey face crop. */
   minBlur: number;
   maxAbsYaw: number;
 }

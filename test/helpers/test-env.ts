@@ -3,13 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
 import { dropDatabase, migrate } from '../../src/repositories/database.js';
+import { deleteQueueKeys } from '../../src/repositories/job-queue.repository.js';
 import type { Role } from '../../src/services/auth.service.js';
 
 const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -97,23 +97,8 @@ export async function createTestEnv(
       await app.close();
       await container.close();
       await dropDatabase(config.databaseUrl);
-      await deleteQueueKeys(base.queuePrefix);
+      await deleteQueueKeys(REDIS_URL, base.queuePrefix);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Removes every Redis key under a test's queue prefix. */
-export async function deleteQueueKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
