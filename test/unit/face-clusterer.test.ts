@@ -75,3 +75,14 @@ describe('ExactIndex', () => {
     expect(index.size).toBe(3);
   });
 });
+
+describe('FaceClusterer.restore', () => {
+  it('rebuilds earlier decisions and numbers new clusters after them', () => {
+    const c = clusterer();
+    c.restore(10, at(0, 0), 7);
+    c.restore(11, at(0.1, 0), 7);
+    expect(c.add(12, at(0.05, 0.05))).toEqual([expect.objectContaining({ kind: 'joined', clusterId: 7, faceId: 12 })]);
+    expect(c.add(13, at(9, 9))).toEqual([{ kind: 'created', clusterId: 8, faceId: 13 }]);
+    expect(c.membersOf(7)).toEqual([10, 11, 12]);
+  });
+});

@@ -68,6 +68,26 @@ export class FaceClusterer {
     for (const [a, b] of constraints.mustLink) link(this.mustLink, a, b);
   }
 
+  /**
+   * Puts back a face whose cluster was decided earlier (rebuilding from Postgres on start): no search, no
+   * decision, no change reported.
+   */
+  restore(faceId: number, vector: Float32Array, clusterId: number): void {
+    if (this.vectors.has(faceId)) return;
+    this.vectors.set(faceId, vector);
+    this.index.add(faceId, vector);
+    this.clusterOf.set(faceId, clusterId);
+    const cluster = this.clusters.get(clusterId) ?? { id: clusterId, members: [] };
+    cluster.members.push(faceId);
+    this.clusters.set(clusterId, cluster);
+    this.nextClusterId = Math.max(this.nextClusterId, clusterId + 1);
+  }
+
+  /** Member face ids of a cluster. */
+  membersOf(clusterId: number): number[] {
+    return [...(this.clusters.get(clusterId)?.members ?? [])];
+  }
+
   /** Adds one face and returns what changed. Adding a face twice is a no-op. */
   add(faceId: number, vector: Float32Array): ClusterChange[] {
     if (this.vectors.has(faceId)) return [];
