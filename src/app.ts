@@ -9,6 +9,7 @@ import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { batchRoutes } from './routes/batches/index.js';
+import { clusterRoutes } from './routes/clusters/index.js';
 import { ProblemSchema } from './routes/common.schemas.js';
 import { healthRoutes } from './routes/health/index.js';
 
@@ -48,5 +49,6 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
   await app.register(healthRoutes, { container });
   await app.register(adminRoutes, { container });
   await app.register(batchRoutes, { container });
+  await app.register(clusterRoutes, { container });
   return app;
 }

@@ -9,6 +9,8 @@ import { JobQueueRepository } from './repositories/job-queue.repository.js';
 import { QueueName, embedRecordJob } from './jobs/job-registry.js';
 import { AuthService } from './services/auth.service.js';
 import { BatchService } from './services/batch.service.js';
+import { ClusterQueryService } from './services/cluster-query.service.js';
+import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IngestService, type IngestLogger } from './services/ingest.service.js';
 
 /** The composition root: builds every repository and service once, and closes them in order. */
@@ -20,6 +22,7 @@ export interface Container {
   clusterQueue: JobQueueRepository;
   auth: AuthService;
   batches: BatchService;
+  clusters: ClusterQueryService;
   ingest: IngestService;
   close(): Promise<void>;
 }
@@ -40,6 +43,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     clusterQueue,
     auth: new AuthService({ keys: new ApiKeyRepository(pool), operators, audit }),
     batches: new BatchService(batchRepository),
+    clusters: new ClusterQueryService(new ClusterRepository(pool), config.dataDir),
     ingest: new IngestService({
       batches: batchRepository,
       photos,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
+import { runClusterWorker } from '../cluster-worker-runtime.js';
 import { manifestCsv, sampleRow, type SampleRow } from './sample-batch.js';
 import type { BatchView } from '../services/batch.service.js';
 import { uploadBatch } from './upload.js';
@@ -56,9 +57,12 @@ export async function runDemo(config: Config, options: { dataset: string }): Pro
   const server = await startServer({ ...config, host: '127.0.0.1', port: 0 }, logger);
   const work = await mkdtemp(path.join(os.tmpdir(), 'simsift-demo-'));
   const workers = superviseFaceWorkers(config.workerProcesses, logger, process.env, { logsToStderr: true });
+  let stopClusterWorker = async () => {};
   try {
-    say(`starting ${config.workerProcesses} face worker processes ...`);
+    say(`starting ${config.workerProcesses} face worker processes and the cluster worker ...`);
     await workers.ready;
+    const clusterWorker = await runClusterWorker(config, logger);
+    stopClusterWorker = () => clusterWorker.close();
     const { container } = server;
     await container.auth.createOperator('DEMO_TSP', 'Demo Telecom', 'cli', null);
     const { key } = await container.auth.createKey({
@@ -114,6 +118,7 @@ export async function runDemo(config: Config, options: { dataset: string }): Pro
     for (const [state, count] of Object.entries(batch.counts)) if (count > 0) say(`  ${state.padEnd(16)} ${count}`);
     say('faces are queued for clustering (the cluster worker is the next stage of the pipeline).');
   } finally {
+    await stopClusterWorker();
     await workers.stop();
     await rm(work, { recursive: true, force: true });
     await server.close();

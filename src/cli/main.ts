@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { createContainer } from '../container.js';
+import { runClusterWorker } from '../cluster-worker-runtime.js';
 import { createLogger } from '../logger.js';
 import { migrate } from '../repositories/database.js';
 import { startServer } from '../server.js';
@@ -72,10 +73,12 @@ program
     await migrate(cfg.databaseUrl);
     const supervisor = superviseFaceWorkers(processes, logger);
     await supervisor.ready;
-    logger.info({ processes, pids: supervisor.pids() }, 'face workers ready');
+    // Clustering is light next to the face models: this supervising process is the cluster writer.
+    const clusterWorker = await runClusterWorker(cfg, logger);
+    logger.info({ processes, pids: supervisor.pids() }, 'face workers and cluster worker ready');
     const stop = async (signal: string) => {
-      logger.info({ signal }, 'stopping face workers after their current jobs');
-      await supervisor.stop();
+      logger.info({ signal }, 'stopping workers after their current jobs');
+      await Promise.all([supervisor.stop(), clusterWorker.close()]);
       process.exit(0);
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,190 @@
+import type { ClusterChange } from '../services/clustering/face-clusterer.js';
+import type { ClusterRecord, ClusterVerdict } from '../services/fraud-rules.js';
+import { withTransaction, type Pool } from './database.js';
+import { bytesToEmbedding } from './face.repository.js';
+
+export interface StoredFaceVector {
+  faceId: number;
+  vector: Float32Array;
+  clusterId: number | null;
+}
+
+export interface ClusterSummary {
+  id: number;
+  size: number;
+  reasons: string[];
+  evidence: Record<string, unknown>;
+  flagged: boolean;
+  updatedAt: string;
+}
+
+export interface ClusterMember {
+  faceId: number;
+  recordId: number;
+  operator: string;
+  msisdn: string;
+  name: string;
+  dob: string | null;
+  idType: string;
+  idMasked: string;
+  lsa: string;
+  posAgentId: string;
+  activationDate: string;
+  meanDistance: number | null;
+}
+
+/** Clusters in Postgres: the source of truth the in-memory index is rebuilt from. */
+export class ClusterRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Every face of one embedder with its cluster (null when not yet clustered), in id order. */
+  async loadFaces(embedder: string, afterFaceId = 0, limit = 100_000): Promise<StoredFaceVector[]> {
+    const result = await this.pool.query<{ faceId: number; embedding: Buffer; clusterId: number | null }>(
+      `SELECT f.id AS "faceId", f.embedding, m.cluster_id AS "clusterId"
+       FROM faces f LEFT JOIN cluster_members m ON m.face_id = f.id
+       WHERE f.embedder = $1::text AND f.id > $2::bigint ORDER BY f.id LIMIT $3::integer`,
+      [embedder, afterFaceId, limit],
+    );
+    return result.rows.map((row) => ({
+      faceId: row.faceId,
+      vector: bytesToEmbedding(row.embedding),
+      clusterId: row.clusterId,
+    }));
+  }
+
+  /** Id of the newest cluster event: changes when any writer touched the clusters. */
+  async lastEventId(): Promise<number> {
+    const result = await this.pool.query<{ id: number | null }>('SELECT max(id) AS id FROM cluster_events');
+    return result.rows[0]?.id ?? 0;
+  }
+
+  /** Writes the clusterer's decisions and the events that explain them in one transaction. */
+  async applyChanges(embedder: string, changes: readonly ClusterChange[]): Promise<number> {
+    return withTransaction(this.pool, async (client) => {
+      for (const change of changes) {
+        if (change.kind === 'created') {
+          await client.query(
+            'INSERT INTO clusters (id, embedder) VALUES ($1::bigint, $2::text) ON CONFLICT DO NOTHING',
+            [change.clusterId, embedder],
+          );
+        }
+        if (change.kind === 'created' || change.kind === 'joined') {
+          const joined = change.kind === 'joined' ? change : null;
+          await client.query(
+            `INSERT INTO cluster_members (face_id, cluster_id, mean_distance, support)
+             VALUES ($1::bigint, $2::bigint, $3::real, $4::real)
+             ON CONFLICT (face_id) DO UPDATE SET cluster_id = EXCLUDED.cluster_id,
+               mean_distance = EXCLUDED.mean_distance, support = EXCLUDED.support`,
+            [change.faceId, change.clusterId, joined?.meanDistance ?? null, joined?.support ?? null],
+          );
+        } else {
+          await client.query('UPDATE cluster_members SET cluster_id = $1::bigint WHERE cluster_id = $2::bigint', [
+            change.clusterId,
+            change.absorbedId,
+          ]);
+          await client.query('DELETE FROM clusters WHERE id = $1::bigint', [change.absorbedId]);
+        }
+        await client.query(
+          `INSERT INTO cluster_events (kind, cluster_id, face_id, absorbed_id, details)
+           VALUES ($1::text, $2::bigint, $3::bigint, $4::bigint, $5::jsonb)`,
+          [
+            change.kind,
+            change.clusterId,
+            change.kind === 'merged' ? null : change.faceId,
+            change.kind === 'merged' ? change.absorbedId : null,
+            JSON.stringify(change),
+          ],
+        );
+      }
+      const last = await client.query<{ id: number | null }>('SELECT max(id) AS id FROM cluster_events');
+      return last.rows[0]?.id ?? 0;
+    });
+  }
+
+  /** The KYC records behind each cluster's faces, for the fraud rules. */
+  async recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>> {
+    const result = await this.pool.query<ClusterRecord & { clusterId: number }>(
+      `SELECT m.cluster_id AS "clusterId", r.id AS "recordId", r.msisdn, r.name, r.dob,
+         encode(r.id_hmac, 'hex') AS "idHmac", r.lsa
+       FROM cluster_members m JOIN faces f ON f.id = m.face_id JOIN kyc_records r ON r.id = f.record_id
+       WHERE m.cluster_id = ANY($1::bigint[]) ORDER BY r.id`,
+      [clusterIds],
+    );
+    const byCluster = new Map<number, ClusterRecord[]>();
+    for (const { clusterId, ...record } of result.rows) {
+      byCluster.set(clusterId, [...(byCluster.get(clusterId) ?? []), record]);
+    }
+    return byCluster;
+  }
+
+  async saveVerdicts(verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict }[]): Promise<void> {
+    if (verdicts.length === 0) return;
+    await this.pool.query(
+      `UPDATE clusters c SET size = v.size, evidence = v.evidence, updated_at = now(),
+         reasons = COALESCE(string_to_array(NULLIF(v.reasons, ''), ','), '{}')
+       FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::jsonb[]) AS v(id, size, reasons, evidence)
+       WHERE c.id = v.id`,
+      [
+        verdicts.map((v) => v.clusterId),
+        verdicts.map((v) => v.size),
+        verdicts.map((v) => v.verdict.reasons.join(',')),
+        verdicts.map((v) => JSON.stringify(v.verdict.evidence)),
+      ],
+    );
+  }
+
+  /** Clusters newest first; `operatorId` limits to clusters holding that operator's records. */
+  async list(options: {
+    flagged: boolean | null;
+    reason: string | null;
+    operatorId: number | null;
+    afterId: number | null;
+    limit: number;
+  }) {
+    const result = await this.pool.query<ClusterSummary>(
+      `SELECT c.id, c.size, COALESCE(c.reasons, '{}') AS reasons, c.evidence, c.flagged,
+         to_json(c.updated_at)#>>'{}' AS "updatedAt"
+       FROM clusters c
+       WHERE ($1::boolean IS NULL OR c.flagged = $1::boolean)
+         AND ($2::text IS NULL OR $2::text = ANY(c.reasons))
+         AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM cluster_members m JOIN faces f ON f.id = m.face_id
+               JOIN kyc_records r ON r.id = f.record_id WHERE m.cluster_id = c.id AND r.operator_id = $3::bigint))
+         AND ($4::bigint IS NULL OR c.id < $4::bigint)
+       ORDER BY c.id DESC LIMIT $5::integer`,
+      [options.flagged, options.reason, options.operatorId, options.afterId, options.limit],
+    );
+    return result.rows;
+  }
+
+  async members(clusterId: number, operatorId: number | null): Promise<ClusterMember[]> {
+    const result = await this.pool.query<ClusterMember>(
+      `SELECT f.id AS "faceId", r.id AS "recordId", o.code AS operator, r.msisdn, r.name, r.dob,
+         r.id_type AS "idType", r.id_masked AS "idMasked", r.lsa, r.pos_agent_id AS "posAgentId",
+         r.activation_date AS "activationDate", m.mean_distance AS "meanDistance"
+       FROM cluster_members m JOIN faces f ON f.id = m.face_id JOIN kyc_records r ON r.id = f.record_id
+       JOIN operators o ON o.id = r.operator_id
+       WHERE m.cluster_id = $1::bigint AND ($2::bigint IS NULL OR r.operator_id = $2::bigint)
+       ORDER BY r.id`,
+      [clusterId, operatorId],
+    );
+    return result.rows;
+  }
+
+  async find(clusterId: number): Promise<ClusterSummary | null> {
+    const result = await this.pool.query<ClusterSummary>(
+      `SELECT id, size, reasons, evidence, flagged, to_json(updated_at)#>>'{}' AS "updatedAt" FROM clusters WHERE id = $1::bigint`,
+      [clusterId],
+    );
+    return result.rows[0] ?? null;
+  }
+
+  /** A face's thumbnail path, or null; `operatorId` limits to that operator's records. */
+  async thumbnailPath(faceId: number, operatorId: number | null): Promise<string | null> {
+    const result = await this.pool.query<{ path: string }>(
+      `SELECT f.thumbnail_path AS path FROM faces f JOIN kyc_records r ON r.id = f.record_id
+       WHERE f.id = $1::bigint AND ($2::bigint IS NULL OR r.operator_id = $2::bigint)`,
+      [faceId, operatorId],
+    );
+    return result.rows[0]?.path ?? null;
+  }
+}

@@ -1,0 +1,60 @@
+import { Type } from 'typebox';
+
+export const ClusterListQuerySchema = Type.Object(
+  {
+    flagged: Type.Optional(Type.Boolean()),
+    reason: Type.Optional(
+      Type.Union(
+        ['MULTI_IDENTITY_FACE', 'SIM_CAP_EXCEEDED', 'DOCUMENT_REUSE', 'PHOTO_REUSE', 'NO_USABLE_FACE'].map((r) =>
+          Type.Literal(r),
+        ),
+      ),
+    ),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  },
+  { additionalProperties: false },
+);
+
+const ClusterSummarySchema = {
+  id: Type.Integer(),
+  size: Type.Integer(),
+  reasons: Type.Array(Type.String()),
+  evidence: Type.Record(Type.String(), Type.Unknown()),
+  flagged: Type.Boolean(),
+  updatedAt: Type.String(),
+};
+
+export const ClusterListSchema = Type.Object({
+  items: Type.Array(Type.Object(ClusterSummarySchema, { additionalProperties: false })),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const ClusterDetailSchema = Type.Object(
+  {
+    ...ClusterSummarySchema,
+    members: Type.Array(
+      Type.Object(
+        {
+          faceId: Type.Integer(),
+          recordId: Type.Integer(),
+          operator: Type.String(),
+          msisdn: Type.String(),
+          name: Type.String(),
+          dob: Type.Union([Type.String(), Type.Null()]),
+          idType: Type.String(),
+          idMasked: Type.String(),
+          lsa: Type.String(),
+          posAgentId: Type.String(),
+          activationDate: Type.String(),
+          meanDistance: Type.Union([Type.Number(), Type.Null()]),
+          thumbnailUrl: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const IdParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });

@@ -1,0 +1,62 @@
+import path from 'node:path';
+import type { ClusterMember, ClusterSummary } from '../repositories/cluster.repository.js';
+import type { Principal } from './auth.service.js';
+import { AppError, notFound } from './errors.js';
+
+export interface ClusterReader {
+  list(options: {
+    flagged: boolean | null;
+    reason: string | null;
+    operatorId: number | null;
+    afterId: number | null;
+    limit: number;
+  }): Promise<ClusterSummary[]>;
+  find(clusterId: number): Promise<ClusterSummary | null>;
+  members(clusterId: number, operatorId: number | null): Promise<ClusterMember[]>;
+  thumbnailPath(faceId: number, operatorId: number | null): Promise<string | null>;
+}
+
+const scope = (principal: Principal) => (principal.role === 'operator' ? principal.operatorId : null);
+
+/**
+ * Read side of face clusters. Analysts see everything; an operator sees only clusters that hold its own
+ * records, and within them only its own records (another operator's subscribers stay hidden).
+ */
+export class ClusterQueryService {
+  constructor(
+    private readonly clusters: ClusterReader,
+    private readonly dataDir: string,
+  ) {}
+
+  async list(principal: Principal, query: { flagged?: boolean; reason?: string; cursor?: string; limit: number }) {
+    const afterId = query.cursor === undefined ? null : Number(query.cursor);
+    if (afterId !== null && !Number.isInteger(afterId))
+      throw new AppError(400, 'invalid_cursor', 'the cursor is not valid');
+    const rows = await this.clusters.list({
+      flagged: query.flagged ?? null,
+      reason: query.reason ?? null,
+      operatorId: scope(principal),
+      afterId,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    return { items: page, next_cursor: rows.length > query.limit ? String(page.at(-1)!.id) : null };
+  }
+
+  async get(principal: Principal, clusterId: number) {
+    const cluster = await this.clusters.find(clusterId);
+    const members = cluster ? await this.clusters.members(clusterId, scope(principal)) : [];
+    if (!cluster || members.length === 0) throw notFound('cluster');
+    return {
+      ...cluster,
+      members: members.map((member) => ({ ...member, thumbnailUrl: `/v1/faces/${member.faceId}/thumbnail` })),
+    };
+  }
+
+  /** Absolute path of a face thumbnail the caller may see. */
+  async thumbnail(principal: Principal, faceId: number): Promise<string> {
+    const relative = await this.clusters.thumbnailPath(faceId, scope(principal));
+    if (!relative) throw notFound('face');
+    return path.join(this.dataDir, relative);
+  }
+}

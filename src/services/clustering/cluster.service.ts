@@ -1,0 +1,98 @@
+import type { ClusterRecord, ClusterVerdict } from '../fraud-rules.js';
+import { judgeCluster } from '../fraud-rules.js';
+import { ExactIndex, FaceClusterer, type ClusterChange, type ClusterRules } from './face-clusterer.js';
+
+export interface ClusterStore {
+  loadFaces(
+    embedder: string,
+    afterFaceId?: number,
+    limit?: number,
+  ): Promise<{ faceId: number; vector: Float32Array; clusterId: number | null }[]>;
+  lastEventId(): Promise<number>;
+  applyChanges(embedder: string, changes: readonly ClusterChange[]): Promise<number>;
+  recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>>;
+  saveVerdicts(verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict }[]): Promise<void>;
+}
+
+const PAGE = 500;
+
+/**
+ * The single writer of clusters. Keeps a clusterer in memory, rebuilt from Postgres whenever another writer
+ * changed the clusters since this one last wrote (or on first use), clusters every face not yet in a cluster,
+ * page by page, and re-judges every cluster it touched.
+ */
+export class ClusterService {
+  private clusterer: FaceClusterer | null = null;
+  private lastFaceId = 0;
+  private knownEventId = -1;
+
+  constructor(
+    private readonly store: ClusterStore,
+    private readonly embedder: string,
+    private readonly rules: ClusterRules,
+  ) {}
+
+  /** Clusters all pending faces; returns how many faces were placed and how many clusters are flagged among those touched. */
+  async clusterPending(): Promise<{ faces: number; touched: number; flagged: number }> {
+    if (!this.clusterer || (await this.store.lastEventId()) !== this.knownEventId) await this.rebuild();
+    const clusterer = this.clusterer!;
+    let placed = 0;
+    let flagged = 0;
+    const touchedTotal = new Set<number>();
+    for (;;) {
+      const page = await this.store.loadFaces(this.embedder, this.lastFaceId, PAGE);
+      if (page.length === 0) break;
+      const changes: ClusterChange[] = [];
+      const touched = new Set<number>();
+      for (const face of page) {
+        this.lastFaceId = Math.max(this.lastFaceId, face.faceId);
+        if (face.clusterId !== null) {
+          clusterer.restore(face.faceId, face.vector, face.clusterId);
+          continue;
+        }
+        for (const change of clusterer.add(face.faceId, face.vector)) {
+          changes.push(change);
+          touched.add(change.clusterId);
+          if (change.kind === 'merged') touched.delete(change.absorbedId);
+        }
+        placed++;
+      }
+      if (changes.length === 0) continue;
+      this.knownEventId = await this.store.applyChanges(this.embedder, changes);
+      const live = [...touched].filter((id) => clusterer.membersOf(id).length > 0);
+      const records = await this.store.recordsOf(live);
+      const verdicts = live.map((clusterId) => {
+        const verdict = judgeCluster(records.get(clusterId) ?? []);
+        return { clusterId, size: clusterer.membersOf(clusterId).length, verdict };
+      });
+      await this.store.saveVerdicts(verdicts);
+      flagged += verdicts.filter((v) => v.verdict.reasons.length > 0).length;
+      for (const id of live) touchedTotal.add(id);
+    }
+    return { faces: placed, touched: touchedTotal.size, flagged };
+  }
+
+  /** Drops the in-memory state and reloads every clustered face: faces in Postgres are the source of truth. */
+  async rebuild(): Promise<{ faces: number; seconds: number }> {
+    const started = performance.now();
+    this.knownEventId = await this.store.lastEventId();
+    this.clusterer = new FaceClusterer(new ExactIndex(this.rules.metric), this.rules);
+    this.lastFaceId = 0;
+    let faces = 0;
+    for (;;) {
+      const page = await this.store.loadFaces(this.embedder, this.lastFaceId, 10_000);
+      const clustered = page.filter((face) => face.clusterId !== null);
+      for (const face of clustered) this.clusterer.restore(face.faceId, face.vector, face.clusterId!);
+      faces += clustered.length;
+      // Stop before the first unclustered face: clusterPending takes it from there.
+      const firstPending = page.find((face) => face.clusterId === null);
+      if (firstPending) {
+        this.lastFaceId = firstPending.faceId - 1;
+        break;
+      }
+      if (page.length === 0) break;
+      this.lastFaceId = page.at(-1)!.faceId;
+    }
+    return { faces, seconds: (performance.now() - started) / 1000 };
+  }
+}

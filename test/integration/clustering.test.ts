@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runClusterWorker } from '../../src/cluster-worker-runtime.js';
+import { runFaceWorker } from '../../src/face-worker-runtime.js';
+import { createLogger } from '../../src/logger.js';
+import { portrait } from '../helpers/portraits.js';
+import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
+import { uploadPhotos, waitFor } from '../helpers/upload.js';
+
+let env: TestEnv;
+const keys: Record<string, string> = {};
+const stoppers: (() => Promise<void>)[] = [];
+const logger = createLogger({ logLevel: 'silent' });
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  keys.jio = await env.key('operator', 'JIO');
+  keys.airtel = await env.key('operator', 'AIRTEL');
+  keys.vi = await env.key('operator', 'VI');
+  keys.analyst = await env.key('analyst');
+  const faces = await runFaceWorker(env.config, logger);
+  stoppers.push(() => faces.close());
+});
+
+afterAll(async () => {
+  for (const stop of stoppers.reverse()) await stop();
+  await env?.close();
+});
+
+async function get(path: string, key: string) {
+  const response = await fetch(`${env.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: response.status, type: response.headers.get('content-type'), body: response };
+}
+
+async function json<T>(path: string, key: string): Promise<{ status: number; body: T }> {
+  const response = await get(path, key);
+  return { status: response.status, body: (await response.body.json()) as T };
+}
+
+async function clusteredFaces(): Promise<number> {
+  const result = await env.container.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM cluster_members');
+  return result.rows[0]!.n;
+}
+
+interface ClusterList {
+  items: { id: number; size: number; reasons: string[]; flagged: boolean; evidence: { identities: number } }[];
+}
+interface ClusterDetail {
+  id: number;
+  reasons: string[];
+  members: { faceId: number; operator: string; name: string; idMasked: string; thumbnailUrl: string }[];
+}
+
+describe('clustering a planted ring across operators', () => {
+  it('flags one face under three names at two operators, and shows each operator only its own numbers', async () => {
+    let clusterWorker = await runClusterWorker(env.config, logger);
+    stoppers.push(() => clusterWorker.close());
+    // One person (sample1, face 0) as three subscribers: two at JIO, one at AIRTEL; two other people alone.
+    await uploadPhotos(
+      env.url,
+      keys.jio!,
+      [await portrait(1, 0, 0), await portrait(1, 0, 1), await portrait(3, 1, 0)],
+      1,
+    );
+    await uploadPhotos(env.url, keys.airtel!, [await portrait(1, 0, 2), await portrait(6, 1, 0)], 100);
+    await waitFor(async () => ((await clusteredFaces()) === 5 ? true : undefined), 90_000, 'five clustered faces');
+
+    const flagged = await json<ClusterList>('/v1/clusters?flagged=true', keys.analyst!);
+    expect(flagged.status).toBe(200);
+    expect(flagged.body.items).toHaveLength(1);
+    const ring = flagged.body.items[0]!;
+    expect(ring).toMatchObject({
+      size: 3,
+      flagged: true,
+      reasons: ['MULTI_IDENTITY_FACE'],
+      evidence: { identities: 3 },
+    });
+    expect((await json<ClusterList>('/v1/clusters?flagged=false', keys.analyst!)).body.items).toHaveLength(2);
+
+    const detail = await json<ClusterDetail>(`/v1/clusters/${ring.id}`, keys.analyst!);
+    expect(detail.body.members.map((m) => m.operator).sort()).toEqual(['AIRTEL', 'JIO', 'JIO']);
+    expect(new Set(detail.body.members.map((m) => m.name)).size).toBe(3);
+    for (const member of detail.body.members) expect(member.idMasked).toMatch(/^X{8}\d{4}$/);
+
+    const jioView = await json<ClusterDetail>(`/v1/clusters/${ring.id}`, keys.jio!);
+    expect(jioView.body.members.map((m) => m.operator)).toEqual(['JIO', 'JIO']);
+    const airtelView = await json<ClusterDetail>(`/v1/clusters/${ring.id}`, keys.airtel!);
+    expect(airtelView.body.members.map((m) => m.operator)).toEqual(['AIRTEL']);
+    expect((await json(`/v1/clusters/${ring.id}`, keys.vi!)).status).toBe(404);
+    expect((await json<ClusterList>('/v1/clusters?flagged=true', keys.vi!)).body.items).toEqual([]);
+
+    const thumbnail = await get(detail.body.members[0]!.thumbnailUrl, keys.analyst!);
+    expect(thumbnail.status).toBe(200);
+    expect(thumbnail.type).toBe('image/jpeg');
+    expect(
+      Buffer.from(await thumbnail.body.arrayBuffer())
+        .subarray(0, 2)
+        .toString('hex'),
+    ).toBe('ffd8');
+    expect((await get(detail.body.members[0]!.thumbnailUrl, keys.vi!)).status).toBe(404);
+
+    // The index can be dropped: a new cluster worker rebuilds it from Postgres and keeps clustering into it.
+    await clusterWorker.close();
+    stoppers.pop();
+    clusterWorker = await runClusterWorker(env.config, logger);
+    stoppers.push(() => clusterWorker.close());
+    await uploadPhotos(env.url, keys.jio!, [await portrait(1, 0, 3)], 200);
+    await waitFor(async () => ((await clusteredFaces()) === 6 ? true : undefined), 90_000, 'the sixth face');
+    const after = await json<ClusterList>('/v1/clusters?flagged=true', keys.analyst!);
+    expect(after.body.items).toEqual([expect.objectContaining({ id: ring.id, size: 4 })]);
+    const events = await env.container.pool.query<{ kind: string }>('SELECT kind FROM cluster_events ORDER BY id');
+    expect(events.rows.filter((e) => e.kind === 'created')).toHaveLength(3);
+    expect(events.rows.filter((e) => e.kind === 'joined')).toHaveLength(3);
+  });
+});
