@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
+import { dropDatabase } from '../repositories/database.js';
+import { deleteQueueKeys } from '../repositories/job-queue.repository.js';
 import { runClusterWorker } from '../cluster-worker-runtime.js';
 import { manifestCsv, sampleRow, type SampleRow } from './sample-batch.js';
 import type { BatchView } from '../services/batch.service.js';
@@ -43,7 +45,27 @@ function samplePhotos(): { identity: string; file: string }[] {
  * photo is a subscriber with its own name and document (so each identity with several photos is a planted
  * fraud ring), plus a few bad rows, and show what simsift made of it.
  */
-export async function runDemo(config: Config, options: { dataset: string }): Promise<void> {
+export async function runDemo(baseConfig: Config, options: { dataset: string }): Promise<void> {
+  // A fresh database, data dir and queues every run (`<database>_demo`): the demo shows one batch's story,
+  // not whatever earlier runs left behind.
+  const demoDatabase = new URL(baseConfig.databaseUrl);
+  demoDatabase.pathname = `${demoDatabase.pathname}_demo`;
+  const config: Config = {
+    ...baseConfig,
+    databaseUrl: demoDatabase.toString(),
+    dataDir: path.join(baseConfig.dataDir, 'demo'),
+    queuePrefix: `${baseConfig.queuePrefix}_demo`,
+  };
+  await dropDatabase(config.databaseUrl);
+  await deleteQueueKeys(config.redisUrl, config.queuePrefix);
+  await rm(config.dataDir, { recursive: true, force: true });
+  const workerEnv = {
+    ...process.env,
+    DATABASE_URL: config.databaseUrl,
+    SIMSIFT_DATA_DIR: config.dataDir,
+    SIMSIFT_QUEUE_PREFIX: config.queuePrefix,
+    SIMSIFT_SECRET: config.secret.toString('utf8'),
+  };
   const say = (line = '') => process.stdout.write(`${line}\n`);
   const dataset = path.resolve(options.dataset);
   const hasDataset = await stat(dataset).then(
@@ -56,7 +78,7 @@ export async function runDemo(config: Config, options: { dataset: string }): Pro
   const logger = createLogger({ logLevel: 'warn' });
   const server = await startServer({ ...config, host: '127.0.0.1', port: 0 }, logger);
   const work = await mkdtemp(path.join(os.tmpdir(), 'simsift-demo-'));
-  const workers = superviseFaceWorkers(config.workerProcesses, logger, process.env, { logsToStderr: true });
+  const workers = superviseFaceWorkers(config.workerProcesses, logger, workerEnv, { logsToStderr: true });
   let stopClusterWorker = async () => {};
   try {
     say(`starting ${config.workerProcesses} face worker processes and the cluster worker ...`);
@@ -116,7 +138,33 @@ export async function runDemo(config: Config, options: { dataset: string }): Pro
     const seconds = (Date.now() - started) / 1000;
     say(`batch ${batch.state} in ${seconds.toFixed(1)} s (${(result.accepted / seconds).toFixed(1)} photos/s):`);
     for (const [state, count] of Object.entries(batch.counts)) if (count > 0) say(`  ${state.padEnd(16)} ${count}`);
-    say('faces are queued for clustering (the cluster worker is the next stage of the pipeline).');
+
+    // Clustering follows the faces: wait until every stored face of the batch sits in a cluster.
+    const pending = async () =>
+      (
+        await container.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM faces f JOIN kyc_records r ON r.id = f.record_id
+           LEFT JOIN cluster_members m ON m.face_id = f.id WHERE r.batch_id = $1::uuid AND m.face_id IS NULL`,
+          [result.batch_id],
+        )
+      ).rows[0]!.n;
+    const clusterDeadline = Date.now() + 5 * 60_000;
+    while ((await pending()) > 0 && Date.now() < clusterDeadline) await new Promise((r) => setTimeout(r, 500));
+    const analyst = await container.auth.createKey({ role: 'analyst', actor: 'cli', actorKeyId: null, label: 'demo' });
+    const headers = { authorization: `Bearer ${analyst.key}` };
+    const flagged = (await (await fetch(`${server.url}/v1/clusters?flagged=true&limit=500`, { headers })).json()) as {
+      items: { id: number; size: number; reasons: string[] }[];
+    };
+    const planted = new Set(photos.map((photo) => photo.identity)).size;
+    say(`flagged clusters: ${flagged.items.length} (the batch plants ${planted} people, each under several names)`);
+    for (const cluster of flagged.items.slice(0, 10)) {
+      const detail = (await (await fetch(`${server.url}/v1/clusters/${cluster.id}`, { headers })).json()) as {
+        members: { msisdn: string; name: string; idMasked: string }[];
+      };
+      say(`  cluster ${cluster.id} [${cluster.reasons.join(', ')}]: one face, ${cluster.size} subscribers`);
+      for (const member of detail.members) say(`    ${member.msisdn}  ${member.name.padEnd(22)} ${member.idMasked}`);
+    }
+    if (flagged.items.length > 10) say(`  ... and ${flagged.items.length - 10} more: GET /v1/clusters?flagged=true`);
   } finally {
     await stopClusterWorker();
     await workers.stop();
