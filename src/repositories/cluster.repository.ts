@@ -18,6 +18,18 @@ export interface ClusterSummary {
   updatedAt: string;
 }
 
+export interface BlockCandidate {
+  id: number;
+  clusterId: number;
+  recordId: number;
+  operator: string;
+  msisdn: string;
+  reasons: string[];
+  score: number;
+  status: string;
+  updatedAt: string;
+}
+
 export interface ClusterMember {
   faceId: number;
   recordId: number;
@@ -83,6 +95,16 @@ export class ClusterRepository {
             change.absorbedId,
           ]);
           await client.query('DELETE FROM clusters WHERE id = $1::bigint', [change.absorbedId]);
+          // Candidates follow their face into the surviving cluster; a number already there keeps its row.
+          await client.query(
+            `UPDATE block_candidates b SET cluster_id = $1::bigint, updated_at = now()
+             WHERE b.cluster_id = $2::bigint AND NOT EXISTS
+               (SELECT 1 FROM block_candidates k WHERE k.cluster_id = $1::bigint AND k.msisdn = b.msisdn)`,
+            [change.clusterId, change.absorbedId],
+          );
+          await client.query("DELETE FROM block_candidates WHERE cluster_id = $1::bigint AND status = 'pending'", [
+            change.absorbedId,
+          ]);
         }
         await client.query(
           `INSERT INTO cluster_events (kind, cluster_id, face_id, absorbed_id, details)
@@ -131,6 +153,65 @@ export class ClusterRepository {
         verdicts.map((v) => JSON.stringify(v.verdict.evidence)),
       ],
     );
+  }
+
+  /**
+   * Makes the block candidates of judged clusters match their verdicts: one row per member number of a flagged
+   * cluster, upserted (reasons, score and evidence refreshed; an analyst's status never touched), and pending
+   * rows removed from clusters that are no longer flagged or no longer hold the number.
+   */
+  async syncBlockCandidates(
+    verdicts: readonly { clusterId: number; verdict: ClusterVerdict; score: number }[],
+  ): Promise<void> {
+    if (verdicts.length === 0) return;
+    const flagged = verdicts.filter((v) => v.verdict.reasons.length > 0);
+    await withTransaction(this.pool, async (client) => {
+      await client.query(
+        `DELETE FROM block_candidates b WHERE b.cluster_id = ANY($1::bigint[]) AND b.status = 'pending'
+           AND NOT EXISTS (SELECT 1 FROM cluster_members m JOIN faces f ON f.id = m.face_id
+             JOIN kyc_records r ON r.id = f.record_id JOIN clusters c ON c.id = m.cluster_id
+             WHERE m.cluster_id = b.cluster_id AND r.msisdn = b.msisdn AND c.flagged)`,
+        [verdicts.map((v) => v.clusterId)],
+      );
+      if (flagged.length === 0) return;
+      await client.query(
+        `INSERT INTO block_candidates (cluster_id, record_id, operator_id, msisdn, reasons, score, evidence)
+         SELECT DISTINCT ON (r.msisdn, v.cluster_id) v.cluster_id, r.id, r.operator_id, r.msisdn,
+           string_to_array(v.reasons, ','), v.score, v.evidence
+         FROM unnest($1::bigint[], $2::text[], $3::real[], $4::jsonb[]) AS v(cluster_id, reasons, score, evidence)
+         JOIN cluster_members m ON m.cluster_id = v.cluster_id JOIN faces f ON f.id = m.face_id
+         JOIN kyc_records r ON r.id = f.record_id
+         ORDER BY r.msisdn, v.cluster_id, r.id DESC
+         ON CONFLICT (msisdn, cluster_id) DO UPDATE SET reasons = EXCLUDED.reasons, score = EXCLUDED.score,
+           evidence = EXCLUDED.evidence, record_id = EXCLUDED.record_id, updated_at = now()`,
+        [
+          flagged.map((v) => v.clusterId),
+          flagged.map((v) => v.verdict.reasons.join(',')),
+          flagged.map((v) => v.score),
+          flagged.map((v) => JSON.stringify(v.verdict.evidence)),
+        ],
+      );
+    });
+  }
+
+  /** Block candidates newest first; `operatorId` limits to that operator's numbers. */
+  async listBlockCandidates(options: {
+    status: string | null;
+    reason: string | null;
+    operatorId: number | null;
+    afterId: number | null;
+    limit: number;
+  }) {
+    const result = await this.pool.query<BlockCandidate>(
+      `SELECT b.id, b.cluster_id AS "clusterId", b.record_id AS "recordId", o.code AS operator, b.msisdn,
+         b.reasons, b.score, b.status, to_json(b.updated_at)#>>'{}' AS "updatedAt"
+       FROM block_candidates b JOIN operators o ON o.id = b.operator_id
+       WHERE ($1::text IS NULL OR b.status = $1::text) AND ($2::text IS NULL OR $2::text = ANY(b.reasons))
+         AND ($3::bigint IS NULL OR b.operator_id = $3::bigint) AND ($4::bigint IS NULL OR b.id < $4::bigint)
+       ORDER BY b.id DESC LIMIT $5::integer`,
+      [options.status, options.reason, options.operatorId, options.afterId, options.limit],
+    );
+    return result.rows;
   }
 
   /** Clusters newest first; `operatorId` limits to clusters holding that operator's records. */

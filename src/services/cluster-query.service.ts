@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ClusterMember, ClusterSummary } from '../repositories/cluster.repository.js';
+import type { BlockCandidate, ClusterMember, ClusterSummary } from '../repositories/cluster.repository.js';
 import type { Principal } from './auth.service.js';
 import { AppError, notFound } from './errors.js';
 
@@ -14,6 +14,21 @@ export interface ClusterReader {
   find(clusterId: number): Promise<ClusterSummary | null>;
   members(clusterId: number, operatorId: number | null): Promise<ClusterMember[]>;
   thumbnailPath(faceId: number, operatorId: number | null): Promise<string | null>;
+  listBlockCandidates(options: {
+    status: string | null;
+    reason: string | null;
+    operatorId: number | null;
+    afterId: number | null;
+    limit: number;
+  }): Promise<BlockCandidate[]>;
+}
+
+/** Keyset cursors here are the last row's id. */
+function parseCursor(cursor: string | undefined): number | null {
+  if (cursor === undefined) return null;
+  const id = Number(cursor);
+  if (!Number.isInteger(id)) throw new AppError(400, 'invalid_cursor', 'the cursor is not valid');
+  return id;
 }
 
 const scope = (principal: Principal) => (principal.role === 'operator' ? principal.operatorId : null);
@@ -34,6 +49,23 @@ export class ClusterQueryService {
       throw new AppError(400, 'invalid_cursor', 'the cursor is not valid');
     const rows = await this.clusters.list({
       flagged: query.flagged ?? null,
+      reason: query.reason ?? null,
+      operatorId: scope(principal),
+      afterId,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    return { items: page, next_cursor: rows.length > query.limit ? String(page.at(-1)!.id) : null };
+  }
+
+  /** Block candidates; an operator sees only its own numbers. */
+  async listBlockCandidates(
+    principal: Principal,
+    query: { status?: string; reason?: string; cursor?: string; limit: number },
+  ) {
+    const afterId = parseCursor(query.cursor);
+    const rows = await this.clusters.listBlockCandidates({
+      status: query.status ?? null,
       reason: query.reason ?? null,
       operatorId: scope(principal),
       afterId,

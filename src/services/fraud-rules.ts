@@ -142,3 +142,15 @@ export function judgeCluster(records: readonly ClusterRecord[]): ClusterVerdict 
     },
   };
 }
+
+/**
+ * How strongly a flagged cluster suggests fraud, 0..1, for ordering the review queue: several identities on
+ * one face weigh most, growing with their number; exceeding the SIM cap adds to it.
+ */
+export function candidateScore(verdict: ClusterVerdict): number {
+  let score = 0;
+  if (verdict.reasons.includes('MULTI_IDENTITY_FACE'))
+    score += 0.5 + 0.1 * Math.min(4, verdict.evidence.identities - 2);
+  if (verdict.reasons.includes('SIM_CAP_EXCEEDED')) score += 0.3;
+  return Math.min(1, Math.round(score * 100) / 100);
+}

@@ -76,6 +76,31 @@ describe('clustering a planted ring across operators', () => {
     });
     expect((await json<ClusterList>('/v1/clusters?flagged=false', keys.analyst!)).body.items).toHaveLength(2);
 
+    // One block candidate per number in the flagged cluster, pending review; operators see only their own.
+    interface Candidates {
+      items: {
+        clusterId: number;
+        msisdn: string;
+        operator: string;
+        status: string;
+        reasons: string[];
+        score: number;
+      }[];
+    }
+    const candidates = await json<Candidates>('/v1/block-candidates?status=pending', keys.analyst!);
+    expect(candidates.body.items).toHaveLength(3);
+    for (const candidate of candidates.body.items) {
+      expect(candidate).toMatchObject({ clusterId: ring.id, status: 'pending', reasons: ['MULTI_IDENTITY_FACE'] });
+      expect(candidate.score).toBeGreaterThan(0.5);
+    }
+    const jioCandidates = await json<Candidates>('/v1/block-candidates', keys.jio!);
+    expect(jioCandidates.body.items.map((c) => c.operator)).toEqual(['JIO', 'JIO']);
+    expect((await json<Candidates>('/v1/block-candidates', keys.vi!)).body.items).toEqual([]);
+    // An analyst's decision survives the cluster changing later (checked after the next face joins).
+    await env.container.pool.query(`UPDATE block_candidates SET status = 'confirmed' WHERE msisdn = $1::text`, [
+      candidates.body.items[0]!.msisdn,
+    ]);
+
     const detail = await json<ClusterDetail>(`/v1/clusters/${ring.id}`, keys.analyst!);
     expect(detail.body.members.map((m) => m.operator).sort()).toEqual(['AIRTEL', 'JIO', 'JIO']);
     expect(new Set(detail.body.members.map((m) => m.name)).size).toBe(3);
@@ -107,6 +132,11 @@ describe('clustering a planted ring across operators', () => {
     await waitFor(async () => ((await clusteredFaces()) === 6 ? true : undefined), 90_000, 'the sixth face');
     const after = await json<ClusterList>('/v1/clusters?flagged=true', keys.analyst!);
     expect(after.body.items).toEqual([expect.objectContaining({ id: ring.id, size: 4 })]);
+    const afterJoin = await json<Candidates>('/v1/block-candidates', keys.analyst!);
+    expect(afterJoin.body.items).toHaveLength(4);
+    expect(afterJoin.body.items.filter((c) => c.status === 'confirmed').map((c) => c.msisdn)).toEqual([
+      candidates.body.items[0]!.msisdn,
+    ]);
     const events = await env.container.pool.query<{ kind: string }>('SELECT kind FROM cluster_events ORDER BY id');
     expect(events.rows.filter((e) => e.kind === 'created')).toHaveLength(3);
     expect(events.rows.filter((e) => e.kind === 'joined')).toHaveLength(3);

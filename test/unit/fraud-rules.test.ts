@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { judgeCluster, namesMatch, nameTokens, type ClusterRecord } from '../../src/services/fraud-rules.js';
+import {
+  candidateScore,
+  judgeCluster,
+  namesMatch,
+  nameTokens,
+  type ClusterRecord,
+} from '../../src/services/fraud-rules.js';
 
 describe('namesMatch', () => {
   it.each([
@@ -68,5 +74,20 @@ describe('judgeCluster', () => {
     expect(judgeCluster(Array.from({ length: 10 }, (_, i) => same(i + 1))).reasons).toEqual(['SIM_CAP_EXCEEDED']);
     const sevenInAssam = Array.from({ length: 7 }, (_, i) => same(i + 1, i === 0 ? 'AS' : 'DL'));
     expect(judgeCluster(sevenInAssam)).toMatchObject({ reasons: ['SIM_CAP_EXCEEDED'], evidence: { simCap: 6 } });
+  });
+});
+
+describe('candidateScore', () => {
+  const verdict = (reasons: ReturnType<typeof judgeCluster>['reasons'], identities: number) => ({
+    reasons,
+    evidence: { identities, connections: identities, simCap: 9, identityGroups: [] },
+  });
+
+  it('ranks more identities and a broken SIM cap higher, within 0..1', () => {
+    expect(candidateScore(verdict([], 1))).toBe(0);
+    expect(candidateScore(verdict(['MULTI_IDENTITY_FACE'], 2))).toBe(0.5);
+    expect(candidateScore(verdict(['MULTI_IDENTITY_FACE'], 4))).toBe(0.7);
+    expect(candidateScore(verdict(['MULTI_IDENTITY_FACE', 'SIM_CAP_EXCEEDED'], 12))).toBe(1);
+    expect(candidateScore(verdict(['SIM_CAP_EXCEEDED'], 1))).toBe(0.3);
   });
 });

@@ -5,7 +5,14 @@ import type { Container } from '../../container.js';
 import { principalOf } from '../../plugins/auth.js';
 import { notFound } from '../../services/errors.js';
 import { problemResponses } from '../common.schemas.js';
-import { ClusterDetailSchema, ClusterListQuerySchema, ClusterListSchema, IdParamsSchema } from './schemas.js';
+import {
+  BlockCandidateListSchema,
+  BlockCandidateQuerySchema,
+  ClusterDetailSchema,
+  ClusterListQuerySchema,
+  ClusterListSchema,
+  IdParamsSchema,
+} from './schemas.js';
 
 const READERS = ['operator', 'analyst', 'admin'] as const;
 
@@ -34,6 +41,19 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
       },
     },
     async (request) => container.clusters.get(principalOf(request), request.params.id),
+  );
+
+  app.get(
+    '/v1/block-candidates',
+    {
+      config: { roles: READERS },
+      schema: {
+        tags: ['clusters'],
+        querystring: BlockCandidateQuerySchema,
+        response: { 200: BlockCandidateListSchema, ...problemResponses },
+      },
+    },
+    async (request) => container.clusters.listBlockCandidates(principalOf(request), request.query),
   );
 
   app.get(

@@ -1,15 +1,15 @@
 import { Type } from 'typebox';
 
+const ReasonSchema = Type.Union(
+  ['MULTI_IDENTITY_FACE', 'SIM_CAP_EXCEEDED', 'DOCUMENT_REUSE', 'PHOTO_REUSE', 'NO_USABLE_FACE'].map((r) =>
+    Type.Literal(r),
+  ),
+);
+
 export const ClusterListQuerySchema = Type.Object(
   {
     flagged: Type.Optional(Type.Boolean()),
-    reason: Type.Optional(
-      Type.Union(
-        ['MULTI_IDENTITY_FACE', 'SIM_CAP_EXCEEDED', 'DOCUMENT_REUSE', 'PHOTO_REUSE', 'NO_USABLE_FACE'].map((r) =>
-          Type.Literal(r),
-        ),
-      ),
-    ),
+    reason: Type.Optional(ReasonSchema),
     cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   },
@@ -58,3 +58,33 @@ export const ClusterDetailSchema = Type.Object(
 );
 
 export const IdParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+
+export const BlockCandidateQuerySchema = Type.Object(
+  {
+    status: Type.Optional(Type.Union(['pending', 'confirmed', 'dismissed', 'exported'].map((s) => Type.Literal(s)))),
+    reason: Type.Optional(ReasonSchema),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  },
+  { additionalProperties: false },
+);
+
+export const BlockCandidateListSchema = Type.Object({
+  items: Type.Array(
+    Type.Object(
+      {
+        id: Type.Integer(),
+        clusterId: Type.Integer(),
+        recordId: Type.Integer(),
+        operator: Type.String(),
+        msisdn: Type.String(),
+        reasons: Type.Array(Type.String()),
+        score: Type.Number(),
+        status: Type.String(),
+        updatedAt: Type.String(),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+});

@@ -1,5 +1,5 @@
 import type { ClusterRecord, ClusterVerdict } from '../fraud-rules.js';
-import { judgeCluster } from '../fraud-rules.js';
+import { candidateScore, judgeCluster } from '../fraud-rules.js';
 import { ExactIndex, FaceClusterer, type ClusterChange, type ClusterRules } from './face-clusterer.js';
 
 export interface ClusterStore {
@@ -12,6 +12,9 @@ export interface ClusterStore {
   applyChanges(embedder: string, changes: readonly ClusterChange[]): Promise<number>;
   recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>>;
   saveVerdicts(verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict }[]): Promise<void>;
+  syncBlockCandidates(
+    verdicts: readonly { clusterId: number; verdict: ClusterVerdict; score: number }[],
+  ): Promise<void>;
 }
 
 const PAGE = 500;
@@ -66,6 +69,7 @@ export class ClusterService {
         return { clusterId, size: clusterer.membersOf(clusterId).length, verdict };
       });
       await this.store.saveVerdicts(verdicts);
+      await this.store.syncBlockCandidates(verdicts.map((v) => ({ ...v, score: candidateScore(v.verdict) })));
       flagged += verdicts.filter((v) => v.verdict.reasons.length > 0).length;
       for (const id of live) touchedTotal.add(id);
     }
