@@ -7,6 +7,7 @@ import { ClusterRepository } from './repositories/cluster.repository.js';
 import { createPool, migrate } from './repositories/database.js';
 import { readModelManifest } from './repositories/face-engine/model-manifest.js';
 import { ClusterService } from './services/clustering/cluster.service.js';
+import { UsearchIndex } from './repositories/usearch-index.repository.js';
 
 // Held while clustering: two cluster workers (on two machines) never write at once.
 const CLUSTER_WRITER_LOCK = 0x5157_0002;
@@ -24,13 +25,19 @@ export async function runClusterWorker(config: Config, logger: Logger): Promise<
   const manifest = await readModelManifest();
   const embedder = manifest.models.find((model) => model.name === config.faces.embedder)!;
   const pairThreshold = embedder.samePersonThreshold!;
-  const service = new ClusterService(new ClusterRepository(pool), config.faces.embedder, {
-    metric: embedder.metric!,
-    pairThreshold,
-    averageThreshold: pairThreshold * config.clustering.averageThresholdFactor,
-    minSupport: config.clustering.minSupport,
-    neighbours: config.clustering.neighbours,
-  });
+  const metric = embedder.metric!;
+  const service = new ClusterService(
+    new ClusterRepository(pool),
+    config.faces.embedder,
+    {
+      metric,
+      pairThreshold,
+      averageThreshold: pairThreshold * config.clustering.averageThresholdFactor,
+      minSupport: config.clustering.minSupport,
+      neighbours: config.clustering.neighbours,
+    },
+    () => new UsearchIndex(metric, embedder.descriptorLength!),
+  );
   const rebuilt = await service.rebuild();
   logger.info(rebuilt, 'cluster index rebuilt from Postgres');
 

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { FaceEngine, type EmbedderName } from '../repositories/face-engine/face-engine.repository.js';
+import { UsearchIndex } from '../repositories/usearch-index.repository.js';
 import { bcubedScores, pairAgreement, pairwiseScores } from '../services/clustering/cluster-metrics.js';
 import { reclusterAll } from '../services/clustering/recluster.js';
 import { ExactIndex, FaceClusterer, type ClusterRules } from '../services/clustering/face-clusterer.js';
@@ -51,7 +52,8 @@ export async function runEval(config: Config, options: EvalOptions) {
     minSupport: options.minSupport ?? config.clustering.minSupport,
     neighbours: config.clustering.neighbours,
   };
-  const clusterer = new FaceClusterer(new ExactIndex(metric), rules);
+  // The production index (HNSW); the batch recluster below scans exactly, as a cross-check.
+  const clusterer = new FaceClusterer(new UsearchIndex(metric, engine.embedder.length), rules);
   vectors.forEach((vector, i) => clusterer.add(i, vector));
   const clusterOf = vectors.map((_, i) => clusterer.clusterIdOf(i)!);
   const batch = reclusterAll(

@@ -25,6 +25,11 @@ interface CachedResult {
   embedding: number[] | null;
 }
 
+/** Where results of one embedder (name and weights version) are cached under `base`. */
+export function embeddingCacheDir(base: string, embedder: { name: string; version: string }): string {
+  return path.join(base, `${embedder.name}@${embedder.version}`.replace(/[^A-Za-z0-9@._-]/g, '_'));
+}
+
 /** Photos under `dir` (any depth), sorted, as absolute paths. */
 export async function listPhotos(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true });

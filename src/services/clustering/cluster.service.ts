@@ -1,6 +1,12 @@
 import type { ClusterRecord, ClusterVerdict } from '../fraud-rules.js';
 import { candidateScore, judgeCluster } from '../fraud-rules.js';
-import { ExactIndex, FaceClusterer, type ClusterChange, type ClusterRules } from './face-clusterer.js';
+import {
+  ExactIndex,
+  FaceClusterer,
+  type ClusterChange,
+  type ClusterRules,
+  type NeighbourIndex,
+} from './face-clusterer.js';
 
 export interface ClusterStore {
   loadFaces(
@@ -33,6 +39,8 @@ export class ClusterService {
     private readonly store: ClusterStore,
     private readonly embedder: string,
     private readonly rules: ClusterRules,
+    /** A fresh nearest-neighbour index (ANN in production, exact in tests). */
+    private readonly createIndex: () => NeighbourIndex = () => new ExactIndex(rules.metric),
   ) {}
 
   /** Clusters all pending faces; returns how many faces were placed and how many clusters are flagged among those touched. */
@@ -80,7 +88,7 @@ export class ClusterService {
   async rebuild(): Promise<{ faces: number; seconds: number }> {
     const started = performance.now();
     this.knownEventId = await this.store.lastEventId();
-    this.clusterer = new FaceClusterer(new ExactIndex(this.rules.metric), this.rules);
+    this.clusterer = new FaceClusterer(this.createIndex(), this.rules);
     this.lastFaceId = 0;
     let faces = 0;
     for (;;) {
