@@ -34,7 +34,7 @@ export class UsearchIndex implements NeighbourIndex {
 
   search(vector: Float32Array, k: number): { faceId: number; distance: number }[] {
     if (this.size === 0) return [];
-    const matches = this.index.search(vector, Math.min(k, this.size), 0) as Matches;
+    const matches = this.index.search(vector, Math.min(k, this.size), 0);
     const hits: { faceId: number; distance: number }[] = [];
     matches.keys.forEach((key: bigint, i: number) => {
       const raw = matches.distances[i]!;
