@@ -1,4 +1,4 @@
-import { Index, MetricKind, ScalarKind, type Matches } from 'usearch';
+import { Index, MetricKind, ScalarKind } from 'usearch';
 import type { Metric, NeighbourIndex } from '../services/clustering/face-clusterer.js';
 
 /**
