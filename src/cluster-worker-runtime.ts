@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { QueueName, type ClusterFacePayload } from './jobs/job-registry.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
-import { createPool, migrate } from './repositories/database.js';
+import { createPool, migrate, type Pool } from './repositories/database.js';
 import { readModelManifest } from './repositories/face-engine/model-manifest.js';
 import { ClusterService } from './services/clustering/cluster.service.js';
 import { UsearchIndex } from './repositories/usearch-index.repository.js';
@@ -19,14 +19,13 @@ export class ClusterWriterBusyError extends Error {}
  * lock and clusters every face not yet in a cluster. A job that finds the lock taken is retried, so no face is
  * left waiting for a writer that already finished.
  */
-export async function runClusterWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
-  await migrate(config.databaseUrl);
-  const pool = createPool(config.databaseUrl, 3);
+/** The cluster service as the worker configures it: embedder thresholds from the manifest, HNSW index. */
+export async function createClusterService(config: Config, pool: Pool): Promise<ClusterService> {
   const manifest = await readModelManifest();
   const embedder = manifest.models.find((model) => model.name === config.faces.embedder)!;
   const pairThreshold = embedder.samePersonThreshold!;
   const metric = embedder.metric!;
-  const service = new ClusterService(
+  return new ClusterService(
     new ClusterRepository(pool),
     config.faces.embedder,
     {
@@ -38,6 +37,12 @@ export async function runClusterWorker(config: Config, logger: Logger): Promise<
     },
     () => new UsearchIndex(metric, embedder.descriptorLength!),
   );
+}
+
+export async function runClusterWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
+  await migrate(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, 3);
+  const service = await createClusterService(config, pool);
   const rebuilt = await service.rebuild();
   logger.info(rebuilt, 'cluster index rebuilt from Postgres');
 

@@ -2,9 +2,9 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { createContainer } from '../container.js';
-import { runClusterWorker } from '../cluster-worker-runtime.js';
+import { createClusterService, runClusterWorker } from '../cluster-worker-runtime.js';
 import { createLogger } from '../logger.js';
-import { migrate } from '../repositories/database.js';
+import { createPool, migrate } from '../repositories/database.js';
 import { startServer } from '../server.js';
 import { AppError } from '../services/errors.js';
 import { ROLES, type Role } from '../services/auth.service.js';
@@ -170,6 +170,21 @@ program
     const result = await uploadBatch(options);
     console.log(JSON.stringify(result.body, null, 2));
     if (result.status >= 400) process.exitCode = 1;
+  });
+
+program
+  .command('recluster')
+  .description('cluster every stored face again in one batch and report how far it agrees with the live clusters')
+  .action(async () => {
+    const cfg = config();
+    await migrate(cfg.databaseUrl);
+    const pool = createPool(cfg.databaseUrl, 2);
+    try {
+      const service = await createClusterService(cfg, pool);
+      console.log(JSON.stringify(await service.compareWithRecluster()));
+    } finally {
+      await pool.end();
+    }
   });
 
 program

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runClusterWorker } from '../../src/cluster-worker-runtime.js';
+import { createClusterService, runClusterWorker } from '../../src/cluster-worker-runtime.js';
 import { runFaceWorker } from '../../src/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { portrait } from '../helpers/portraits.js';
@@ -137,6 +137,14 @@ describe('clustering a planted ring across operators', () => {
     expect(afterJoin.body.items.filter((c) => c.status === 'confirmed').map((c) => c.msisdn)).toEqual([
       candidates.body.items[0]!.msisdn,
     ]);
+    // A batch recluster of the stored faces agrees with the incremental clusters.
+    const service = await createClusterService(env.config, env.container.pool);
+    expect(await service.compareWithRecluster()).toEqual({
+      faces: 6,
+      incrementalClusters: 3,
+      reclusterClusters: 3,
+      agreement: 1,
+    });
     const events = await env.container.pool.query<{ kind: string }>('SELECT kind FROM cluster_events ORDER BY id');
     expect(events.rows.filter((e) => e.kind === 'created')).toHaveLength(3);
     expect(events.rows.filter((e) => e.kind === 'joined')).toHaveLength(3);

@@ -1,5 +1,7 @@
 import type { ClusterRecord, ClusterVerdict } from '../fraud-rules.js';
 import { candidateScore, judgeCluster } from '../fraud-rules.js';
+import { pairAgreement } from './cluster-metrics.js';
+import { reclusterAll } from './recluster.js';
 import {
   ExactIndex,
   FaceClusterer,
@@ -82,6 +84,39 @@ export class ClusterService {
       for (const id of live) touchedTotal.add(id);
     }
     return { faces: placed, touched: touchedTotal.size, flagged };
+  }
+
+  /**
+   * Clusters every stored face again in one batch (order-independent average linkage) and compares the result
+   * with the incremental clusters in Postgres: the pairwise agreement says how much arrival order shaped them.
+   * Read-only: it does not replace the stored clusters.
+   */
+  async compareWithRecluster(): Promise<{
+    faces: number;
+    incrementalClusters: number;
+    reclusterClusters: number;
+    agreement: number;
+  }> {
+    const faces: { faceId: number; vector: Float32Array; clusterId: number | null }[] = [];
+    for (let after = 0; ;) {
+      const page = await this.store.loadFaces(this.embedder, after, 10_000);
+      if (page.length === 0) break;
+      faces.push(...page);
+      after = page.at(-1)!.faceId;
+    }
+    const clustered = faces.filter((face) => face.clusterId !== null);
+    const batch = reclusterAll(clustered, this.createIndex(), this.rules);
+    const batchOf = new Map<number, number>();
+    batch.forEach((members, i) => members.forEach((faceId) => batchOf.set(faceId, i)));
+    return {
+      faces: clustered.length,
+      incrementalClusters: new Set(clustered.map((face) => face.clusterId)).size,
+      reclusterClusters: batch.length,
+      agreement: pairAgreement(
+        clustered.map((face) => face.clusterId!),
+        clustered.map((face) => batchOf.get(face.faceId)!),
+      ),
+    };
   }
 
   /** Drops the in-memory state and reloads every clustered face: faces in Postgres are the source of truth. */
