@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { copyFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { dropDatabase } from '../repositories/database.js';
 import { deleteQueueKeys } from '../repositories/job-queue.repository.js';
 import { runClusterWorker } from '../cluster-worker-runtime.js';
 import { manifestCsv, sampleRow, type SampleRow } from './sample-batch.js';
+import { ALL_SAMPLE_FACES, portrait } from './sample-portraits.js';
 import type { BatchView } from '../services/batch.service.js';
 import { uploadBatch } from './upload.js';
 import { superviseFaceWorkers } from './worker-supervisor.js';
@@ -32,12 +32,20 @@ async function datasetPhotos(dataset: string): Promise<{ identity: string; file:
   return photos;
 }
 
-function samplePhotos(): { identity: string; file: string }[] {
-  const dir = path.join(
-    path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
-    'demo',
-  );
-  return [1, 2, 3, 4, 5, 6].map((n) => ({ identity: `sample${n}`, file: path.join(dir, `sample${n}.jpg`) }));
+/**
+ * Without a dataset: portraits cut from the group photos inside @vladmandic/face-api, three differently
+ * scaled and lit photos of each of its 21 people.
+ */
+async function samplePortraits(work: string): Promise<{ identity: string; file: string }[]> {
+  const photos: { identity: string; file: string }[] = [];
+  for (const [sample, index] of ALL_SAMPLE_FACES) {
+    for (let variant = 0; variant < 3; variant++) {
+      const file = path.join(work, `sample${sample}-face${index}-v${variant}.jpg`);
+      await writeFile(file, await portrait(sample, index, variant));
+      photos.push({ identity: `sample${sample}-face${index}`, file });
+    }
+  }
+  return photos;
 }
 
 /**
@@ -72,12 +80,12 @@ export async function runDemo(baseConfig: Config, options: { dataset: string }):
     (s) => s.isDirectory(),
     () => false,
   );
-  const photos = hasDataset ? await datasetPhotos(dataset) : samplePhotos();
+  const work = await mkdtemp(path.join(os.tmpdir(), 'simsift-demo-'));
+  const photos = hasDataset ? await datasetPhotos(dataset) : await samplePortraits(work);
   say(`simsift demo: ${photos.length} KYC photos from ${hasDataset ? dataset : 'the face-api sample photos'}`);
 
   const logger = createLogger({ logLevel: 'warn' });
   const server = await startServer({ ...config, host: '127.0.0.1', port: 0 }, logger);
-  const work = await mkdtemp(path.join(os.tmpdir(), 'simsift-demo-'));
   const workers = superviseFaceWorkers(config.workerProcesses, logger, workerEnv, { logsToStderr: true });
   let stopClusterWorker = async () => {};
   try {

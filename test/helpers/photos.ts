@@ -1,17 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import sharp from 'sharp';
+import { samplePhotoPath } from '../../src/cli/sample-portraits.js';
 
-const FACE_API_DEMO = path.join(
-  path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
-  'demo',
-);
-
-/** A real group photo shipped inside the face-api package (`n` = 1..6). */
-export function samplePhotoPath(n: number): string {
-  return path.join(FACE_API_DEMO, `sample${n}.jpg`);
-}
+export { samplePhotoPath };
 
 export function samplePhoto(n: number): Promise<Buffer> {
   return readFile(samplePhotoPath(n));

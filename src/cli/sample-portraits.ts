@@ -1,5 +1,21 @@
 import sharp from 'sharp';
-import { samplePhoto } from './photos.js';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const FACE_API_DEMO = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
+  'demo',
+);
+
+/** A real group photo shipped inside the face-api package (`n` = 1..6). */
+export function samplePhotoPath(n: number): string {
+  return path.join(FACE_API_DEMO, `sample${n}.jpg`);
+}
+
+async function samplePhoto(n: number): Promise<Buffer> {
+  return readFile(samplePhotoPath(n));
+}
 
 /**
  * Face boxes (x, y, width, height as shares of the photo) that BlazeFace finds in the group photos shipped
@@ -41,7 +57,7 @@ export const SAMPLE_FACES: Record<number, [number, number, number, number][]> = 
   ],
 };
 
-/** Every sample face as `[sample, index]`: 22 different people. */
+/** Every sample face as `[sample, index]`: 21 different people. */
 export const ALL_SAMPLE_FACES: [number, number][] = Object.entries(SAMPLE_FACES).flatMap(([sample, faces]) =>
   faces.map((_, index): [number, number] => [Number(sample), index]),
 );
