@@ -76,7 +76,7 @@ describe('a face worker killed mid-job', () => {
     );
     for (const row of faces.rows) expect(row.n).toBe(row.state === 'face_ready' ? 1 : 0);
     // Stop here: the next test must be the only consumer of this queue.
-    await supervisor!.stop();
+    await supervisor.stop();
     supervisor = undefined;
   });
 });
