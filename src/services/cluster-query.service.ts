@@ -31,6 +31,12 @@ function parseCursor(cursor: string | undefined): number | null {
   return id;
 }
 
+/** The first `limit` rows of `limit + 1` fetched, and a cursor when there are more. */
+function keysetPage<T extends { id: number }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit);
+  return { items, next_cursor: rows.length > limit ? String(items.at(-1)!.id) : null };
+}
+
 const scope = (principal: Principal) => (principal.role === 'operator' ? principal.operatorId : null);
 
 /**
@@ -44,18 +50,14 @@ export class ClusterQueryService {
   ) {}
 
   async list(principal: Principal, query: { flagged?: boolean; reason?: string; cursor?: string; limit: number }) {
-    const afterId = query.cursor === undefined ? null : Number(query.cursor);
-    if (afterId !== null && !Number.isInteger(afterId))
-      throw new AppError(400, 'invalid_cursor', 'the cursor is not valid');
     const rows = await this.clusters.list({
       flagged: query.flagged ?? null,
       reason: query.reason ?? null,
       operatorId: scope(principal),
-      afterId,
+      afterId: parseCursor(query.cursor),
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    return { items: page, next_cursor: rows.length > query.limit ? String(page.at(-1)!.id) : null };
+    return keysetPage(rows, query.limit);
   }
 
   /** Block candidates; an operator sees only its own numbers. */
@@ -63,16 +65,14 @@ export class ClusterQueryService {
     principal: Principal,
     query: { status?: string; reason?: string; cursor?: string; limit: number },
   ) {
-    const afterId = parseCursor(query.cursor);
     const rows = await this.clusters.listBlockCandidates({
       status: query.status ?? null,
       reason: query.reason ?? null,
       operatorId: scope(principal),
-      afterId,
+      afterId: parseCursor(query.cursor),
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    return { items: page, next_cursor: rows.length > query.limit ? String(page.at(-1)!.id) : null };
+    return keysetPage(rows, query.limit);
   }
 
   async get(principal: Principal, clusterId: number) {
