@@ -139,33 +139,30 @@ export class ClusterRepository {
     return byCluster;
   }
 
-  async saveVerdicts(verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict }[]): Promise<void> {
-    if (verdicts.length === 0) return;
-    await this.pool.query(
-      `UPDATE clusters c SET size = v.size, evidence = v.evidence, updated_at = now(),
-         reasons = COALESCE(string_to_array(NULLIF(v.reasons, ''), ','), '{}')
-       FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::jsonb[]) AS v(id, size, reasons, evidence)
-       WHERE c.id = v.id`,
-      [
-        verdicts.map((v) => v.clusterId),
-        verdicts.map((v) => v.size),
-        verdicts.map((v) => v.verdict.reasons.join(',')),
-        verdicts.map((v) => JSON.stringify(v.verdict.evidence)),
-      ],
-    );
-  }
-
   /**
-   * Makes the block candidates of judged clusters match their verdicts: one row per member number of a flagged
-   * cluster, upserted (reasons, score and evidence refreshed; an analyst's status never touched), and pending
-   * rows removed from clusters that are no longer flagged or no longer hold the number.
+   * Stores each judged cluster's size, reasons and evidence, and makes its block candidates match, in one
+   * transaction: one row per member number of a flagged cluster, upserted (reasons, score and evidence
+   * refreshed; an analyst's status never touched), and pending rows removed from clusters that are no longer
+   * flagged or no longer hold the number.
    */
-  async syncBlockCandidates(
-    verdicts: readonly { clusterId: number; verdict: ClusterVerdict; score: number }[],
+  async saveVerdicts(
+    verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict; score: number }[],
   ): Promise<void> {
     if (verdicts.length === 0) return;
     const flagged = verdicts.filter((v) => v.verdict.reasons.length > 0);
     await withTransaction(this.pool, async (client) => {
+      await client.query(
+        `UPDATE clusters c SET size = v.size, evidence = v.evidence, updated_at = now(),
+           reasons = COALESCE(string_to_array(NULLIF(v.reasons, ''), ','), '{}')
+         FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::jsonb[]) AS v(id, size, reasons, evidence)
+         WHERE c.id = v.id`,
+        [
+          verdicts.map((v) => v.clusterId),
+          verdicts.map((v) => v.size),
+          verdicts.map((v) => v.verdict.reasons.join(',')),
+          verdicts.map((v) => JSON.stringify(v.verdict.evidence)),
+        ],
+      );
       await client.query(
         `DELETE FROM block_candidates b WHERE b.cluster_id = ANY($1::bigint[]) AND b.status = 'pending'
            AND NOT EXISTS (SELECT 1 FROM cluster_members m JOIN faces f ON f.id = m.face_id

@@ -41,6 +41,15 @@ async function clusteredFaces(): Promise<number> {
   return result.rows[0]!.n;
 }
 
+/** Clusters whose stored size lags their members: the verdict of the last change is not written yet. */
+async function pendingVerdicts(): Promise<number> {
+  const result = await env.container.pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM clusters c
+     WHERE c.size <> (SELECT count(*) FROM cluster_members m WHERE m.cluster_id = c.id)`,
+  );
+  return result.rows[0]!.n;
+}
+
 interface ClusterList {
   items: { id: number; size: number; reasons: string[]; flagged: boolean; evidence: { identities: number } }[];
 }
@@ -63,6 +72,7 @@ describe('clustering a planted ring across operators', () => {
     );
     await uploadPhotos(env.url, keys.airtel!, [await portrait(1, 0, 2), await portrait(6, 1, 0)], 100);
     await waitFor(async () => ((await clusteredFaces()) === 5 ? true : undefined), 90_000, 'five clustered faces');
+    await waitFor(async () => ((await pendingVerdicts()) === 0 ? true : undefined), 30_000, 'the verdicts');
 
     const flagged = await json<ClusterList>('/v1/clusters?flagged=true', keys.analyst!);
     expect(flagged.status).toBe(200);
@@ -130,7 +140,15 @@ describe('clustering a planted ring across operators', () => {
     stoppers.push(() => clusterWorker.close());
     await uploadPhotos(env.url, keys.jio!, [await portrait(1, 0, 3)], 200);
     await waitFor(async () => ((await clusteredFaces()) === 6 ? true : undefined), 90_000, 'the sixth face');
-    const after = await json<ClusterList>('/v1/clusters?flagged=true', keys.analyst!);
+    // Membership commits first and the verdict right after it: wait for the verdict, then check it.
+    const after = await waitFor(
+      async () => {
+        const list = await json<ClusterList>('/v1/clusters?flagged=true', keys.analyst!);
+        return list.body.items[0]?.size === 4 ? list : undefined;
+      },
+      30_000,
+      'the ring to count four faces',
+    );
     expect(after.body.items).toEqual([expect.objectContaining({ id: ring.id, size: 4 })]);
     const afterJoin = await json<Candidates>('/v1/block-candidates', keys.analyst!);
     expect(afterJoin.body.items).toHaveLength(4);

@@ -19,9 +19,9 @@ export interface ClusterStore {
   lastEventId(): Promise<number>;
   applyChanges(embedder: string, changes: readonly ClusterChange[]): Promise<number>;
   recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>>;
-  saveVerdicts(verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict }[]): Promise<void>;
-  syncBlockCandidates(
-    verdicts: readonly { clusterId: number; verdict: ClusterVerdict; score: number }[],
+  /** Cluster verdicts and their block candidates, written together. */
+  saveVerdicts(
+    verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict; score: number }[],
   ): Promise<void>;
 }
 
@@ -76,10 +76,9 @@ export class ClusterService {
       const records = await this.store.recordsOf(live);
       const verdicts = live.map((clusterId) => {
         const verdict = judgeCluster(records.get(clusterId) ?? []);
-        return { clusterId, size: clusterer.membersOf(clusterId).length, verdict };
+        return { clusterId, size: clusterer.membersOf(clusterId).length, verdict, score: candidateScore(verdict) };
       });
       await this.store.saveVerdicts(verdicts);
-      await this.store.syncBlockCandidates(verdicts.map((v) => ({ ...v, score: candidateScore(v.verdict) })));
       flagged += verdicts.filter((v) => v.verdict.reasons.length > 0).length;
       for (const id of live) touchedTotal.add(id);
     }
