@@ -18,6 +18,14 @@ export interface ClusterSummary {
   updatedAt: string;
 }
 
+export interface AgentRisk {
+  operator: string;
+  posAgentId: string;
+  enrolments: number;
+  flaggedEnrolments: number;
+  risk: number;
+}
+
 export interface BlockCandidate {
   id: number;
   clusterId: number;
@@ -207,6 +215,19 @@ export class ClusterRepository {
          AND ($3::bigint IS NULL OR b.operator_id = $3::bigint) AND ($4::bigint IS NULL OR b.id < $4::bigint)
        ORDER BY b.id DESC LIMIT $5::integer`,
       [options.status, options.reason, options.operatorId, options.afterId, options.limit],
+    );
+    return result.rows;
+  }
+
+  /** PoS agents, riskiest first (share of enrolments in flagged clusters, then flagged count). */
+  async agentsByRisk(operatorId: number | null, limit: number): Promise<AgentRisk[]> {
+    const result = await this.pool.query<AgentRisk>(
+      `SELECT o.code AS operator, a.pos_agent_id AS "posAgentId", a.enrolments,
+         a.flagged_enrolments AS "flaggedEnrolments", a.risk
+       FROM pos_agent_risk a JOIN operators o ON o.id = a.operator_id
+       WHERE ($1::bigint IS NULL OR a.operator_id = $1::bigint)
+       ORDER BY a.risk DESC, a.flagged_enrolments DESC, o.code, a.pos_agent_id LIMIT $2::integer`,
+      [operatorId, limit],
     );
     return result.rows;
   }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { BlockCandidate, ClusterMember, ClusterSummary } from '../repositories/cluster.repository.js';
+import type { AgentRisk, BlockCandidate, ClusterMember, ClusterSummary } from '../repositories/cluster.repository.js';
 import type { Principal } from './auth.service.js';
 import { AppError, notFound } from './errors.js';
 
@@ -14,6 +14,7 @@ export interface ClusterReader {
   find(clusterId: number): Promise<ClusterSummary | null>;
   members(clusterId: number, operatorId: number | null): Promise<ClusterMember[]>;
   thumbnailPath(faceId: number, operatorId: number | null): Promise<string | null>;
+  agentsByRisk(operatorId: number | null, limit: number): Promise<AgentRisk[]>;
   listBlockCandidates(options: {
     status: string | null;
     reason: string | null;
@@ -73,6 +74,11 @@ export class ClusterQueryService {
       limit: query.limit + 1,
     });
     return keysetPage(rows, query.limit);
+  }
+
+  /** PoS agents ranked by risk; an operator sees only its own agents. */
+  async agents(principal: Principal, limit: number) {
+    return { items: await this.clusters.agentsByRisk(scope(principal), limit) };
   }
 
   async get(principal: Principal, clusterId: number) {

@@ -111,6 +111,20 @@ describe('clustering a planted ring across operators', () => {
       candidates.body.items[0]!.msisdn,
     ]);
 
+    // PoS agents ranked by the share of their enrolments in flagged clusters; operators see their own.
+    interface Agents {
+      items: { operator: string; posAgentId: string; enrolments: number; flaggedEnrolments: number; risk: number }[];
+    }
+    const agents = await json<Agents>('/v1/agents?sort=risk', keys.analyst!);
+    expect(agents.status).toBe(200);
+    const risks = agents.body.items.map((a) => a.risk);
+    expect(risks).toEqual([...risks].sort((a, b) => b - a));
+    expect(agents.body.items.reduce((n, a) => n + a.flaggedEnrolments, 0)).toBe(3);
+    expect(agents.body.items.reduce((n, a) => n + a.enrolments, 0)).toBe(5);
+    expect(agents.body.items[0]!.risk).toBeGreaterThan(0);
+    const jioAgents = await json<Agents>('/v1/agents', keys.jio!);
+    expect(new Set(jioAgents.body.items.map((a) => a.operator))).toEqual(new Set(['JIO']));
+
     const detail = await json<ClusterDetail>(`/v1/clusters/${ring.id}`, keys.analyst!);
     expect(detail.body.members.map((m) => m.operator).sort()).toEqual(['AIRTEL', 'JIO', 'JIO']);
     expect(new Set(detail.body.members.map((m) => m.name)).size).toBe(3);

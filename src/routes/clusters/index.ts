@@ -6,6 +6,8 @@ import { principalOf } from '../../plugins/auth.js';
 import { notFound } from '../../services/errors.js';
 import { problemResponses } from '../common.schemas.js';
 import {
+  AgentListSchema,
+  AgentQuerySchema,
   BlockCandidateListSchema,
   BlockCandidateQuerySchema,
   ClusterDetailSchema,
@@ -54,6 +56,19 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
       },
     },
     async (request) => container.clusters.listBlockCandidates(principalOf(request), request.query),
+  );
+
+  app.get(
+    '/v1/agents',
+    {
+      config: { roles: READERS },
+      schema: {
+        tags: ['clusters'],
+        querystring: AgentQuerySchema,
+        response: { 200: AgentListSchema, ...problemResponses },
+      },
+    },
+    async (request) => container.clusters.agents(principalOf(request), request.query.limit),
   );
 
   app.get(
