@@ -3,8 +3,8 @@ import type { BatchRow, KycRecordRow, RowError } from '../../src/repositories/ba
 import type { Principal } from '../../src/services/auth.service.js';
 import { BatchService } from '../../src/services/batch.service.js';
 import type { BatchReader } from '../../src/services/batch.service.js';
-import { AppError } from '../../src/services/errors.js';
 import { RECORD_STATES } from '../../src/services/record-states.js';
+import { appErrorFrom } from '../helpers/errors.js';
 
 const BATCH_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 const OTHER_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
@@ -104,16 +104,6 @@ class FakeReader implements BatchReader {
   callsTo(method: string): unknown[][] {
     return this.calls.filter((call) => call.method === method).map((call) => call.args);
   }
-}
-
-async function appErrorFrom(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error('expected the promise to reject with an AppError');
 }
 
 function cursorOf(value: unknown): string {

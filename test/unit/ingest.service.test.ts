@@ -5,7 +5,6 @@ import { manifestCsv, sampleAadhaar, sampleMsisdn, sampleRow } from '../../src/c
 import type { SampleRow } from '../../src/cli/sample-batch.js';
 import type { BatchResult, NewBatch, RowError } from '../../src/repositories/batch.repository.js';
 import type { PhotoRejection, StoredPhoto } from '../../src/repositories/photo-store.repository.js';
-import { AppError } from '../../src/services/errors.js';
 import { IngestService, hashIdentityDocument } from '../../src/services/ingest.service.js';
 import type {
   IngestBatchStore,
@@ -17,6 +16,7 @@ import type {
   IngestServiceDeps,
   UploadPart,
 } from '../../src/services/ingest.service.js';
+import { appErrorFrom } from '../helpers/errors.js';
 
 const NOW = new Date('2026-06-01T09:30:00Z');
 const SECRET = Buffer.from('unit-test-secret-0123456789abcdef', 'utf8');
@@ -183,16 +183,6 @@ async function ingestOne(
   const outcome = await h.service.ingest(request(parts));
   expect(h.batches.created).toHaveLength(1);
   return { outcome, batch: h.batches.created[0]! };
-}
-
-async function appErrorFrom(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error('expected the promise to reject with an AppError');
 }
 
 /** JSON of a value with every Buffer written as hex, so a test can search the bytes as well as the strings. */
