@@ -131,11 +131,32 @@ export class ClusterRepository {
     });
   }
 
+  /**
+   * Clusters that share an identity document or a photo hash with records in `clusterIds`: when a face lands in
+   * one cluster, a document or photo reuse also changes the verdict of the other.
+   */
+  async relatedClusters(clusterIds: readonly number[]): Promise<number[]> {
+    const result = await this.pool.query<{ id: number }>(
+      `WITH mine AS (
+         SELECT r.id_hmac, f.photo_phash FROM cluster_members m JOIN faces f ON f.id = m.face_id
+         JOIN kyc_records r ON r.id = f.record_id WHERE m.cluster_id = ANY($1::bigint[]))
+       SELECT DISTINCT m.cluster_id AS id FROM cluster_members m JOIN faces f ON f.id = m.face_id
+       JOIN kyc_records r ON r.id = f.record_id
+       WHERE r.id_hmac IN (SELECT id_hmac FROM mine) OR f.photo_phash IN (SELECT photo_phash FROM mine)`,
+      [clusterIds],
+    );
+    return result.rows.map((row) => row.id);
+  }
+
   /** The KYC records behind each cluster's faces, for the fraud rules. */
   async recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>> {
     const result = await this.pool.query<ClusterRecord & { clusterId: number }>(
       `SELECT m.cluster_id AS "clusterId", r.id AS "recordId", r.msisdn, r.name, r.dob,
-         encode(r.id_hmac, 'hex') AS "idHmac", r.lsa
+         encode(r.id_hmac, 'hex') AS "idHmac", r.lsa,
+         (SELECT count(DISTINCT m2.cluster_id)::int FROM kyc_records r2 JOIN faces f2 ON f2.record_id = r2.id
+            JOIN cluster_members m2 ON m2.face_id = f2.id WHERE r2.id_hmac = r.id_hmac) AS "documentClusters",
+         (SELECT count(DISTINCT r3.id_hmac)::int FROM faces f3 JOIN kyc_records r3 ON r3.id = f3.record_id
+            WHERE f3.photo_phash = f.photo_phash) AS "photoIdentities"
        FROM cluster_members m JOIN faces f ON f.id = m.face_id JOIN kyc_records r ON r.id = f.record_id
        WHERE m.cluster_id = ANY($1::bigint[]) ORDER BY r.id`,
       [clusterIds],

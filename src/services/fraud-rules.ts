@@ -96,6 +96,10 @@ export interface ClusterRecord {
   /** Hex HMAC of the identity document. */
   idHmac: string;
   lsa: string;
+  /** Face clusters holding records with this record's identity document (1: only this face). */
+  documentClusters: number;
+  /** Distinct identity documents on records whose photo has this record's perceptual hash (1: only its own). */
+  photoIdentities: number;
 }
 
 /** Same identity: the same document, or matching names whose dates of birth do not contradict each other. */
@@ -113,12 +117,17 @@ export interface ClusterVerdict {
     simCap: number;
     /** Record ids grouped by the identity they present. */
     identityGroups: number[][];
+    /** Records whose identity document also appears under another face. */
+    reusedDocuments: number[];
+    /** Records whose photo also appears under another identity. */
+    reusedPhotos: number[];
   };
 }
 
 /**
- * The rules that apply to one face cluster: one face under several identities (MULTI_IDENTITY_FACE), or more
- * connections than the cap of the subscriber's service areas (SIM_CAP_EXCEEDED).
+ * The rules that apply to one face cluster: one face under several identities (MULTI_IDENTITY_FACE), more
+ * connections than the cap of the subscriber's service areas (SIM_CAP_EXCEEDED), one of its documents also
+ * under another face (DOCUMENT_REUSE), one of its photos also under another identity (PHOTO_REUSE).
  */
 export function judgeCluster(records: readonly ClusterRecord[]): ClusterVerdict {
   const groups: ClusterRecord[][] = [];
@@ -132,6 +141,10 @@ export function judgeCluster(records: readonly ClusterRecord[]): ClusterVerdict 
   const reasons: ReasonCode[] = [];
   if (groups.length > 1) reasons.push('MULTI_IDENTITY_FACE');
   if (connections > simCap) reasons.push('SIM_CAP_EXCEEDED');
+  const reusedDocuments = records.filter((record) => record.documentClusters > 1).map((record) => record.recordId);
+  const reusedPhotos = records.filter((record) => record.photoIdentities > 1).map((record) => record.recordId);
+  if (reusedDocuments.length > 0) reasons.push('DOCUMENT_REUSE');
+  if (reusedPhotos.length > 0) reasons.push('PHOTO_REUSE');
   return {
     reasons,
     evidence: {
@@ -139,6 +152,8 @@ export function judgeCluster(records: readonly ClusterRecord[]): ClusterVerdict 
       connections,
       simCap,
       identityGroups: groups.map((members) => members.map((member) => member.recordId)),
+      reusedDocuments,
+      reusedPhotos,
     },
   };
 }
@@ -152,5 +167,7 @@ export function candidateScore(verdict: ClusterVerdict): number {
   if (verdict.reasons.includes('MULTI_IDENTITY_FACE'))
     score += 0.5 + 0.1 * Math.min(4, verdict.evidence.identities - 2);
   if (verdict.reasons.includes('SIM_CAP_EXCEEDED')) score += 0.3;
+  if (verdict.reasons.includes('DOCUMENT_REUSE')) score += 0.3;
+  if (verdict.reasons.includes('PHOTO_REUSE')) score += 0.2;
   return Math.min(1, Math.round(score * 100) / 100);
 }

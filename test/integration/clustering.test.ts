@@ -78,10 +78,11 @@ describe('clustering a planted ring across operators', () => {
     expect(flagged.status).toBe(200);
     expect(flagged.body.items).toHaveLength(1);
     const ring = flagged.body.items[0]!;
+    // The three photos are one picture rescaled and re-lit: the photo hash sees the reuse as well.
     expect(ring).toMatchObject({
       size: 3,
       flagged: true,
-      reasons: ['MULTI_IDENTITY_FACE'],
+      reasons: ['MULTI_IDENTITY_FACE', 'PHOTO_REUSE'],
       evidence: { identities: 3 },
     });
     expect((await json<ClusterList>('/v1/clusters?flagged=false', keys.analyst!)).body.items).toHaveLength(2);
@@ -100,7 +101,11 @@ describe('clustering a planted ring across operators', () => {
     const candidates = await json<Candidates>('/v1/block-candidates?status=pending', keys.analyst!);
     expect(candidates.body.items).toHaveLength(3);
     for (const candidate of candidates.body.items) {
-      expect(candidate).toMatchObject({ clusterId: ring.id, status: 'pending', reasons: ['MULTI_IDENTITY_FACE'] });
+      expect(candidate).toMatchObject({
+        clusterId: ring.id,
+        status: 'pending',
+        reasons: ['MULTI_IDENTITY_FACE', 'PHOTO_REUSE'],
+      });
       expect(candidate.score).toBeGreaterThan(0.5);
     }
     const jioCandidates = await json<Candidates>('/v1/block-candidates', keys.jio!);
@@ -169,16 +174,30 @@ describe('clustering a planted ring across operators', () => {
     expect(afterJoin.body.items.filter((c) => c.status === 'confirmed').map((c) => c.msisdn)).toEqual([
       candidates.body.items[0]!.msisdn,
     ]);
+    // Subscriber 1's Aadhaar again, with another person's face: both clusters now show the document reuse.
+    await uploadPhotos(env.url, keys.jio!, [await portrait(5, 1, 0)], 1);
+    await waitFor(async () => ((await clusteredFaces()) === 7 ? true : undefined), 90_000, 'the seventh face');
+    const reuse = await waitFor(
+      async () => {
+        const list = await json<ClusterList>('/v1/clusters?reason=DOCUMENT_REUSE', keys.analyst!);
+        return list.body.items.length === 2 ? list : undefined;
+      },
+      30_000,
+      'the document reuse on both faces',
+    );
+    expect(reuse.body.items.map((c) => c.id)).toContain(ring.id);
+    expect(reuse.body.items.find((c) => c.id !== ring.id)).toMatchObject({ size: 1, reasons: ['DOCUMENT_REUSE'] });
+
     // A batch recluster of the stored faces agrees with the incremental clusters.
     const service = await createClusterService(env.config, env.container.pool);
     expect(await service.compareWithRecluster()).toEqual({
-      faces: 6,
-      incrementalClusters: 3,
-      reclusterClusters: 3,
+      faces: 7,
+      incrementalClusters: 4,
+      reclusterClusters: 4,
       agreement: 1,
     });
     const events = await env.container.pool.query<{ kind: string }>('SELECT kind FROM cluster_events ORDER BY id');
-    expect(events.rows.filter((e) => e.kind === 'created')).toHaveLength(3);
+    expect(events.rows.filter((e) => e.kind === 'created')).toHaveLength(4);
     expect(events.rows.filter((e) => e.kind === 'joined')).toHaveLength(3);
   });
 });

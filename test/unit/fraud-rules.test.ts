@@ -44,6 +44,8 @@ const record = (recordId: number, name: string, overrides: Partial<ClusterRecord
   dob: '1990-01-01',
   idHmac: `doc-${recordId}`,
   lsa: 'DL',
+  documentClusters: 1,
+  photoIdentities: 1,
   ...overrides,
 });
 
@@ -77,10 +79,29 @@ describe('judgeCluster', () => {
   });
 });
 
+describe('reuse rules', () => {
+  it('flags a document seen under another face, and a photo seen under another identity', () => {
+    const verdict = judgeCluster([
+      record(1, 'Ravi Sharma', { idHmac: 'd', documentClusters: 2 }),
+      record(2, 'Ravi Sharma', { idHmac: 'd', photoIdentities: 3 }),
+    ]);
+    expect(verdict.reasons).toEqual(['DOCUMENT_REUSE', 'PHOTO_REUSE']);
+    expect(verdict.evidence).toMatchObject({ reusedDocuments: [1], reusedPhotos: [2] });
+    expect(candidateScore(verdict)).toBe(0.5);
+  });
+});
+
 describe('candidateScore', () => {
   const verdict = (reasons: ReturnType<typeof judgeCluster>['reasons'], identities: number) => ({
     reasons,
-    evidence: { identities, connections: identities, simCap: 9, identityGroups: [] },
+    evidence: {
+      identities,
+      connections: identities,
+      simCap: 9,
+      identityGroups: [],
+      reusedDocuments: [],
+      reusedPhotos: [],
+    },
   });
 
   it('ranks more identities and a broken SIM cap higher, within 0..1', () => {

@@ -19,6 +19,7 @@ export interface ClusterStore {
   lastEventId(): Promise<number>;
   applyChanges(embedder: string, changes: readonly ClusterChange[]): Promise<number>;
   recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>>;
+  relatedClusters(clusterIds: readonly number[]): Promise<number[]>;
   /** Cluster verdicts and their block candidates, written together. */
   saveVerdicts(
     verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict; score: number }[],
@@ -72,7 +73,9 @@ export class ClusterService {
       }
       if (changes.length === 0) continue;
       this.knownEventId = await this.store.applyChanges(this.embedder, changes);
-      const live = [...touched].filter((id) => clusterer.membersOf(id).length > 0);
+      const changed = [...touched].filter((id) => clusterer.membersOf(id).length > 0);
+      // Clusters sharing a document or photo with the changed ones are judged again too (reuse rules).
+      const live = [...new Set([...changed, ...(await this.store.relatedClusters(changed))])];
       const records = await this.store.recordsOf(live);
       const verdicts = live.map((clusterId) => {
         const verdict = judgeCluster(records.get(clusterId) ?? []);
