@@ -28,7 +28,8 @@ export interface AgentRisk {
 
 export interface BlockCandidate {
   id: number;
-  clusterId: number;
+  /** null for NO_USABLE_FACE: the record has no face, so no cluster. */
+  clusterId: number | null;
   recordId: number;
   operator: string;
   msisdn: string;

@@ -45,6 +45,9 @@ export function bytesToEmbedding(bytes: Buffer): Float32Array {
   return embedding;
 }
 
+/** Ranks below every face-cluster rule: a missing face is a lead to check, not evidence of a ring. */
+const NO_USABLE_FACE_SCORE = 0.2;
+
 export class FaceRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -86,6 +89,11 @@ export class FaceRepository {
         `UPDATE kyc_records SET state = 'face_ready', state_detail = $2::jsonb, updated_at = now() WHERE id = $1::bigint`,
         [face.recordId, JSON.stringify(face.quality)],
       );
+      // A face found on a retry withdraws an earlier "no usable face" candidate that nobody has decided yet.
+      await client.query(
+        `DELETE FROM block_candidates WHERE record_id = $1::bigint AND cluster_id IS NULL AND status = 'pending'`,
+        [face.recordId],
+      );
       return saved.rows[0]!.id;
     });
   }
@@ -96,6 +104,16 @@ export class FaceRepository {
       await client.query(
         `UPDATE kyc_records SET state = $2::text, state_detail = $3::jsonb, updated_at = now() WHERE id = $1::bigint`,
         [recordId, state, JSON.stringify(detail)],
+      );
+      // NO_USABLE_FACE: a connection whose KYC photo shows no usable face cannot be checked against anyone.
+      await client.query(
+        `INSERT INTO block_candidates (cluster_id, record_id, operator_id, msisdn, reasons, score, evidence)
+         SELECT NULL, r.id, r.operator_id, r.msisdn, ARRAY['NO_USABLE_FACE'], $2::real,
+           jsonb_build_object('state', $3::text, 'detail', $4::jsonb)
+         FROM kyc_records r WHERE r.id = $1::bigint
+         ON CONFLICT (record_id) WHERE cluster_id IS NULL
+         DO UPDATE SET evidence = EXCLUDED.evidence, updated_at = now()`,
+        [recordId, NO_USABLE_FACE_SCORE, state, JSON.stringify(detail)],
       );
     });
   }

@@ -105,6 +105,28 @@ describe('face worker, end to end', () => {
     expect(sameDistance).toBeLessThan(faceDistance(same1!, other1!, 'euclidean'));
     expect(sameDistance).toBeLessThan(faceDistance(same1!, other2!, 'euclidean'));
 
+    // The two records without a usable face are block candidates of their own (no cluster).
+    const candidates = await env.container.pool.query<{
+      row_number: number;
+      reasons: string[];
+      cluster_id: number | null;
+    }>(
+      `SELECT r.row_number, b.reasons, b.cluster_id FROM block_candidates b JOIN kyc_records r ON r.id = b.record_id
+       WHERE r.batch_id = $1::uuid ORDER BY r.row_number`,
+      [upload.batch_id],
+    );
+    expect(candidates.rows).toEqual([
+      { row_number: 5, reasons: ['NO_USABLE_FACE'], cluster_id: null },
+      { row_number: 6, reasons: ['NO_USABLE_FACE'], cluster_id: null },
+    ]);
+
+    const viaApi = await fetch(`${env.url}/v1/block-candidates?reason=NO_USABLE_FACE`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    const listed = (await viaApi.json()) as { items: { clusterId: number | null; score: number }[] };
+    expect(listed.items).toHaveLength(2);
+    for (const item of listed.items) expect(item).toMatchObject({ clusterId: null, score: 0.2 });
+
     // Every stored face is queued for the cluster worker under its deterministic id.
     const clusterQueue = new JobQueueRepository(env.config.redisUrl, env.config.queuePrefix, QueueName.Cluster);
     try {

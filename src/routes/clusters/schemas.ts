@@ -74,7 +74,7 @@ export const BlockCandidateListSchema = Type.Object({
     Type.Object(
       {
         id: Type.Integer(),
-        clusterId: Type.Integer(),
+        clusterId: Type.Union([Type.Integer(), Type.Null()]),
         recordId: Type.Integer(),
         operator: Type.String(),
         msisdn: Type.String(),
