@@ -185,6 +185,22 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 /**
+ * The environment under which a child process (a forked worker) loads the same stores, queues and secret as
+ * `config`, for parents that changed them from their own environment (demo, tests).
+ */
+export function childProcessEnv(config: Config, base: Env = process.env): Env {
+  return {
+    ...base,
+    DATABASE_URL: config.databaseUrl,
+    REDIS_URL: config.redisUrl,
+    SIMSIFT_DATA_DIR: config.dataDir,
+    SIMSIFT_QUEUE_PREFIX: config.queuePrefix,
+    SIMSIFT_SECRET: config.secret.toString('utf8'),
+    SIMSIFT_JOB_LOCK_MS: String(config.faces.jobLockMs),
+  };
+}
+
+/**
  * Development convenience: a random key kept in the data dir so restarts hash documents the same way.
  * Losing it makes earlier document hashes unmatchable, which is why production must set its own.
  */

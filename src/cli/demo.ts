@@ -1,7 +1,7 @@
 import { copyFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Config } from '../config.js';
+import { childProcessEnv, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
 import { dropDatabase } from '../repositories/database.js';
@@ -67,13 +67,7 @@ export async function runDemo(baseConfig: Config, options: { dataset: string }):
   await dropDatabase(config.databaseUrl);
   await deleteQueueKeys(config.redisUrl, config.queuePrefix);
   await rm(config.dataDir, { recursive: true, force: true });
-  const workerEnv = {
-    ...process.env,
-    DATABASE_URL: config.databaseUrl,
-    SIMSIFT_DATA_DIR: config.dataDir,
-    SIMSIFT_QUEUE_PREFIX: config.queuePrefix,
-    SIMSIFT_SECRET: config.secret.toString('utf8'),
-  };
+  const workerEnv = childProcessEnv(config);
   const say = (line = '') => process.stdout.write(`${line}\n`);
   const dataset = path.resolve(options.dataset);
   const hasDataset = await stat(dataset).then(

@@ -13,7 +13,7 @@ export function samplePhotoPath(n: number): string {
   return path.join(FACE_API_DEMO, `sample${n}.jpg`);
 }
 
-async function samplePhoto(n: number): Promise<Buffer> {
+export function samplePhoto(n: number): Promise<Buffer> {
   return readFile(samplePhotoPath(n));
 }
 

@@ -1,12 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { samplePhotoPath } from '../../src/cli/sample-portraits.js';
 
-export { samplePhotoPath };
-
-export function samplePhoto(n: number): Promise<Buffer> {
-  return readFile(samplePhotoPath(n));
-}
+export { samplePhoto, samplePhotoPath } from '../../src/cli/sample-portraits.js';
 
 /** A small distinct JPEG (solid colour `seed`), for tests that need many different photos cheaply. */
 export function tinyJpeg(seed: number, size = 32): Promise<Buffer> {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { buildApp } from '../../src/app.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { childProcessEnv, loadConfig, type Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
 import { dropDatabase, migrate } from '../../src/repositories/database.js';
@@ -71,17 +71,7 @@ export async function createTestEnv(
     app,
     url,
     childEnv() {
-      return {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATABASE_URL: config.databaseUrl,
-        REDIS_URL: config.redisUrl,
-        SIMSIFT_DATA_DIR: config.dataDir,
-        SIMSIFT_QUEUE_PREFIX: config.queuePrefix,
-        SIMSIFT_SECRET: config.secret.toString('utf8'),
-        SIMSIFT_JOB_LOCK_MS: String(config.faces.jobLockMs),
-        LOG_LEVEL: 'warn',
-      };
+      return { ...childProcessEnv(config), NODE_ENV: 'test', LOG_LEVEL: 'warn' };
     },
     async key(role, operatorCode) {
       if (operatorCode) await container.auth.createOperator(operatorCode, `${operatorCode} Telecom`, 'test', null);
