@@ -15,8 +15,41 @@ export interface ClusterSummary {
   reasons: string[];
   evidence: Record<string, unknown>;
   flagged: boolean;
+  score: number;
   updatedAt: string;
 }
+
+export interface ClusterFilter {
+  flagged: boolean | null;
+  reason: string | null;
+  /** Clusters holding a record of this operator (by code). */
+  operatorCode: string | null;
+  lsa: string | null;
+  /** Clusters with at least one block candidate in this status. */
+  status: string | null;
+  minSize: number | null;
+  updatedSince: string | null;
+  /** The caller's own operator, for operator keys: they see only clusters holding their records. */
+  scopeOperatorId: number | null;
+}
+
+export type ClusterSortKey = 'id' | 'score' | 'size' | 'updated';
+export interface ClusterSort {
+  key: ClusterSortKey;
+  order: 'asc' | 'desc';
+}
+/** Where the previous page ended: the last row's sort value and id. */
+export interface ClusterCursor {
+  value: string;
+  id: number;
+}
+
+const SORT_COLUMNS: Record<ClusterSortKey, { column: string; type: string }> = {
+  id: { column: 'c.id', type: 'bigint' },
+  score: { column: 'c.score', type: 'real' },
+  size: { column: 'c.size', type: 'integer' },
+  updated: { column: 'c.updated_at', type: 'timestamptz' },
+};
 
 export interface AgentRisk {
   operator: string;
@@ -182,15 +215,17 @@ export class ClusterRepository {
     const flagged = verdicts.filter((v) => v.verdict.reasons.length > 0);
     await withTransaction(this.pool, async (client) => {
       await client.query(
-        `UPDATE clusters c SET size = v.size, evidence = v.evidence, updated_at = now(),
+        `UPDATE clusters c SET size = v.size, evidence = v.evidence, updated_at = now(), score = v.score,
            reasons = COALESCE(string_to_array(NULLIF(v.reasons, ''), ','), '{}')
-         FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::jsonb[]) AS v(id, size, reasons, evidence)
+         FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::jsonb[], $5::real[])
+           AS v(id, size, reasons, evidence, score)
          WHERE c.id = v.id`,
         [
           verdicts.map((v) => v.clusterId),
           verdicts.map((v) => v.size),
           verdicts.map((v) => v.verdict.reasons.join(',')),
           verdicts.map((v) => JSON.stringify(v.verdict.evidence)),
+          verdicts.map((v) => (v.verdict.reasons.length > 0 ? v.score : 0)),
         ],
       );
       await client.query(
@@ -254,27 +289,57 @@ export class ClusterRepository {
     return result.rows;
   }
 
-  /** Clusters newest first; `operatorId` limits to clusters holding that operator's records. */
-  async list(options: {
-    flagged: boolean | null;
-    reason: string | null;
-    operatorId: number | null;
-    afterId: number | null;
-    limit: number;
-  }) {
-    const result = await this.pool.query<ClusterSummary>(
-      `SELECT c.id, c.size, COALESCE(c.reasons, '{}') AS reasons, c.evidence, c.flagged,
-         to_json(c.updated_at)#>>'{}' AS "updatedAt"
-       FROM clusters c
-       WHERE ($1::boolean IS NULL OR c.flagged = $1::boolean)
-         AND ($2::text IS NULL OR $2::text = ANY(c.reasons))
-         AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM cluster_members m JOIN faces f ON f.id = m.face_id
-               JOIN kyc_records r ON r.id = f.record_id WHERE m.cluster_id = c.id AND r.operator_id = $3::bigint))
-         AND ($4::bigint IS NULL OR c.id < $4::bigint)
-       ORDER BY c.id DESC LIMIT $5::integer`,
-      [options.flagged, options.reason, options.operatorId, options.afterId, options.limit],
+  /**
+   * One page of clusters matching `filter`, in `sort` order (keyset: rows after `after`), and how many match
+   * in all. An operator scope limits to clusters holding that operator's records, and the status filter then
+   * looks only at that operator's block candidates.
+   */
+  async list(filter: ClusterFilter, sort: ClusterSort, after: ClusterCursor | null, limit: number) {
+    const params: unknown[] = [];
+    const param = (value: unknown, type: string) => {
+      params.push(value);
+      return `$${params.length}::${type}`;
+    };
+    const where: string[] = [];
+    if (filter.flagged !== null) where.push(`c.flagged = ${param(filter.flagged, 'boolean')}`);
+    if (filter.reason !== null) where.push(`${param(filter.reason, 'text')} = ANY(c.reasons)`);
+    if (filter.minSize !== null) where.push(`c.size >= ${param(filter.minSize, 'integer')}`);
+    if (filter.updatedSince !== null) where.push(`c.updated_at >= ${param(filter.updatedSince, 'timestamptz')}`);
+    const scope =
+      filter.scopeOperatorId === null ? '' : ` AND r.operator_id = ${param(filter.scopeOperatorId, 'bigint')}`;
+    const member: string[] = [];
+    if (filter.operatorCode !== null) member.push(`o.code = ${param(filter.operatorCode, 'text')}`);
+    if (filter.lsa !== null) member.push(`r.lsa = ${param(filter.lsa, 'text')}`);
+    if (member.length > 0 || scope) {
+      where.push(`EXISTS (SELECT 1 FROM cluster_members m JOIN faces f ON f.id = m.face_id
+        JOIN kyc_records r ON r.id = f.record_id JOIN operators o ON o.id = r.operator_id
+        WHERE m.cluster_id = c.id${scope}${member.map((m) => ` AND ${m}`).join('')})`);
+    }
+    if (filter.status !== null) {
+      where.push(`EXISTS (SELECT 1 FROM block_candidates b JOIN kyc_records r ON r.id = b.record_id
+        WHERE b.cluster_id = c.id AND b.status = ${param(filter.status, 'text')}${scope})`);
+    }
+    const conditions = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const total = await this.pool.query<{ total: number }>(
+      `SELECT count(*)::integer AS total FROM clusters c ${conditions}`,
+      params,
     );
-    return result.rows;
+
+    const { column, type } = SORT_COLUMNS[sort.key];
+    const direction = sort.order === 'asc' ? 'ASC' : 'DESC';
+    const pageWhere = [...where];
+    if (after) {
+      const comparison = sort.order === 'asc' ? '>' : '<';
+      pageWhere.push(`(${column}, c.id) ${comparison} (${param(after.value, type)}, ${param(after.id, 'bigint')})`);
+    }
+    const rows = await this.pool.query<ClusterSummary & { sortValue: string }>(
+      `SELECT c.id, c.size, COALESCE(c.reasons, '{}') AS reasons, c.evidence, c.flagged, c.score,
+         to_json(c.updated_at)#>>'{}' AS "updatedAt", to_json(${column})#>>'{}' AS "sortValue"
+       FROM clusters c ${pageWhere.length > 0 ? `WHERE ${pageWhere.join(' AND ')}` : ''}
+       ORDER BY ${column} ${direction}, c.id ${direction} LIMIT ${param(limit, 'integer')}`,
+      params,
+    );
+    return { rows: rows.rows, total: total.rows[0]!.total };
   }
 
   async members(clusterId: number, operatorId: number | null): Promise<ClusterMember[]> {
@@ -293,7 +358,8 @@ export class ClusterRepository {
 
   async find(clusterId: number): Promise<ClusterSummary | null> {
     const result = await this.pool.query<ClusterSummary>(
-      `SELECT id, size, reasons, evidence, flagged, to_json(updated_at)#>>'{}' AS "updatedAt" FROM clusters WHERE id = $1::bigint`,
+      `SELECT id, size, reasons, evidence, flagged, score, to_json(updated_at)#>>'{}' AS "updatedAt"
+       FROM clusters WHERE id = $1::bigint`,
       [clusterId],
     );
     return result.rows[0] ?? null;

@@ -1,16 +1,24 @@
 import path from 'node:path';
-import type { AgentRisk, BlockCandidate, ClusterMember, ClusterSummary } from '../repositories/cluster.repository.js';
+import type {
+  AgentRisk,
+  BlockCandidate,
+  ClusterCursor,
+  ClusterFilter,
+  ClusterMember,
+  ClusterSort,
+  ClusterSortKey,
+  ClusterSummary,
+} from '../repositories/cluster.repository.js';
 import type { Principal } from './auth.service.js';
 import { AppError, notFound } from './errors.js';
 
 export interface ClusterReader {
-  list(options: {
-    flagged: boolean | null;
-    reason: string | null;
-    operatorId: number | null;
-    afterId: number | null;
-    limit: number;
-  }): Promise<ClusterSummary[]>;
+  list(
+    filter: ClusterFilter,
+    sort: ClusterSort,
+    after: ClusterCursor | null,
+    limit: number,
+  ): Promise<{ rows: (ClusterSummary & { sortValue: string })[]; total: number }>;
   find(clusterId: number): Promise<ClusterSummary | null>;
   members(clusterId: number, operatorId: number | null): Promise<ClusterMember[]>;
   thumbnailPath(faceId: number, operatorId: number | null): Promise<string | null>;
@@ -38,6 +46,46 @@ function keysetPage<T extends { id: number }>(rows: T[], limit: number) {
   return { items, next_cursor: rows.length > limit ? String(items.at(-1)!.id) : null };
 }
 
+/** Cluster list cursors are opaque: base64url of the sort they belong to, the last row's sort value and id. */
+function encodeClusterCursor(sort: ClusterSort, cursor: ClusterCursor): string {
+  return Buffer.from(JSON.stringify([sort.key, sort.order, cursor.value, cursor.id])).toString('base64url');
+}
+
+function decodeClusterCursor(sort: ClusterSort, cursor: string | undefined): ClusterCursor | null {
+  if (cursor === undefined) return null;
+  let parts: unknown;
+  try {
+    parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parts = null;
+  }
+  if (!Array.isArray(parts) || parts.length !== 4) {
+    throw new AppError(400, 'invalid_cursor', 'the cursor is not valid');
+  }
+  const [key, order, value, id] = parts as unknown[];
+  if (key !== sort.key || order !== sort.order) {
+    throw new AppError(400, 'invalid_cursor', 'the cursor belongs to another sort order');
+  }
+  if (typeof value !== 'string' || !Number.isSafeInteger(id)) {
+    throw new AppError(400, 'invalid_cursor', 'the cursor is not valid');
+  }
+  return { value, id: id as number };
+}
+
+export interface ClusterListQuery {
+  flagged?: boolean;
+  reason?: string;
+  operator?: string;
+  lsa?: string;
+  status?: string;
+  min_size?: number;
+  since?: string;
+  sort?: ClusterSortKey;
+  order?: 'asc' | 'desc';
+  cursor?: string;
+  limit: number;
+}
+
 const scope = (principal: Principal) => (principal.role === 'operator' ? principal.operatorId : null);
 
 /**
@@ -50,15 +98,35 @@ export class ClusterQueryService {
     private readonly dataDir: string,
   ) {}
 
-  async list(principal: Principal, query: { flagged?: boolean; reason?: string; cursor?: string; limit: number }) {
-    const rows = await this.clusters.list({
-      flagged: query.flagged ?? null,
-      reason: query.reason ?? null,
-      operatorId: scope(principal),
-      afterId: parseCursor(query.cursor),
-      limit: query.limit + 1,
-    });
-    return keysetPage(rows, query.limit);
+  /**
+   * Clusters matching the filters, a page at a time, with the total that match (the queue's "left to review"
+   * when filtered by `status=pending`). Default order: newest first.
+   */
+  async list(principal: Principal, query: ClusterListQuery) {
+    const sort: ClusterSort = { key: query.sort ?? 'id', order: query.order ?? 'desc' };
+    const after = decodeClusterCursor(sort, query.cursor);
+    const { rows, total } = await this.clusters.list(
+      {
+        flagged: query.flagged ?? null,
+        reason: query.reason ?? null,
+        operatorCode: query.operator ?? null,
+        lsa: query.lsa ?? null,
+        status: query.status ?? null,
+        minSize: query.min_size ?? null,
+        updatedSince: query.since ?? null,
+        scopeOperatorId: scope(principal),
+      },
+      sort,
+      after,
+      query.limit + 1,
+    );
+    const items = rows.slice(0, query.limit).map(({ sortValue: _sortValue, ...cluster }) => cluster);
+    const last = rows.length > query.limit ? rows[query.limit - 1]! : null;
+    return {
+      items,
+      total,
+      next_cursor: last ? encodeClusterCursor(sort, { value: last.sortValue, id: last.id }) : null,
+    };
   }
 
   /** Block candidates; an operator sees only its own numbers. */

@@ -10,7 +10,21 @@ export const ClusterListQuerySchema = Type.Object(
   {
     flagged: Type.Optional(Type.Boolean()),
     reason: Type.Optional(ReasonSchema),
-    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
+    operator: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'operator code' })),
+    lsa: Type.Optional(Type.String({ pattern: '^[A-Z]{2,3}$', description: 'licensed service area code' })),
+    status: Type.Optional(
+      Type.Union(
+        ['pending', 'confirmed', 'dismissed', 'exported'].map((s) => Type.Literal(s)),
+        {
+          description: 'clusters with at least one block candidate in this status (pending: left to review)',
+        },
+      ),
+    ),
+    min_size: Type.Optional(Type.Integer({ minimum: 1 })),
+    since: Type.Optional(Type.String({ format: 'date-time', description: 'changed at or after' })),
+    sort: Type.Optional(Type.Union(['id', 'score', 'size', 'updated'].map((s) => Type.Literal(s)))),
+    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,400}$' })),
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   },
   { additionalProperties: false },
@@ -22,11 +36,13 @@ const ClusterSummarySchema = {
   reasons: Type.Array(Type.String()),
   evidence: Type.Record(Type.String(), Type.Unknown()),
   flagged: Type.Boolean(),
+  score: Type.Number({ description: 'highest block-candidate score of the cluster, 0 when not flagged' }),
   updatedAt: Type.String(),
 };
 
 export const ClusterListSchema = Type.Object({
   items: Type.Array(Type.Object(ClusterSummarySchema, { additionalProperties: false })),
+  total: Type.Integer({ description: 'clusters matching the filters, over all pages' }),
   next_cursor: Type.Union([Type.String(), Type.Null()]),
 });
 
