@@ -65,6 +65,24 @@ export interface FaceOutcome {
   timings: Partial<Record<Stage, number>>;
 }
 
+/** A photo's face, ready to store or to compare, or the reason the photo has none. */
+export type PhotoAnalysis =
+  | { state: Exclude<RecordState, 'face_ready' | 'waiting' | 'queued'>; detail: Record<string, unknown> }
+  | {
+      state: 'face_ready';
+      detail: FaceQuality;
+      embedding: Float32Array;
+      /** In the original photo's pixels. */
+      bbox: FaceBox;
+      landmarks: [number, number][];
+      photoPhash: string;
+      /** Writes the face thumbnail under the data directory; returns its relative path. */
+      writeThumbnail(relative: string): Promise<string>;
+    };
+
+type Timer = <T>(stage: Stage, work: () => Promise<T>) => Promise<T>;
+const untimed: Timer = (_stage, work) => work();
+
 /** How many sides of the image the box reaches (within 2% of its size): 2 or more means a tight crop. */
 function edgesTouched(box: FaceBox, image: RgbImage): number {
   const marginX = image.width * 0.02;
@@ -100,7 +118,7 @@ export class FacePipelineService {
 
   async processRecord(recordId: number): Promise<FaceOutcome> {
     const timings: Partial<Record<Stage, number>> = {};
-    const time = async <T>(stage: Stage, work: () => Promise<T>): Promise<T> => {
+    const time: Timer = async (stage, work) => {
       const started = performance.now();
       try {
         return await work();
@@ -108,24 +126,52 @@ export class FacePipelineService {
         timings[stage] = (timings[stage] ?? 0) + (performance.now() - started);
       }
     };
-    const { store, photos, images, models, clusterQueue, thresholds } = this.deps;
+    const { store, photos, models, clusterQueue } = this.deps;
     const record = await time('db', () => store.findRecordPhoto(recordId));
     if (!record) return { recordId, state: null, detail: {}, faceId: null, timings };
 
-    const finish = async (state: RecordState, detail: Record<string, unknown>): Promise<FaceOutcome> => {
-      await time('db', () => store.saveOutcome(recordId, state, detail));
-      return { recordId, state, detail, faceId: null, timings };
-    };
-
     const bytes = await time('read', () => photos.read(record.photoSha256, record.mimeType));
+    const analysis = await this.analysePhoto(bytes, time);
+    if (analysis.state !== 'face_ready') {
+      await time('db', () => store.saveOutcome(recordId, analysis.state, analysis.detail));
+      return { recordId, state: analysis.state, detail: analysis.detail, faceId: null, timings };
+    }
+    const thumbnailPath = await time('thumbnail', () =>
+      analysis.writeThumbnail(
+        `thumbnails/${String(recordId % 100).padStart(2, '0')}/${recordId}-${models.embedder.name}.jpg`,
+      ),
+    );
+    const faceId = await time('db', () =>
+      store.saveFace({
+        recordId,
+        photoSha256: record.photoSha256,
+        bbox: analysis.bbox,
+        landmarks: analysis.landmarks,
+        quality: analysis.detail,
+        embedder: models.embedder.name,
+        embedderVersion: models.embedder.version,
+        embedding: analysis.embedding,
+        thumbnailPath,
+        photoPhash: analysis.photoPhash,
+      }),
+    );
+    await time('db', () => clusterQueue.enqueueFaces([faceId]));
+    return { recordId, state: 'face_ready', detail: { ...analysis.detail }, faceId, timings };
+  }
+
+  /**
+   * Finds the subscriber's face in a photo, checks it is usable and embeds it; stores nothing. Used for
+   * stored records and for pre-activation checks alike, so both see the same quality gate.
+   */
+  async analysePhoto(bytes: Buffer, time: Timer = untimed): Promise<PhotoAnalysis> {
+    const { images, models, thresholds } = this.deps;
     let decoded: DecodedPhoto;
     try {
       decoded = await time('decode', () => images.decode(bytes, thresholds.detectionMaxSide));
     } catch (error) {
       if ((error as Error).name !== 'UnreadableImageError') throw error;
-      return finish('unreadable_image', { reason: (error as Error).message });
+      return { state: 'unreadable_image', detail: { reason: (error as Error).message } };
     }
-
     // Detect on the photo. Tight crops (face cut by the frame), tiny faces and misses are retried on a padded
     // canvas, where detectors and the landmark net see the whole head; the SSD detector is the last resort.
     let work = { image: decoded.image, offsetX: 0, offsetY: 0, padded: false };
@@ -170,21 +216,24 @@ export class FacePipelineService {
     };
     const choice = chooseSubject(faces, thresholds);
     if (choice.kind === 'none') {
-      return finish('no_face', { detectors: ['blazeface', 'blazeface_padded', 'ssd_mobilenetv1_padded'] });
+      return {
+        state: 'no_face',
+        detail: { detectors: ['blazeface', 'blazeface_padded', 'ssd_mobilenetv1_padded'] },
+      };
     }
     if (choice.kind === 'ambiguous') {
-      return finish('multiple_faces', {
-        faces: choice.faces.map((face) => ({ box: toOriginal(face.box), score: round(face.score, 3) })),
-      });
+      return {
+        state: 'multiple_faces',
+        detail: { faces: choice.faces.map((face) => ({ box: toOriginal(face.box), score: round(face.score, 3) })) },
+      };
     }
     const subject: DetectedFace = choice.face;
     const facePx = Math.round(Math.min(subject.box.width, subject.box.height) * decoded.scale);
     if (facePx < thresholds.minFacePx) {
-      return finish('face_too_small', {
-        face_px: facePx,
-        min_face_px: thresholds.minFacePx,
-        box: toOriginal(subject.box),
-      });
+      return {
+        state: 'face_too_small',
+        detail: { face_px: facePx, min_face_px: thresholds.minFacePx, box: toOriginal(subject.box) },
+      };
     }
 
     const analysed = await models.withImage(work.image, async (img) => {
@@ -209,41 +258,30 @@ export class FacePipelineService {
       return { quality, landmarks, embedding, rejected: false as const };
     });
     if (analysed.rejected || !analysed.embedding) {
-      return finish('low_quality', {
-        ...analysed.quality,
-        min_blur: thresholds.minBlur,
-        max_abs_yaw: thresholds.maxAbsYaw,
-        ...(analysed.rejected ? {} : { reason: 'the embedder found no face in the detected region' }),
-      });
+      return {
+        state: 'low_quality',
+        detail: {
+          ...analysed.quality,
+          min_blur: thresholds.minBlur,
+          max_abs_yaw: thresholds.maxAbsYaw,
+          ...(analysed.rejected ? {} : { reason: 'the embedder found no face in the detected region' }),
+        },
+      };
     }
 
-    const thumbnailPath = await time('thumbnail', () =>
-      images.writeThumbnail(
-        work.image,
-        subject.box,
-        `thumbnails/${String(recordId % 100).padStart(2, '0')}/${recordId}-${models.embedder.name}.jpg`,
-      ),
-    );
     const photoPhash = await time('phash', () => images.perceptualHash(decoded.image));
     const landmarks: [number, number][] = analysed.landmarks.map((p: Point) => [
       round((p.x - work.offsetX) * decoded.scale, 1),
       round((p.y - work.offsetY) * decoded.scale, 1),
     ]);
-    const faceId = await time('db', () =>
-      store.saveFace({
-        recordId,
-        photoSha256: record.photoSha256,
-        bbox: toOriginal(subject.box),
-        landmarks,
-        quality: analysed.quality,
-        embedder: models.embedder.name,
-        embedderVersion: models.embedder.version,
-        embedding: analysed.embedding!,
-        thumbnailPath,
-        photoPhash,
-      }),
-    );
-    await time('db', () => clusterQueue.enqueueFaces([faceId]));
-    return { recordId, state: 'face_ready', detail: { ...analysed.quality }, faceId, timings };
+    return {
+      state: 'face_ready',
+      detail: analysed.quality,
+      embedding: analysed.embedding,
+      bbox: toOriginal(subject.box),
+      landmarks,
+      photoPhash,
+      writeThumbnail: (relative) => images.writeThumbnail(work.image, subject.box, relative),
+    };
   }
 }
