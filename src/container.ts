@@ -7,6 +7,7 @@ import { OperatorRepository } from './repositories/operator.repository.js';
 import { PhotoStoreRepository } from './repositories/photo-store.repository.js';
 import { JobQueueRepository } from './repositories/job-queue.repository.js';
 import { QueueName, embedRecordJob } from './jobs/job-registry.js';
+import { AuditChainService } from './services/audit-chain.service.js';
 import { AuthService } from './services/auth.service.js';
 import { BatchService } from './services/batch.service.js';
 import { ClusterQueryService } from './services/cluster-query.service.js';
@@ -21,6 +22,7 @@ export interface Container {
   facesQueue: JobQueueRepository;
   clusterQueue: JobQueueRepository;
   auth: AuthService;
+  auditChain: AuditChainService;
   batches: BatchService;
   clusters: ClusterQueryService;
   ingest: IngestService;
@@ -42,6 +44,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     facesQueue,
     clusterQueue,
     auth: new AuthService({ keys: new ApiKeyRepository(pool), operators, audit }),
+    auditChain: new AuditChainService(audit),
     batches: new BatchService(batchRepository),
     clusters: new ClusterQueryService(new ClusterRepository(pool), config.dataDir),
     ingest: new IngestService({
