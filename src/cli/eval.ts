@@ -1,3 +1,4 @@
+import { access, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -7,6 +8,13 @@ import { bcubedScores, pairAgreement, pairwiseScores } from '../services/cluster
 import { reclusterAll } from '../services/clustering/recluster.js';
 import { ExactIndex, FaceClusterer, type ClusterRules } from '../services/clustering/face-clusterer.js';
 import { faceDistance, verificationAtFar } from '../services/face-distance.js';
+import {
+  foldedAccuracy,
+  parsePairsFile,
+  type FoldedAccuracy,
+  type PairImage,
+  type ScoredPair,
+} from '../services/verification-accuracy.js';
 import { listPhotos, runPipelineOnFiles } from './in-process-pipeline.js';
 
 export interface EvalOptions {
@@ -17,6 +25,8 @@ export interface EvalOptions {
   pairThreshold?: number;
   averageThreshold?: number;
   minSupport?: number;
+  /** An LFW-style pairs.txt whose images are under `dataset`: adds `lfw_accuracy` to the result. */
+  pairs?: string;
 }
 
 /**
@@ -34,8 +44,9 @@ export async function runEval(config: Config, options: EvalOptions) {
     embedder: options.embedder ?? config.faces.embedder,
     allowCpuBackend: config.faces.allowCpuBackend,
   });
+  const cacheDir = path.join(config.dataDir, 'eval-cache');
   const results = await runPipelineOnFiles(files, engine, config, {
-    cacheDir: path.join(config.dataDir, 'eval-cache'),
+    cacheDir,
     onProgress: (done) => {
       if (done % 100 === 0) process.stderr.write(`eval: ${done}/${files.length} photos\n`);
     },
@@ -102,6 +113,43 @@ export async function runEval(config: Config, options: EvalOptions) {
   const atFar = verificationAtFar(genuine, impostor, [1e-2, 1e-3, 1e-4]);
   const round = (value: number) => Math.round(value * 10_000) / 10_000;
 
+  let lfwAccuracy: Record<string, unknown> | undefined;
+  if (options.pairs) {
+    // The pairs' photos go through the pipeline on their own (they need not be among --limit's first photos);
+    // the cache makes the ones already embedded above free.
+    const { folds, pairs } = parsePairsFile(await readFile(options.pairs, 'utf8'));
+    const fileOf = await resolvePairImages(
+      dataset,
+      pairs.flatMap((pair) => [pair.a, pair.b]),
+    );
+    const pairFiles = [...new Set(fileOf.values())];
+    const pairResults = await runPipelineOnFiles(pairFiles, engine, config, { cacheDir });
+    const embeddingOf = new Map(pairResults.map((result) => [result.file, result.embedding]));
+    const scored: ScoredPair[] = pairs.map((pair) => {
+      const a = embeddingOf.get(fileOf.get(imageKey(pair.a))!);
+      const b = embeddingOf.get(fileOf.get(imageKey(pair.b))!);
+      return { distance: a && b ? faceDistance(a, b, metric) : null, same: pair.same, fold: pair.fold };
+    });
+    const summary = (result: FoldedAccuracy) => ({ mean: round(result.mean), std: round(result.std) });
+    const all = foldedAccuracy(scored);
+    const found = foldedAccuracy(scored.filter((pair) => pair.distance !== null));
+    const thresholds = all.folds.map((fold) => fold.threshold);
+    lfwAccuracy = {
+      // Headline figures count a pair with a photo without a usable face (none found, or below the quality
+      // gates: any state but face_ready) as an error: a fraud check cannot match a face it did not embed.
+      // `found_faces` leaves those pairs out, as many published LFW figures do.
+      ...summary(all),
+      found_faces: summary(found),
+      folds,
+      pairs: scored.length,
+      pairs_without_face: scored.filter((pair) => pair.distance === null).length,
+      photos_without_face: pairResults.filter((result) => !result.embedding).length,
+      // Mean of the thresholds chosen for each fold on the other folds, and their spread.
+      threshold: round(thresholds.reduce((sum, t) => sum + t, 0) / thresholds.length),
+      threshold_range: [round(Math.min(...thresholds)), round(Math.max(...thresholds))],
+    };
+  }
+
   return {
     dataset,
     embedder: `${engine.embedder.name} (${engine.embedder.version})`,
@@ -146,7 +194,57 @@ export async function runEval(config: Config, options: EvalOptions) {
       tar_at_far: Object.fromEntries(Object.entries(atFar).map(([far, v]) => [far, round(v.tar)])),
       threshold_at_far_1e3: round(atFar['0.001']!.threshold),
     },
+    ...(lfwAccuracy ? { lfw_accuracy: lfwAccuracy } : {}),
     seconds: round((performance.now() - started) / 1000),
     cpus: os.availableParallelism(),
   };
+}
+
+const PAIR_IMAGE_EXTENSIONS = ['.jpg', '.png', '.jpeg', '.webp'];
+
+function imageKey(image: PairImage): string {
+  return `${image.name}\t${image.number}`;
+}
+
+/**
+ * Finds each pair image under `dataset`: LFW's `<name>/<name>_<nnnn>.jpg` first, then `<name>/<n>.jpg`, each
+ * with the other photo extensions. Throws listing the images it cannot find, since a wrong folder would
+ * otherwise pass for a model that finds no faces.
+ */
+async function resolvePairImages(dataset: string, images: PairImage[]): Promise<Map<string, string>> {
+  const fileOf = new Map<string, string>();
+  const missing: string[] = [];
+  for (const image of images) {
+    const key = imageKey(image);
+    if (fileOf.has(key)) continue;
+    const stems = [`${image.name}_${String(image.number).padStart(4, '0')}`, String(image.number)];
+    const candidates = stems.flatMap((stem) =>
+      PAIR_IMAGE_EXTENSIONS.map((ext) => path.join(dataset, image.name, stem + ext)),
+    );
+    let found: string | undefined;
+    for (const candidate of candidates) {
+      if (await exists(candidate)) {
+        found = candidate;
+        break;
+      }
+    }
+    if (found) fileOf.set(key, found);
+    else missing.push(`${image.name} ${image.number}`);
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `${missing.length} pair images not found under ${dataset} (as <name>/<name>_<nnnn>.jpg or <name>/<n>.jpg, ` +
+        `also .png/.jpeg/.webp): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
+    );
+  }
+  return fileOf;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,6 +8,7 @@ import { createPool, migrate } from '../repositories/database.js';
 import { startServer } from '../server.js';
 import { AppError } from '../services/errors.js';
 import { ROLES, type Role } from '../services/auth.service.js';
+import { formatAuditVerification } from './audit.js';
 import { runDemo } from './demo.js';
 import { runEval } from './eval.js';
 import { uploadBatch } from './upload.js';
@@ -156,6 +157,19 @@ keys
     });
   });
 
+const audit = program.command('audit').description('the tamper-evident audit trail');
+audit
+  .command('verify')
+  .description('recompute the audit hash chain; exit 1 if any row was edited or deleted')
+  .option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => {
+    await withContainer(async (container) => {
+      const result = await container.auditChain.verify();
+      console.log(options.json ? JSON.stringify(result) : formatAuditVerification(result));
+      if (!result.ok) process.exitCode = 1;
+    });
+  });
+
 program
   .command('upload')
   .description('upload a KYC batch to a running simsift API')
@@ -196,6 +210,11 @@ program
   .option('--pair-threshold <d>', 'override the same-person threshold')
   .option('--average-threshold <d>', 'override the average-linkage threshold')
   .option('--min-support <share>', 'override the share of members a joining face must be close to')
+  .option(
+    '--pairs <file>',
+    'also report LFW-protocol 10-fold verification accuracy on an LFW-style pairs.txt whose images are under ' +
+      '--dataset (<name>/<name>_<nnnn>.jpg or <name>/<n>.jpg); a pair with a photo without a usable face counts as wrong',
+  )
   .option('--json', 'print one JSON object (the default)')
   .action(
     async (options: {
@@ -205,6 +224,7 @@ program
       pairThreshold?: string;
       averageThreshold?: string;
       minSupport?: string;
+      pairs?: string;
     }) => {
       const number = (value?: string) => (value === undefined ? undefined : Number(value));
       const result = await runEval(config(), {
@@ -214,6 +234,7 @@ program
         pairThreshold: number(options.pairThreshold),
         averageThreshold: number(options.averageThreshold),
         minSupport: number(options.minSupport),
+        pairs: options.pairs,
       });
       console.log(JSON.stringify(result));
     },
