@@ -9,9 +9,13 @@ import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { batchRoutes } from './routes/batches/index.js';
+import { checkRoutes } from './routes/checks/index.js';
+import { sessionRoutes } from './routes/session/index.js';
+import { exportRoutes } from './routes/exports/index.js';
 import { clusterRoutes } from './routes/clusters/index.js';
 import { ProblemSchema } from './routes/common.schemas.js';
 import { healthRoutes } from './routes/health/index.js';
+import { webRoutes } from './routes/web/index.js';
 
 export interface BuildAppOptions {
   container: Container;
@@ -50,5 +54,9 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
   await app.register(adminRoutes, { container });
   await app.register(batchRoutes, { container });
   await app.register(clusterRoutes, { container });
+  await app.register(checkRoutes, { container });
+  await app.register(webRoutes);
+  await app.register(sessionRoutes, { container });
+  await app.register(exportRoutes, { container });
   return app;
 }

@@ -56,6 +56,7 @@ export interface Config {
   workerProcesses: number;
   faces: FaceConfig;
   clustering: ClusteringConfig;
+  checks: { timeoutMs: number; preloadModels: boolean };
 }
 
 export class ConfigError extends Error {
@@ -162,6 +163,13 @@ export function loadConfig(env: Env = process.env): Config {
       minSupport: num('SIMSIFT_CLUSTER_MIN_SUPPORT', 0.5, 0, 1),
       neighbours: int('SIMSIFT_CLUSTER_NEIGHBOURS', 32, 1, 1000),
     },
+    checks: {
+      // How long POST /v1/checks waits for the cluster worker's answer before a 503.
+      timeoutMs: int('SIMSIFT_CHECK_TIMEOUT_MS', 10_000, 100, 120_000),
+      // Loading the face models takes ~5 s (measured: 3.9 s create + 1.5 s warm-up, +300 MB RSS): the cluster
+      // worker loads them at start so the first check answers in time; off, they load on the first check.
+      preloadModels: bool('SIMSIFT_CHECK_PRELOAD_MODELS', true),
+    },
   };
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.queuePrefix)) {
     problems.push('SIMSIFT_QUEUE_PREFIX must be 1-64 letters, digits, "_" or "-"');
@@ -197,6 +205,7 @@ export function childProcessEnv(config: Config, base: Env = process.env): Env {
     SIMSIFT_QUEUE_PREFIX: config.queuePrefix,
     SIMSIFT_SECRET: config.secret.toString('utf8'),
     SIMSIFT_JOB_LOCK_MS: String(config.faces.jobLockMs),
+    SIMSIFT_CHECK_PRELOAD_MODELS: String(config.checks.preloadModels),
   };
 }
 

@@ -4,13 +4,21 @@ import { AuditRepository } from './repositories/audit.repository.js';
 import { BatchRepository } from './repositories/batch.repository.js';
 import { createPool, type Pool } from './repositories/database.js';
 import { OperatorRepository } from './repositories/operator.repository.js';
+import { SessionRepository } from './repositories/session.repository.js';
 import { PhotoStoreRepository } from './repositories/photo-store.repository.js';
 import { JobQueueRepository } from './repositories/job-queue.repository.js';
-import { QueueName, embedRecordJob } from './jobs/job-registry.js';
+import { QueueName, applyConstraintsJob, checkFaceJob, embedRecordJob } from './jobs/job-registry.js';
+import { readModelManifest } from './repositories/face-engine/model-manifest.js';
+import { ReviewRepository } from './repositories/review.repository.js';
+import { ReviewService } from './services/review.service.js';
+import { ExportRepository } from './repositories/export.repository.js';
+import { ExportService } from './services/export.service.js';
 import { AuditChainService } from './services/audit-chain.service.js';
 import { AuthService } from './services/auth.service.js';
 import { BatchService } from './services/batch.service.js';
-import { ClusterQueryService } from './services/cluster-query.service.js';
+import { ClusterQueryService, type FaceRules } from './services/cluster-query.service.js';
+import { CheckService } from './services/checks/check.service.js';
+import type { CheckResult } from './services/checks/check-evaluator.service.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IngestService, type IngestLogger } from './services/ingest.service.js';
 
@@ -21,11 +29,15 @@ export interface Container {
   photos: PhotoStoreRepository;
   facesQueue: JobQueueRepository;
   clusterQueue: JobQueueRepository;
+  checksQueue: JobQueueRepository;
   auth: AuthService;
   auditChain: AuditChainService;
   batches: BatchService;
   clusters: ClusterQueryService;
+  review: ReviewService;
+  exports: ExportService;
   ingest: IngestService;
+  checks: CheckService;
   close(): Promise<void>;
 }
 
@@ -34,30 +46,63 @@ export function createContainer(config: Config, logger: IngestLogger): Container
   const photos = new PhotoStoreRepository(config.dataDir, config.upload);
   const facesQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Faces);
   const clusterQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Cluster);
+  const checksQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Checks);
   const batchRepository = new BatchRepository(pool);
   const operators = new OperatorRepository(pool);
   const audit = new AuditRepository(pool);
+  const authService = new AuthService({
+    keys: new ApiKeyRepository(pool),
+    operators,
+    audit,
+    sessions: new SessionRepository(pool),
+  });
+  const clusterRepository = new ClusterRepository(pool);
+  const reviewRepository = new ReviewRepository(pool);
+  let rules: Promise<FaceRules> | null = null;
+  // The embedder's threshold, read once from models/manifest.json (what the cluster worker clusters with).
+  const faceRules = () =>
+    (rules ??= readModelManifest().then((manifest) => {
+      const model = manifest.models.find((m) => m.name === config.faces.embedder)!;
+      return { metric: model.metric!, pairThreshold: model.samePersonThreshold! };
+    }));
+  const ingest = new IngestService({
+    batches: batchRepository,
+    photos,
+    queue: { enqueueRecords: (recordIds) => facesQueue.add(recordIds.map(embedRecordJob)) },
+    secret: config.secret,
+    maxRowsPerBatch: config.upload.maxRowsPerBatch,
+    logger,
+  });
   return {
     config,
     pool,
     photos,
     facesQueue,
     clusterQueue,
-    auth: new AuthService({ keys: new ApiKeyRepository(pool), operators, audit }),
+    checksQueue,
+    auth: authService,
     auditChain: new AuditChainService(audit),
     batches: new BatchService(batchRepository),
-    clusters: new ClusterQueryService(new ClusterRepository(pool), config.dataDir),
-    ingest: new IngestService({
-      batches: batchRepository,
-      photos,
-      queue: { enqueueRecords: (recordIds) => facesQueue.add(recordIds.map(embedRecordJob)) },
+    clusters: new ClusterQueryService(clusterRepository, reviewRepository, config.dataDir, faceRules),
+    exports: new ExportService({ exports: new ExportRepository(pool, config.dataDir), operators: authService }),
+    review: new ReviewService({
+      review: reviewRepository,
+      clusters: clusterRepository,
+      queue: { requestRecompute: (reason) => clusterQueue.add([applyConstraintsJob(reason)]) },
+    }),
+    ingest,
+    checks: new CheckService({
+      dispatcher: {
+        request: (payload, id) => checksQueue.request<CheckResult>(checkFaceJob(payload, id), config.checks.timeoutMs),
+      },
+      ingest,
       secret: config.secret,
-      maxRowsPerBatch: config.upload.maxRowsPerBatch,
-      logger,
+      maxPhotoBytes: config.upload.maxPhotoBytes,
     }),
     async close() {
       await facesQueue.close();
       await clusterQueue.close();
+      await checksQueue.close();
       await pool.end();
     },
   };

@@ -7,12 +7,16 @@ export const QueueName = {
   Faces: 'faces',
   /** One job per stored face: assign it to a face cluster (single consumer). */
   Cluster: 'cluster',
+  /** Pre-activation checks: one photo and record compared with every cluster, answered while the client waits. */
+  Checks: 'checks',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
 export const JobName = {
   EmbedRecord: 'embed-record',
   ClusterFace: 'cluster-face',
+  CheckFace: 'check-face',
+  ApplyConstraints: 'apply-constraints',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -26,9 +30,32 @@ export interface ClusterFacePayload {
   faceId: number;
 }
 
+/**
+ * Payload of {@link JobName.CheckFace}: the photo travels in the job (base64) because a check stores nothing
+ * unless asked; the job is removed once answered. The document arrives hashed, never in plain.
+ */
+export interface CheckFacePayload {
+  photoBase64: string;
+  record: CheckedRecord;
+}
+export interface CheckedRecord {
+  msisdn: string;
+  name: string;
+  dob: string | null;
+  lsa: string;
+  idHmacHex: string;
+}
+
+/** Payload of {@link JobName.ApplyConstraints}: an analyst split or merged clusters; the reason is for logs. */
+export interface ApplyConstraintsPayload {
+  reason: string;
+}
+
 export interface JobPayloads {
   [JobName.EmbedRecord]: EmbedRecordPayload;
   [JobName.ClusterFace]: ClusterFacePayload;
+  [JobName.CheckFace]: CheckFacePayload;
+  [JobName.ApplyConstraints]: ApplyConstraintsPayload;
 }
 
 /** A job as handed to BullMQ's `addBulk`. */
@@ -39,8 +66,8 @@ export interface JobDefinition<N extends JobName = JobName> {
     jobId: string;
     attempts: number;
     backoff: { type: 'exponential'; delay: number };
-    removeOnComplete: { age: number; count: number };
-    removeOnFail: { age: number };
+    removeOnComplete: { age: number; count: number } | boolean;
+    removeOnFail: { age: number } | boolean;
   };
 }
 
@@ -76,5 +103,34 @@ export function clusterFaceJob(faceId: number): JobDefinition<typeof JobName.Clu
     name: JobName.ClusterFace,
     data: { faceId },
     opts: { jobId: `cluster-${faceId}`, attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, ...RETENTION },
+  };
+}
+
+/** A check is asked once and answered once: no retries (the client retries), nothing kept after the answer. */
+export function checkFaceJob(payload: CheckFacePayload, id: string): JobDefinition<typeof JobName.CheckFace> {
+  return {
+    name: JobName.CheckFace,
+    data: payload,
+    opts: {
+      jobId: `check-${id}`,
+      attempts: 1,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  };
+}
+
+/** Wakes the cluster worker to apply new analyst constraints (it applies every new one, whatever the payload). */
+export function applyConstraintsJob(reason: string): JobDefinition<typeof JobName.ApplyConstraints> {
+  return {
+    name: JobName.ApplyConstraints,
+    data: { reason },
+    opts: {
+      jobId: `constraints-${reason}-${Date.now()}`,
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1_000 },
+      ...RETENTION,
+    },
   };
 }

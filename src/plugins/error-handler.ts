@@ -77,6 +77,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
       if (error.statusCode >= 500) request.log.error({ err: error }, error.message);
+      if (error.statusCode === 503) void reply.header('retry-after', '5');
       return sendProblem(reply, error.statusCode, error.code, error.message, error.details);
     }
     if (error.validation) {

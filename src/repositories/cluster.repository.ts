@@ -19,6 +19,14 @@ export interface ClusterSummary {
   updatedAt: string;
 }
 
+export interface ClusterListItem extends ClusterSummary {
+  /** Operators and service areas of the members the caller may see. */
+  operators: string[];
+  lsas: string[];
+  /** Block candidates still waiting for a decision. */
+  pending: number;
+}
+
 export interface ClusterFilter {
   flagged: boolean | null;
   reason: string | null;
@@ -51,6 +59,15 @@ const SORT_COLUMNS: Record<ClusterSortKey, { column: string; type: string }> = {
   updated: { column: 'c.updated_at', type: 'timestamptz' },
 };
 
+export interface AgentEnrolment {
+  recordId: number;
+  msisdn: string;
+  name: string;
+  clusterId: number;
+  reasons: string[];
+  status: string;
+}
+
 export interface AgentRisk {
   operator: string;
   posAgentId: string;
@@ -78,6 +95,7 @@ export interface ClusterMember {
   operator: string;
   msisdn: string;
   name: string;
+  fatherName: string | null;
   dob: string | null;
   idType: string;
   idMasked: string;
@@ -182,6 +200,34 @@ export class ClusterRepository {
     return result.rows.map((row) => row.id);
   }
 
+  /** Clusters holding a record with this identity document (hex HMAC). */
+  async clustersWithDocument(idHmacHex: string): Promise<number[]> {
+    const result = await this.pool.query<{ id: number }>(
+      `SELECT DISTINCT m.cluster_id AS id FROM kyc_records r JOIN faces f ON f.record_id = r.id
+         JOIN cluster_members m ON m.face_id = f.id WHERE r.id_hmac = decode($1::text, 'hex')`,
+      [idHmacHex],
+    );
+    return result.rows.map((row) => Number(row.id));
+  }
+
+  /** Identity documents (hex HMACs) on records whose photo has this perceptual hash. */
+  async documentsWithPhoto(photoPhash: string): Promise<string[]> {
+    const result = await this.pool.query<{ hmac: string }>(
+      `SELECT DISTINCT encode(r.id_hmac, 'hex') AS hmac FROM faces f JOIN kyc_records r ON r.id = f.record_id
+       WHERE f.photo_phash = $1::text`,
+      [photoPhash],
+    );
+    return result.rows.map((row) => row.hmac);
+  }
+
+  async clusterReasons(clusterIds: readonly number[]): Promise<Map<number, string[]>> {
+    const result = await this.pool.query<{ id: number; reasons: string[] }>(
+      'SELECT id, reasons FROM clusters WHERE id = ANY($1::bigint[])',
+      [clusterIds],
+    );
+    return new Map(result.rows.map((row) => [Number(row.id), row.reasons]));
+  }
+
   /** The KYC records behind each cluster's faces, for the fraud rules. */
   async recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>> {
     const result = await this.pool.query<ClusterRecord & { clusterId: number }>(
@@ -276,6 +322,23 @@ export class ClusterRepository {
     return result.rows;
   }
 
+  /** An agent's enrolments that landed in flagged clusters, newest first. */
+  async agentEnrolments(operatorCode: string, posAgentId: string, operatorId: number | null, limit: number) {
+    const result = await this.pool.query<AgentEnrolment>(
+      `SELECT r.id AS "recordId", r.msisdn, r.name, m.cluster_id AS "clusterId", c.reasons,
+         COALESCE(b.status, 'none') AS status
+       FROM kyc_records r JOIN operators o ON o.id = r.operator_id
+         JOIN faces f ON f.record_id = r.id JOIN cluster_members m ON m.face_id = f.id
+         JOIN clusters c ON c.id = m.cluster_id
+         LEFT JOIN block_candidates b ON b.cluster_id = c.id AND b.msisdn = r.msisdn
+       WHERE o.code = $1::text AND r.pos_agent_id = $2::text AND c.flagged
+         AND ($3::bigint IS NULL OR r.operator_id = $3::bigint)
+       ORDER BY r.id DESC LIMIT $4::integer`,
+      [operatorCode, posAgentId, operatorId, limit],
+    );
+    return result.rows;
+  }
+
   /** PoS agents, riskiest first (share of enrolments in flagged clusters, then flagged count). */
   async agentsByRisk(operatorId: number | null, limit: number): Promise<AgentRisk[]> {
     const result = await this.pool.query<AgentRisk>(
@@ -332,9 +395,17 @@ export class ClusterRepository {
       const comparison = sort.order === 'asc' ? '>' : '<';
       pageWhere.push(`(${column}, c.id) ${comparison} (${param(after.value, type)}, ${param(after.id, 'bigint')})`);
     }
-    const rows = await this.pool.query<ClusterSummary & { sortValue: string }>(
+    const rows = await this.pool.query<ClusterListItem & { sortValue: string }>(
       `SELECT c.id, c.size, COALESCE(c.reasons, '{}') AS reasons, c.evidence, c.flagged, c.score,
-         to_json(c.updated_at)#>>'{}' AS "updatedAt", to_json(${column})#>>'{}' AS "sortValue"
+         to_json(c.updated_at)#>>'{}' AS "updatedAt", to_json(${column})#>>'{}' AS "sortValue",
+         COALESCE((SELECT array_agg(DISTINCT o.code ORDER BY o.code) FROM cluster_members m
+           JOIN faces f ON f.id = m.face_id JOIN kyc_records r ON r.id = f.record_id
+           JOIN operators o ON o.id = r.operator_id WHERE m.cluster_id = c.id${scope}), '{}') AS operators,
+         COALESCE((SELECT array_agg(DISTINCT r.lsa ORDER BY r.lsa) FROM cluster_members m
+           JOIN faces f ON f.id = m.face_id JOIN kyc_records r ON r.id = f.record_id
+           WHERE m.cluster_id = c.id${scope}), '{}') AS lsas,
+         (SELECT count(*)::integer FROM block_candidates b JOIN kyc_records r ON r.id = b.record_id
+           WHERE b.cluster_id = c.id AND b.status = 'pending'${scope}) AS pending
        FROM clusters c ${pageWhere.length > 0 ? `WHERE ${pageWhere.join(' AND ')}` : ''}
        ORDER BY ${column} ${direction}, c.id ${direction} LIMIT ${param(limit, 'integer')}`,
       params,
@@ -345,7 +416,8 @@ export class ClusterRepository {
   async members(clusterId: number, operatorId: number | null): Promise<ClusterMember[]> {
     const result = await this.pool.query<ClusterMember>(
       `SELECT f.id AS "faceId", r.id AS "recordId", o.code AS operator, r.msisdn, r.name, r.dob,
-         r.id_type AS "idType", r.id_masked AS "idMasked", r.lsa, r.pos_agent_id AS "posAgentId",
+         r.father_name AS "fatherName", r.id_type AS "idType", r.id_masked AS "idMasked", r.lsa,
+         r.pos_agent_id AS "posAgentId",
          r.activation_date AS "activationDate", m.mean_distance AS "meanDistance"
        FROM cluster_members m JOIN faces f ON f.id = m.face_id JOIN kyc_records r ON r.id = f.record_id
        JOIN operators o ON o.id = r.operator_id
@@ -361,6 +433,17 @@ export class ClusterRepository {
       `SELECT id, size, reasons, evidence, flagged, score, to_json(updated_at)#>>'{}' AS "updatedAt"
        FROM clusters WHERE id = $1::bigint`,
       [clusterId],
+    );
+    return result.rows[0] ?? null;
+  }
+
+  /** A face's original photo (content-addressed sha256 and type), or null; `operatorId` as for thumbnails. */
+  async photoOf(faceId: number, operatorId: number | null): Promise<{ sha256: Buffer; mimeType: string } | null> {
+    const result = await this.pool.query<{ sha256: Buffer; mimeType: string }>(
+      `SELECT p.sha256, p.mime_type AS "mimeType" FROM faces f JOIN kyc_records r ON r.id = f.record_id
+         JOIN photos p ON p.sha256 = r.photo_sha256
+       WHERE f.id = $1::bigint AND ($2::bigint IS NULL OR r.operator_id = $2::bigint)`,
+      [faceId, operatorId],
     );
     return result.rows[0] ?? null;
   }

@@ -1,6 +1,7 @@
 import type { FaceBox } from './face-engine/face-engine.repository.js';
 import { withTransaction, type Pool } from './database.js';
 import type { PhotoMimeType } from './photo-store.repository.js';
+import { NO_USABLE_FACE_SCORE } from '../services/fraud-rules.js';
 
 export interface RecordPhoto {
   recordId: number;
@@ -44,9 +45,6 @@ export function bytesToEmbedding(bytes: Buffer): Float32Array {
   for (let i = 0; i < embedding.length; i++) embedding[i] = bytes.readFloatLE(i * 4);
   return embedding;
 }
-
-/** Ranks below every face-cluster rule: a missing face is a lead to check, not evidence of a ring. */
-const NO_USABLE_FACE_SCORE = 0.2;
 
 export class FaceRepository {
   constructor(private readonly pool: Pool) {}

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { JobDefinition, QueueName } from '../jobs/job-registry.js';
 
@@ -19,6 +19,7 @@ export interface QueueCounts {
  */
 export class JobQueueRepository {
   private current: { connection: Redis; queue: Queue } | null = null;
+  private events: { events: QueueEvents; connection: Redis } | null = null;
 
   constructor(
     private readonly redisUrl: string,
@@ -30,6 +31,28 @@ export class JobQueueRepository {
   async add(jobs: readonly JobDefinition[]): Promise<void> {
     if (jobs.length === 0) return;
     await this.run((queue) => queue.addBulk(jobs.map((job) => ({ ...job }))), ENQUEUE_TIMEOUT_MS, 'enqueue');
+  }
+
+  /**
+   * Adds one job and waits for a worker's answer (its return value). When no answer comes within `timeoutMs`
+   * the job is withdrawn (if no worker took it yet) and a {@link JobTimeoutError} is thrown.
+   */
+  async request<T>(job: JobDefinition, timeoutMs: number): Promise<T> {
+    const events = await this.openEvents();
+    const added = await this.run(
+      (queue) => queue.add(job.name, job.data, { ...job.opts }),
+      ENQUEUE_TIMEOUT_MS,
+      'enqueue',
+    );
+    try {
+      return (await added.waitUntilFinished(events, timeoutMs)) as T;
+    } catch (error) {
+      if ((error as Error).message.includes('timed out')) {
+        await added.remove().catch(() => undefined);
+        throw new JobTimeoutError(`no worker answered within ${timeoutMs} ms`);
+      }
+      throw error;
+    }
   }
 
   async ping(): Promise<void> {
@@ -62,6 +85,12 @@ export class JobQueueRepository {
   }
 
   async close(): Promise<void> {
+    const events = this.events;
+    this.events = null;
+    if (events) {
+      await withTimeout(events.events.close(), 2_000, 'queue events close').catch(() => undefined);
+      events.connection.disconnect();
+    }
     const current = this.current;
     this.current = null;
     if (!current) return;
@@ -87,6 +116,24 @@ export class JobQueueRepository {
     }
   }
 
+  private async openEvents(): Promise<QueueEvents> {
+    if (this.events) return this.events.events;
+    // QueueEvents blocks on its connection (XREAD), so it gets one of its own.
+    const connection = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    connection.on('error', () => undefined);
+    const events = new QueueEvents(this.queueName, { prefix: this.prefix, connection });
+    events.on('error', () => undefined);
+    try {
+      await withTimeout(events.waitUntilReady(), ENQUEUE_TIMEOUT_MS, 'queue events');
+    } catch (error) {
+      await events.close().catch(() => undefined);
+      connection.disconnect();
+      throw error;
+    }
+    this.events = { events, connection };
+    return events;
+  }
+
   private open() {
     if (this.current) return this.current;
     const connection = new Redis(this.redisUrl, {
@@ -101,6 +148,10 @@ export class JobQueueRepository {
     this.current = { connection, queue };
     return this.current;
   }
+}
+
+export class JobTimeoutError extends Error {
+  override name = 'JobTimeoutError';
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiKeyRecord, Role } from '../repositories/api-key.repository.js';
+import type { SessionRecord } from '../repositories/session.repository.js';
 import type { Operator } from '../repositories/operator.repository.js';
 import type { AuditEntry } from '../repositories/audit.repository.js';
 import { AppError } from './errors.js';
@@ -34,6 +35,21 @@ export interface AuthServiceDeps {
     upsert(code: string, name: string): Promise<{ operator: Operator; created: boolean }>;
   };
   audit: { record(entry: AuditEntry): Promise<void> };
+  sessions: {
+    create(input: { tokenHash: Buffer; apiKeyId: number; csrfToken: string; ttlSeconds: number }): Promise<string>;
+    findActive(tokenHash: Buffer): Promise<SessionRecord | null>;
+    delete(tokenHash: Buffer): Promise<void>;
+  };
+}
+
+/** Roles that may sign in to the review UI. */
+const SESSION_ROLES: readonly Role[] = ['analyst', 'admin'];
+const SESSION_TTL_SECONDS = 12 * 3600;
+
+export interface Session {
+  principal: Principal;
+  csrfToken: string;
+  expiresAt: string;
 }
 
 const KEY_PREFIX = 'ssk_';
@@ -54,6 +70,51 @@ export class AuthService {
     const record = await this.deps.keys.findActiveByHash(hashApiKey(key));
     if (!record) return null;
     return { keyId: record.id, role: record.role, operatorId: record.operatorId, operatorCode: record.operatorCode };
+  }
+
+  /**
+   * Exchanges an analyst or admin key for a browser session: a random token for an httpOnly cookie (stored
+   * only hashed) and a CSRF token the page must echo on every change.
+   */
+  async signIn(key: string): Promise<Session & { token: string }> {
+    const principal = await this.authenticate(key);
+    if (!principal) throw new AppError(401, 'invalid_api_key', 'the API key is unknown or revoked');
+    if (!SESSION_ROLES.includes(principal.role)) {
+      throw new AppError(403, 'forbidden', 'only analyst and admin keys can sign in to the review UI');
+    }
+    const token = randomBytes(32).toString('base64url');
+    const csrfToken = randomBytes(24).toString('base64url');
+    const expiresAt = await this.deps.sessions.create({
+      tokenHash: hashApiKey(token),
+      apiKeyId: principal.keyId,
+      csrfToken,
+      ttlSeconds: SESSION_TTL_SECONDS,
+    });
+    await this.deps.audit.record({
+      apiKeyId: principal.keyId,
+      actor: `key:${principal.keyId}`,
+      action: 'session.create',
+      entity: 'api_key',
+      entityId: String(principal.keyId),
+      details: { expiresAt },
+    });
+    return { token, principal, csrfToken, expiresAt };
+  }
+
+  async session(token: string): Promise<Session | null> {
+    if (token.length > 100) return null;
+    const found = await this.deps.sessions.findActive(hashApiKey(token));
+    if (!found) return null;
+    const { key } = found;
+    return {
+      principal: { keyId: key.id, role: key.role, operatorId: key.operatorId, operatorCode: key.operatorCode },
+      csrfToken: found.csrfToken,
+      expiresAt: found.expiresAt,
+    };
+  }
+
+  async signOut(token: string): Promise<void> {
+    await this.deps.sessions.delete(hashApiKey(token));
   }
 
   /** Creates a key and returns it in clear text, the only time it is ever visible. */

@@ -1,14 +1,20 @@
 import path from 'node:path';
 import type {
+  AgentEnrolment,
   AgentRisk,
   BlockCandidate,
   ClusterCursor,
   ClusterFilter,
   ClusterMember,
   ClusterSort,
+  ClusterListItem,
   ClusterSortKey,
   ClusterSummary,
 } from '../repositories/cluster.repository.js';
+import type { CandidateView } from '../repositories/review.repository.js';
+import type { Metric } from './clustering/face-clusterer.js';
+import { faceDistance } from './face-distance.js';
+import { nameSimilarity, type ClusterVerdict } from './fraud-rules.js';
 import type { Principal } from './auth.service.js';
 import { AppError, notFound } from './errors.js';
 
@@ -18,11 +24,18 @@ export interface ClusterReader {
     sort: ClusterSort,
     after: ClusterCursor | null,
     limit: number,
-  ): Promise<{ rows: (ClusterSummary & { sortValue: string })[]; total: number }>;
+  ): Promise<{ rows: (ClusterListItem & { sortValue: string })[]; total: number }>;
   find(clusterId: number): Promise<ClusterSummary | null>;
   members(clusterId: number, operatorId: number | null): Promise<ClusterMember[]>;
   thumbnailPath(faceId: number, operatorId: number | null): Promise<string | null>;
+  photoOf(faceId: number, operatorId: number | null): Promise<{ sha256: Buffer; mimeType: string } | null>;
   agentsByRisk(operatorId: number | null, limit: number): Promise<AgentRisk[]>;
+  agentEnrolments(
+    operatorCode: string,
+    posAgentId: string,
+    operatorId: number | null,
+    limit: number,
+  ): Promise<AgentEnrolment[]>;
   listBlockCandidates(options: {
     status: string | null;
     reason: string | null;
@@ -30,6 +43,29 @@ export interface ClusterReader {
     afterId: number | null;
     limit: number;
   }): Promise<BlockCandidate[]>;
+}
+
+export interface CandidateReader {
+  candidates(clusterId: number, operatorId: number | null): Promise<CandidateView[]>;
+  embeddings(faceIds: readonly number[]): Promise<Map<number, Float32Array>>;
+}
+
+/** The embedder's distance and same-person threshold, for the analyst's distance matrix. */
+export interface FaceRules {
+  metric: Metric;
+  pairThreshold: number;
+}
+
+/** What each reason means, in words an analyst can check against the evidence on screen. */
+export function explainReasons(reasons: readonly string[], evidence: Partial<ClusterVerdict['evidence']>) {
+  const text: Record<string, string> = {
+    MULTI_IDENTITY_FACE: `One face appears under ${evidence.identities ?? 'several'} different identities: the documents differ and the names or dates of birth do not match.`,
+    SIM_CAP_EXCEEDED: `This person holds ${evidence.connections ?? 'more'} connections; the cap in these service areas is ${evidence.simCap ?? 9}.`,
+    DOCUMENT_REUSE: 'An identity document in this cluster also appears on records with a different face.',
+    PHOTO_REUSE: 'The same photograph (perceptual hash) is used for different identities.',
+    NO_USABLE_FACE: 'The KYC photo shows no usable face, so the subscriber cannot be checked against anyone.',
+  };
+  return reasons.map((reason) => ({ reason, text: text[reason] ?? reason }));
 }
 
 /** Keyset cursors here are the last row's id. */
@@ -95,7 +131,9 @@ const scope = (principal: Principal) => (principal.role === 'operator' ? princip
 export class ClusterQueryService {
   constructor(
     private readonly clusters: ClusterReader,
+    private readonly review: CandidateReader,
     private readonly dataDir: string,
+    private readonly faceRules: () => Promise<FaceRules>,
   ) {}
 
   /**
@@ -149,14 +187,55 @@ export class ClusterQueryService {
     return { items: await this.clusters.agentsByRisk(scope(principal), limit) };
   }
 
+  /**
+   * One cluster for review: members side by side (masked documents only), their pairwise face distances and
+   * name similarities, the reasons in plain words, and each number's block-candidate status.
+   */
+  /** A PoS agent's enrolments in flagged clusters; an operator sees only its own agents. */
+  async agentEnrolments(principal: Principal, operatorCode: string, posAgentId: string, limit: number) {
+    return {
+      items: await this.clusters.agentEnrolments(operatorCode.toUpperCase(), posAgentId, scope(principal), limit),
+    };
+  }
+
   async get(principal: Principal, clusterId: number) {
     const cluster = await this.clusters.find(clusterId);
     const members = cluster ? await this.clusters.members(clusterId, scope(principal)) : [];
     if (!cluster || members.length === 0) throw notFound('cluster');
+    const [vectors, candidates, rules] = await Promise.all([
+      this.review.embeddings(members.map((member) => member.faceId)),
+      this.review.candidates(clusterId, scope(principal)),
+      this.faceRules(),
+    ]);
+    const round = (value: number) => Math.round(value * 1000) / 1000;
+    const distances = members.map((a) =>
+      members.map((b) => {
+        const va = vectors.get(a.faceId);
+        const vb = vectors.get(b.faceId);
+        return va && vb ? round(faceDistance(va, vb, rules.metric)) : null;
+      }),
+    );
     return {
       ...cluster,
-      members: members.map((member) => ({ ...member, thumbnailUrl: `/v1/faces/${member.faceId}/thumbnail` })),
+      members: members.map((member) => ({
+        ...member,
+        thumbnailUrl: `/v1/faces/${member.faceId}/thumbnail`,
+        photoUrl: `/v1/faces/${member.faceId}/photo`,
+      })),
+      distances,
+      threshold: rules.pairThreshold,
+      metric: rules.metric,
+      nameSimilarity: members.map((a) => members.map((b) => nameSimilarity(a.name, b.name))),
+      explanations: explainReasons(cluster.reasons, cluster.evidence),
+      candidates: candidates.map(({ operatorId: _operatorId, ...candidate }) => candidate),
     };
+  }
+
+  /** Where a face's original photo is stored, for a caller who may see it. */
+  async photo(principal: Principal, faceId: number, pathFor: (sha256: Buffer, mimeType: string) => string) {
+    const photo = await this.clusters.photoOf(faceId, scope(principal));
+    if (!photo) throw notFound('face');
+    return { file: pathFor(photo.sha256, photo.mimeType), mimeType: photo.mimeType };
   }
 
   /** Absolute path of a face thumbnail the caller may see. */

@@ -114,7 +114,11 @@ export class FacePipelineService {
       clusterQueue: ClusterQueue;
       thresholds: FaceThresholds;
     },
-  ) {}
+  ) {
+    this.analyser = new PhotoAnalyser(deps);
+  }
+
+  private readonly analyser: PhotoAnalyser;
 
   async processRecord(recordId: number): Promise<FaceOutcome> {
     const timings: Partial<Record<Stage, number>> = {};
@@ -131,7 +135,7 @@ export class FacePipelineService {
     if (!record) return { recordId, state: null, detail: {}, faceId: null, timings };
 
     const bytes = await time('read', () => photos.read(record.photoSha256, record.mimeType));
-    const analysis = await this.analysePhoto(bytes, time);
+    const analysis = await this.analyser.analyse(bytes, time);
     if (analysis.state !== 'face_ready') {
       await time('db', () => store.saveOutcome(recordId, analysis.state, analysis.detail));
       return { recordId, state: analysis.state, detail: analysis.detail, faceId: null, timings };
@@ -158,12 +162,16 @@ export class FacePipelineService {
     await time('db', () => clusterQueue.enqueueFaces([faceId]));
     return { recordId, state: 'face_ready', detail: { ...analysis.detail }, faceId, timings };
   }
+}
 
-  /**
-   * Finds the subscriber's face in a photo, checks it is usable and embeds it; stores nothing. Used for
-   * stored records and for pre-activation checks alike, so both see the same quality gate.
-   */
-  async analysePhoto(bytes: Buffer, time: Timer = untimed): Promise<PhotoAnalysis> {
+/**
+ * Finds the subscriber's face in a photo, checks it is usable and embeds it; stores nothing. Used for stored
+ * records and for pre-activation checks alike, so both pass the same quality gate.
+ */
+export class PhotoAnalyser {
+  constructor(private readonly deps: { images: FaceImages; models: FaceModels; thresholds: FaceThresholds }) {}
+
+  async analyse(bytes: Buffer, time: Timer = untimed): Promise<PhotoAnalysis> {
     const { images, models, thresholds } = this.deps;
     let decoded: DecodedPhoto;
     try {

@@ -69,6 +69,20 @@ export function namesMatch(a: string, b: string, minSimilarity = 0.85): boolean 
   return initialsMatch(ta, tb, minSimilarity) || initialsMatch(tb, ta, minSimilarity);
 }
 
+/**
+ * How alike two names are for an analyst, 0..1: the similarity of the normalised names, raised to the match
+ * threshold when initials make them the same name ("R K Sharma" and "Ravi Kumar Sharma").
+ */
+export function nameSimilarity(a: string, b: string, minSimilarity = 0.85): number {
+  const ta = nameTokens(a);
+  const tb = nameTokens(b);
+  if (ta.length === 0 || tb.length === 0) return 0;
+  const plain = similarity(ta.join(' '), tb.join(' '));
+  if (plain >= minSimilarity) return Math.round(plain * 1000) / 1000;
+  const initials = initialsMatch(ta, tb, minSimilarity) || initialsMatch(tb, ta, minSimilarity);
+  return initials ? minSimilarity : Math.round(plain * 1000) / 1000;
+}
+
 /** Every full word of `short` is in `long`, and each of its initials starts one of the remaining words. */
 function initialsMatch(short: string[], long: string[], minSimilarity: number): boolean {
   const words = short.filter((token) => token.length > 1);
@@ -162,6 +176,9 @@ export function judgeCluster(records: readonly ClusterRecord[]): ClusterVerdict 
  * How strongly a flagged cluster suggests fraud, 0..1, for ordering the review queue: several identities on
  * one face weigh most, growing with their number; exceeding the SIM cap adds to it.
  */
+/** Ranks below every face-cluster rule: a missing face is a lead to check, not evidence of a ring. */
+export const NO_USABLE_FACE_SCORE = 0.2;
+
 export function candidateScore(verdict: ClusterVerdict): number {
   let score = 0;
   if (verdict.reasons.includes('MULTI_IDENTITY_FACE'))

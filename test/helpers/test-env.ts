@@ -53,6 +53,8 @@ export async function createTestEnv(
     SIMSIFT_QUEUE_PREFIX: `test_${id}`,
     SIMSIFT_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'silent',
+    // Cluster workers in tests load the face models only when a test sends a check.
+    SIMSIFT_CHECK_PRELOAD_MODELS: 'false',
   });
   const config: Config = {
     ...base,

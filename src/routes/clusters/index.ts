@@ -4,6 +4,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Container } from '../../container.js';
 import { principalOf } from '../../plugins/auth.js';
 import { notFound } from '../../services/errors.js';
+import { Type } from 'typebox';
+import type { PhotoMimeType } from '../../repositories/photo-store.repository.js';
 import { problemResponses } from '../common.schemas.js';
 import {
   AgentListSchema,
@@ -13,6 +15,7 @@ import {
   ClusterDetailSchema,
   ClusterListQuerySchema,
   ClusterListSchema,
+  DecisionSchema,
   IdParamsSchema,
 } from './schemas.js';
 
@@ -45,6 +48,31 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
     async (request) => container.clusters.get(principalOf(request), request.params.id),
   );
 
+  app.post(
+    '/v1/clusters/:id/decisions',
+    {
+      config: { roles: ['analyst', 'admin'] },
+      schema: {
+        tags: ['review'],
+        summary: 'Decide on a flagged cluster: confirm, dismiss, keep up to the cap, split or merge',
+        params: IdParamsSchema,
+        body: DecisionSchema,
+        response: {
+          200: Type.Object({ status: Type.Literal('decided'), cluster: ClusterDetailSchema }),
+          202: Type.Object({ status: Type.Literal('recomputing') }),
+          ...problemResponses,
+          409: { $ref: 'Problem' },
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const outcome = await container.review.decide(principal, request.params.id, request.body);
+      if (outcome === 'recomputing') return reply.code(202).send({ status: 'recomputing' as const });
+      return { status: 'decided' as const, cluster: await container.clusters.get(principal, request.params.id) };
+    },
+  );
+
   app.get(
     '/v1/block-candidates',
     {
@@ -69,6 +97,72 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
       },
     },
     async (request) => container.clusters.agents(principalOf(request), request.query.limit),
+  );
+
+  app.get(
+    '/v1/agents/:operator/:posAgentId/enrolments',
+    {
+      config: { roles: READERS },
+      schema: {
+        tags: ['clusters'],
+        params: Type.Object(
+          {
+            operator: Type.String({ pattern: '^[A-Za-z0-9_]{2,32}$' }),
+            posAgentId: Type.String({ minLength: 1, maxLength: 64 }),
+          },
+          { additionalProperties: false },
+        ),
+        querystring: Type.Object(
+          { limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({
+                recordId: Type.Integer(),
+                msisdn: Type.String(),
+                name: Type.String(),
+                clusterId: Type.Integer(),
+                reasons: Type.Array(Type.String()),
+                status: Type.String(),
+              }),
+            ),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) =>
+      container.clusters.agentEnrolments(
+        principalOf(request),
+        request.params.operator,
+        request.params.posAgentId,
+        request.query.limit,
+      ),
+  );
+
+  app.get(
+    '/v1/faces/:id/photo',
+    {
+      config: { roles: READERS },
+      schema: {
+        tags: ['clusters'],
+        summary: 'The original KYC photo of a face (personal data: served only to those who may see the record)',
+        params: IdParamsSchema,
+        produces: ['image/jpeg', 'image/png', 'image/webp'],
+        response: { ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { file, mimeType } = await container.clusters.photo(principalOf(request), request.params.id, (sha, type) =>
+        container.photos.pathFor(sha, type as PhotoMimeType),
+      );
+      await access(file).catch(() => {
+        throw notFound('photo');
+      });
+      return reply.type(mimeType).header('cache-control', 'private, no-store').send(createReadStream(file));
+    },
   );
 
   app.get(

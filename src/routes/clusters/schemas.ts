@@ -30,6 +30,26 @@ export const ClusterListQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
+const MsisdnSchema = Type.String({ pattern: '^\\+91[6-9][0-9]{9}$' });
+const SourceSchema = Type.Union(['analysis', 'law_enforcement', 'bank'].map((r) => Type.Literal(r)));
+
+const CandidateSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    msisdn: Type.String(),
+    operator: Type.String(),
+    status: Type.String(),
+    reasons: Type.Array(Type.String()),
+    score: Type.Number(),
+    decisionReason: Type.Union([Type.String(), Type.Null()]),
+    decidedAt: Type.Union([Type.String(), Type.Null()]),
+    decidedBy: Type.Union([Type.String(), Type.Null()]),
+    source: Type.String(),
+    reverification: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
 const ClusterSummarySchema = {
   id: Type.Integer(),
   size: Type.Integer(),
@@ -41,7 +61,17 @@ const ClusterSummarySchema = {
 };
 
 export const ClusterListSchema = Type.Object({
-  items: Type.Array(Type.Object(ClusterSummarySchema, { additionalProperties: false })),
+  items: Type.Array(
+    Type.Object(
+      {
+        ...ClusterSummarySchema,
+        operators: Type.Array(Type.String()),
+        lsas: Type.Array(Type.String()),
+        pending: Type.Integer({ description: 'block candidates waiting for a decision' }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
   total: Type.Integer({ description: 'clusters matching the filters, over all pages' }),
   next_cursor: Type.Union([Type.String(), Type.Null()]),
 });
@@ -57,6 +87,7 @@ export const ClusterDetailSchema = Type.Object(
           operator: Type.String(),
           msisdn: Type.String(),
           name: Type.String(),
+          fatherName: Type.Union([Type.String(), Type.Null()]),
           dob: Type.Union([Type.String(), Type.Null()]),
           idType: Type.String(),
           idMasked: Type.String(),
@@ -65,13 +96,63 @@ export const ClusterDetailSchema = Type.Object(
           activationDate: Type.String(),
           meanDistance: Type.Union([Type.Number(), Type.Null()]),
           thumbnailUrl: Type.String(),
+          photoUrl: Type.String(),
         },
         { additionalProperties: false },
       ),
     ),
+    distances: Type.Array(Type.Array(Type.Union([Type.Number(), Type.Null()])), {
+      description: 'face distance between members i and j, in member order',
+    }),
+    threshold: Type.Number({ description: "the embedder's same-person distance threshold" }),
+    metric: Type.String(),
+    nameSimilarity: Type.Array(Type.Array(Type.Number()), { description: 'normalised name similarity, 0..1' }),
+    explanations: Type.Array(Type.Object({ reason: Type.String(), text: Type.String() })),
+    candidates: Type.Array(CandidateSchema),
   },
   { additionalProperties: false },
 );
+
+export const DecisionSchema = Type.Union([
+  Type.Object(
+    {
+      action: Type.Literal('confirm'),
+      msisdns: Type.Optional(Type.Array(MsisdnSchema, { maxItems: 1000 })),
+      source: Type.Optional(SourceSchema),
+      note: Type.Optional(Type.String({ maxLength: 2000 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      action: Type.Literal('dismiss'),
+      reason: Type.Union(['different_people', 'legitimate_use', 'bad_photo'].map((r) => Type.Literal(r))),
+      msisdns: Type.Optional(Type.Array(MsisdnSchema, { maxItems: 1000 })),
+      note: Type.Optional(Type.String({ maxLength: 2000 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      action: Type.Literal('keep'),
+      keep: Type.Array(MsisdnSchema, { minItems: 1, maxItems: 1000 }),
+      source: Type.Optional(SourceSchema),
+      note: Type.Optional(Type.String({ maxLength: 2000 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      action: Type.Literal('split'),
+      faceIds: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000 }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { action: Type.Literal('merge'), otherClusterId: Type.Integer({ minimum: 1 }) },
+    { additionalProperties: false },
+  ),
+]);
 
 export const IdParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
 

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { insertAuditEntry } from './audit.repository.js';
+import { withTransaction, type Pool } from './database.js';
+
+/** One number on a block list, as the export's rows are built from it. */
+export interface ExportCandidate {
+  candidateId: number;
+  msisdn: string;
+  operator: string;
+  lsa: string;
+  reasons: string[];
+  clusterId: number | null;
+  status: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+  source: string;
+}
+
+export interface ExportRecord {
+  id: number;
+  operator: string;
+  statuses: string[];
+  since: string | null;
+  full: boolean;
+  rowCount: number;
+  csvSha256: string;
+  jsonSha256: string;
+  createdBy: string;
+  createdAt: string;
+}
+
+const EXPORT_COLUMNS = `e.id, o.code AS operator, e.statuses, to_json(e.since)#>>'{}' AS since, e.full_export AS full,
+  e.row_count AS "rowCount", e.csv_sha256 AS "csvSha256", e.json_sha256 AS "jsonSha256",
+  e.created_by AS "createdBy", to_json(e.created_at)#>>'{}' AS "createdAt"`;
+
+const sha256 = (content: string) => createHash('sha256').update(content).digest('hex');
+
+/**
+ * Block-list exports: files under `<dataDir>/exports/`, their checksums and the numbers they hold, written in
+ * one transaction with the candidates' move to `exported` and the audit row.
+ */
+export class ExportRepository {
+  constructor(
+    private readonly pool: Pool,
+    private readonly dataDir: string,
+  ) {}
+
+  async create(
+    request: { operatorId: number; statuses: string[]; since: string | null; full: boolean },
+    meta: { actor: string; apiKeyId: number | null },
+    render: (rows: ExportCandidate[]) => { csv: string; json: string },
+  ): Promise<ExportRecord> {
+    const dir = path.join(this.dataDir, 'exports');
+    await mkdir(dir, { recursive: true });
+    return withTransaction(this.pool, async (client) => {
+      // One export per operator at a time, so two concurrent exports never hold the same number.
+      await client.query('SELECT pg_advisory_xact_lock($1::integer, $2::integer)', [0x5157_0003, request.operatorId]);
+      // Statuses 'exported' rows had before, so a full re-export still lists them.
+      const statuses = request.full ? [...request.statuses, 'exported'] : request.statuses;
+      const selected = await client.query<ExportCandidate>(
+        `SELECT b.id AS "candidateId", b.msisdn, o.code AS operator, r.lsa, b.reasons, b.cluster_id AS "clusterId",
+           b.status, to_json(b.decided_at)#>>'{}' AS "decidedAt", b.decided_by AS "decidedBy", b.source
+         FROM block_candidates b JOIN kyc_records r ON r.id = b.record_id JOIN operators o ON o.id = b.operator_id
+         WHERE b.operator_id = $1::bigint AND b.status = ANY($2::text[])
+           AND ($3::boolean OR b.export_id IS NULL)
+           AND ($4::timestamptz IS NULL OR b.decided_at >= $4::timestamptz)
+         ORDER BY b.msisdn, b.id FOR UPDATE OF b`,
+        [request.operatorId, statuses, request.full, request.since],
+      );
+      const { csv, json } = render(selected.rows);
+      const inserted = await client.query<{ id: number }>(
+        `INSERT INTO exports (operator_id, statuses, since, full_export, row_count, csv_path, csv_sha256,
+           json_path, json_sha256, created_by)
+         VALUES ($1::bigint, $2::text[], $3::timestamptz, $4::boolean, $5::integer, '', $6::text, '', $7::text,
+           $8::text) RETURNING id`,
+        [
+          request.operatorId,
+          request.statuses,
+          request.since,
+          request.full,
+          selected.rows.length,
+          sha256(csv),
+          sha256(json),
+          meta.actor,
+        ],
+      );
+      const id = inserted.rows[0]!.id;
+      const files = { csv: `exports/${id}.csv`, json: `exports/${id}.json` };
+      for (const [kind, content] of [
+        ['csv', csv],
+        ['json', json],
+      ] as const) {
+        const target = path.join(this.dataDir, files[kind]);
+        await writeFile(`${target}.tmp`, content);
+        await rename(`${target}.tmp`, target);
+      }
+      await client.query('UPDATE exports SET csv_path = $2::text, json_path = $3::text WHERE id = $1::bigint', [
+        id,
+        files.csv,
+        files.json,
+      ]);
+      const ids = selected.rows.map((row) => row.candidateId);
+      await client.query(
+        `UPDATE block_candidates SET export_id = $2::bigint, exported_at = now(), updated_at = now(),
+           status = CASE WHEN status = 'confirmed' THEN 'exported' ELSE status END
+         WHERE id = ANY($1::bigint[])`,
+        [ids, id],
+      );
+      await insertAuditEntry(client, {
+        apiKeyId: meta.apiKeyId,
+        actor: meta.actor,
+        action: 'export.create',
+        entity: 'export',
+        entityId: String(id),
+        details: {
+          operatorId: request.operatorId,
+          statuses: request.statuses,
+          since: request.since,
+          full: request.full,
+        },
+        after: { rowCount: ids.length, csvSha256: sha256(csv), jsonSha256: sha256(json) },
+      });
+      return (
+        await client.query<ExportRecord>(
+          `SELECT ${EXPORT_COLUMNS} FROM exports e JOIN operators o ON o.id = e.operator_id WHERE e.id = $1::bigint`,
+          [id],
+        )
+      ).rows[0]!;
+    });
+  }
+
+  async list(operatorId: number | null, limit: number): Promise<ExportRecord[]> {
+    const result = await this.pool.query<ExportRecord>(
+      `SELECT ${EXPORT_COLUMNS} FROM exports e JOIN operators o ON o.id = e.operator_id
+       WHERE ($1::bigint IS NULL OR e.operator_id = $1::bigint) ORDER BY e.id DESC LIMIT $2::integer`,
+      [operatorId, limit],
+    );
+    return result.rows;
+  }
+
+  /** The absolute path of an export file the caller may download, or null. */
+  async file(id: number, format: 'csv' | 'json', operatorId: number | null): Promise<string | null> {
+    const result = await this.pool.query<{ path: string }>(
+      `SELECT CASE WHEN $2::text = 'csv' THEN csv_path ELSE json_path END AS path FROM exports
+       WHERE id = $1::bigint AND ($3::bigint IS NULL OR operator_id = $3::bigint)`,
+      [id, format, operatorId],
+    );
+    const relative = result.rows[0]?.path;
+    return relative ? path.join(this.dataDir, relative) : null;
+  }
+
+  /**
+   * Operators' re-verification outcomes for their confirmed or exported numbers, with the audit row.
+   * Returns the numbers that matched none.
+   */
+  async recordReverifications(
+    operatorId: number,
+    items: readonly { msisdn: string; outcome: string }[],
+    meta: { actor: string; apiKeyId: number | null },
+  ): Promise<{ updated: number; unknown: string[] }> {
+    return withTransaction(this.pool, async (client) => {
+      const updated = await client.query<{ msisdn: string }>(
+        `UPDATE block_candidates b SET reverification = i.outcome, reverified_at = now(), updated_at = now()
+         FROM unnest($2::text[], $3::text[]) AS i(msisdn, outcome)
+         WHERE b.operator_id = $1::bigint AND b.msisdn = i.msisdn AND b.status IN ('confirmed', 'exported')
+         RETURNING b.msisdn`,
+        [operatorId, items.map((i) => i.msisdn), items.map((i) => i.outcome)],
+      );
+      const matched = new Set(updated.rows.map((row) => row.msisdn));
+      await insertAuditEntry(client, {
+        apiKeyId: meta.apiKeyId,
+        actor: meta.actor,
+        action: 'reverification.record',
+        entity: 'operator',
+        entityId: String(operatorId),
+        details: { count: items.length },
+        after: { outcomes: items.filter((i) => matched.has(i.msisdn)) },
+      });
+      return { updated: updated.rowCount ?? 0, unknown: items.map((i) => i.msisdn).filter((m) => !matched.has(m)) };
+    });
+  }
+}

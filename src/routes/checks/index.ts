@@ -1,0 +1,63 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Container } from '../../container.js';
+import { principalOf } from '../../plugins/auth.js';
+import { AppError } from '../../services/errors.js';
+import { problemResponses } from '../common.schemas.js';
+import { CheckHeadersSchema, CheckQuerySchema, CheckResultSchema } from './schemas.js';
+
+/** Record fields and the `photo` file of a check's multipart body, bounded by the photo limit. */
+async function readCheckBody(request: FastifyRequest, maxPhotoBytes: number) {
+  if (!request.isMultipart()) {
+    throw new AppError(415, 'unsupported_media_type', 'send the check as multipart/form-data');
+  }
+  const fields: Record<string, string> = {};
+  let photo: Buffer | null = null;
+  for await (const part of request.parts({
+    limits: { files: 1, fields: 30, fieldSize: 4096, fileSize: maxPhotoBytes + 1 },
+  })) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'photo')
+        throw new AppError(400, 'unknown_field', `unexpected file part ${part.fieldname}`);
+      photo = await part.toBuffer();
+    } else {
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+  return { fields, photo };
+}
+
+export const checkRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (app, { container }) => {
+  app.post(
+    '/v1/checks',
+    {
+      config: { roles: ['operator', 'analyst'] },
+      schema: {
+        tags: ['checks'],
+        summary: 'Pre-activation check: one photo and record against every face cluster, nothing stored',
+        description:
+          'multipart/form-data with the record fields (manifest column names: msisdn, name, id_type, id_number, ' +
+          'lsa, pos_agent_id, and optionally father_name, dob, gender, address, activation_date) and the file ' +
+          'part `photo`. Answers with the clusters the face matches and the rules that would fire.',
+        consumes: ['multipart/form-data'],
+        querystring: CheckQuerySchema,
+        headers: CheckHeadersSchema,
+        response: {
+          200: CheckResultSchema,
+          ...problemResponses,
+          413: { $ref: 'Problem' },
+          415: { $ref: 'Problem' },
+          503: { $ref: 'Problem' },
+        },
+      },
+    },
+    async (request) => {
+      const body = await readCheckBody(request, container.config.upload.maxPhotoBytes);
+      return container.checks.check(principalOf(request), {
+        ...body,
+        store: request.query.store,
+        idempotencyKey: request.headers['idempotency-key'] ?? null,
+      });
+    },
+  );
+};

@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Container } from '../../container.js';
+import { SESSION_COOKIE, principalOf } from '../../plugins/auth.js';
+import type { Session } from '../../services/auth.service.js';
+import { problemResponses } from '../common.schemas.js';
+
+const SessionSchema = Type.Object(
+  {
+    role: Type.String(),
+    operator: Type.Union([Type.String(), Type.Null()]),
+    csrfToken: Type.String({ description: 'send it back as x-csrf-token on every state-changing request' }),
+    expiresAt: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+const view = (session: Session) => ({
+  role: session.principal.role,
+  operator: session.principal.operatorCode,
+  csrfToken: session.csrfToken,
+  expiresAt: session.expiresAt,
+});
+
+function setCookie(request: FastifyRequest, reply: FastifyReply, value: string, maxAgeSeconds: number) {
+  const secure = request.protocol === 'https' ? '; Secure' : '';
+  void reply.header(
+    'set-cookie',
+    `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${secure}`,
+  );
+}
+
+/** The review UI's sign-in: an analyst key is exchanged for an httpOnly session cookie. */
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (app, { container }) => {
+  app.post(
+    '/v1/session',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Sign in to the review UI with an analyst key',
+        body: Type.Object({ key: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+        response: { 200: SessionSchema, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const session = await container.auth.signIn(request.body.key);
+      const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000));
+      setCookie(request, reply, session.token, maxAge);
+      return view(session);
+    },
+  );
+
+  app.get(
+    '/v1/session',
+    {
+      config: { roles: ['analyst', 'admin'] },
+      schema: { tags: ['session'], response: { 200: SessionSchema, ...problemResponses } },
+    },
+    async (request) => {
+      const session = request.sessionToken ? await container.auth.session(request.sessionToken) : null;
+      if (!session) {
+        // A bearer key has no session; answer like the cookie-less browser would be answered.
+        const principal = principalOf(request);
+        return { role: principal.role, operator: principal.operatorCode, csrfToken: '', expiresAt: '' };
+      }
+      return view(session);
+    },
+  );
+
+  app.delete(
+    '/v1/session',
+    {
+      config: { roles: ['analyst', 'admin'] },
+      schema: { tags: ['session'], response: { 204: Type.Null(), ...problemResponses } },
+    },
+    async (request, reply) => {
+      if (request.sessionToken) await container.auth.signOut(request.sessionToken);
+      setCookie(request, reply, '', 0);
+      return reply.code(204).send(null);
+    },
+  );
+};

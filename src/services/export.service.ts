@@ -1,0 +1,124 @@
+import { stringify } from 'csv-stringify/sync';
+import type { ExportCandidate, ExportRecord } from '../repositories/export.repository.js';
+import type { Principal } from './auth.service.js';
+import { AppError, notFound } from './errors.js';
+
+export interface ExportStore {
+  create(
+    request: { operatorId: number; statuses: string[]; since: string | null; full: boolean },
+    meta: { actor: string; apiKeyId: number | null },
+    render: (rows: ExportCandidate[]) => { csv: string; json: string },
+  ): Promise<ExportRecord>;
+  list(operatorId: number | null, limit: number): Promise<ExportRecord[]>;
+  file(id: number, format: 'csv' | 'json', operatorId: number | null): Promise<string | null>;
+  recordReverifications(
+    operatorId: number,
+    items: readonly { msisdn: string; outcome: string }[],
+    meta: { actor: string; apiKeyId: number | null },
+  ): Promise<{ updated: number; unknown: string[] }>;
+}
+export interface OperatorLookup {
+  findOperator(code: string): Promise<{ id: number; code: string } | null>;
+}
+
+/**
+ * Re-verification deadlines after a connection is flagged: outgoing calls barred at 30 days, incoming at 45,
+ * disconnection at 60; a case from law enforcement or a bank moves faster (5, 10, 15 days).
+ */
+export const REVERIFICATION_DAYS = {
+  analysis: { outgoing: 30, incoming: 45, disconnect: 60 },
+  law_enforcement: { outgoing: 5, incoming: 10, disconnect: 15 },
+  bank: { outgoing: 5, incoming: 10, disconnect: 15 },
+} as const;
+
+const addDays = (iso: string, days: number) => new Date(Date.parse(iso) + days * 86_400_000).toISOString().slice(0, 10);
+
+/** One row per number, the same in CSV and JSON. */
+export function blockListRows(candidates: readonly ExportCandidate[], exportedAt: string) {
+  return candidates.map((c) => {
+    const from = c.decidedAt ?? exportedAt;
+    const days = REVERIFICATION_DAYS[c.source as keyof typeof REVERIFICATION_DAYS] ?? REVERIFICATION_DAYS.analysis;
+    return {
+      msisdn: c.msisdn,
+      operator: c.operator,
+      lsa: c.lsa,
+      reasons: c.reasons.join('|'),
+      cluster_id: c.clusterId,
+      status: c.status === 'confirmed' ? 'exported' : c.status,
+      source: c.source,
+      decided_at: c.decidedAt,
+      decided_by: c.decidedBy,
+      outgoing_barred_by: addDays(from, days.outgoing),
+      incoming_barred_by: addDays(from, days.incoming),
+      disconnect_by: addDays(from, days.disconnect),
+    };
+  });
+}
+
+const COLUMNS = [
+  'msisdn',
+  'operator',
+  'lsa',
+  'reasons',
+  'cluster_id',
+  'status',
+  'source',
+  'decided_at',
+  'decided_by',
+  'outgoing_barred_by',
+  'incoming_barred_by',
+  'disconnect_by',
+];
+
+/**
+ * Per-operator block lists for enforcement. Incremental by default: an export holds the numbers not exported
+ * before for that operator; `full` lists them all again. Each file's sha256 and row count are recorded, and an
+ * operator key sees and downloads only its own operator's exports.
+ */
+export class ExportService {
+  constructor(private readonly deps: { exports: ExportStore; operators: OperatorLookup; now?: () => Date }) {}
+
+  async create(
+    principal: Principal,
+    request: { operator: string; status?: 'confirmed' | 'dismissed'; since?: string; full?: boolean },
+  ) {
+    const operator = await this.deps.operators.findOperator(request.operator);
+    if (!operator) throw new AppError(404, 'operator_not_found', `no operator with code ${request.operator}`);
+    const exportedAt = (this.deps.now?.() ?? new Date()).toISOString();
+    return this.deps.exports.create(
+      {
+        operatorId: operator.id,
+        statuses: [request.status ?? 'confirmed'],
+        since: request.since ?? null,
+        full: request.full ?? false,
+      },
+      { actor: `key:${principal.keyId}`, apiKeyId: principal.keyId },
+      (candidates) => {
+        const rows = blockListRows(candidates, exportedAt);
+        return {
+          csv: stringify(rows, { header: true, columns: COLUMNS }),
+          json: `${JSON.stringify({ operator: operator.code, exported_at: exportedAt, rows }, null, 2)}\n`,
+        };
+      },
+    );
+  }
+
+  async list(principal: Principal, limit: number) {
+    return { items: await this.deps.exports.list(scope(principal), limit) };
+  }
+
+  async file(principal: Principal, id: number, format: 'csv' | 'json'): Promise<string> {
+    const file = await this.deps.exports.file(id, format, scope(principal));
+    if (!file) throw notFound('export');
+    return file;
+  }
+
+  async recordReverifications(principal: Principal, items: readonly { msisdn: string; outcome: string }[]) {
+    return this.deps.exports.recordReverifications(principal.operatorId!, items, {
+      actor: `key:${principal.keyId}`,
+      apiKeyId: principal.keyId,
+    });
+  }
+}
+
+const scope = (principal: Principal) => (principal.role === 'operator' ? principal.operatorId : null);
