@@ -105,6 +105,19 @@ export interface ClusterMember {
   meanDistance: number | null;
 }
 
+/**
+ * Two photos count as one picture when their perceptual hashes differ in at most this many of 64 bits.
+ * Measured on the dev set (518 photos): one picture rescaled and re-lit differs by 1 bit; photos of different
+ * people never came closer than 10 bits. Must stay below 4 for the four-chunk lookup (migration 0010).
+ */
+export const PHOTO_REUSE_MAX_BITS = 3;
+
+/** SQL: faces `a` and `b` (table aliases) carry the same picture; index-assisted through the hash chunks. */
+function samePhoto(a: string, b: string): string {
+  return `((${a}.phash_q0 = ${b}.phash_q0 OR ${a}.phash_q1 = ${b}.phash_q1 OR ${a}.phash_q2 = ${b}.phash_q2
+    OR ${a}.phash_q3 = ${b}.phash_q3) AND bit_count(${a}.phash_bits # ${b}.phash_bits) <= ${PHOTO_REUSE_MAX_BITS})`;
+}
+
 /** Clusters in Postgres: the source of truth the in-memory index is rebuilt from. */
 export class ClusterRepository {
   constructor(private readonly pool: Pool) {}
@@ -190,11 +203,14 @@ export class ClusterRepository {
   async relatedClusters(clusterIds: readonly number[]): Promise<number[]> {
     const result = await this.pool.query<{ id: number }>(
       `WITH mine AS (
-         SELECT r.id_hmac, f.photo_phash FROM cluster_members m JOIN faces f ON f.id = m.face_id
-         JOIN kyc_records r ON r.id = f.record_id WHERE m.cluster_id = ANY($1::bigint[]))
-       SELECT DISTINCT m.cluster_id AS id FROM cluster_members m JOIN faces f ON f.id = m.face_id
-       JOIN kyc_records r ON r.id = f.record_id
-       WHERE r.id_hmac IN (SELECT id_hmac FROM mine) OR f.photo_phash IN (SELECT photo_phash FROM mine)`,
+         SELECT r.id_hmac, f.phash_bits, f.phash_q0, f.phash_q1, f.phash_q2, f.phash_q3
+         FROM cluster_members m JOIN faces f ON f.id = m.face_id JOIN kyc_records r ON r.id = f.record_id
+         WHERE m.cluster_id = ANY($1::bigint[])),
+       related AS (
+         SELECT f.id FROM mine JOIN kyc_records r ON r.id_hmac = mine.id_hmac JOIN faces f ON f.record_id = r.id
+         UNION
+         SELECT f.id FROM mine JOIN faces f ON ${samePhoto('f', 'mine')})
+       SELECT DISTINCT m.cluster_id AS id FROM cluster_members m WHERE m.face_id IN (SELECT id FROM related)`,
       [clusterIds],
     );
     return result.rows.map((row) => row.id);
@@ -213,8 +229,14 @@ export class ClusterRepository {
   /** Identity documents (hex HMACs) on records whose photo has this perceptual hash. */
   async documentsWithPhoto(photoPhash: string): Promise<string[]> {
     const result = await this.pool.query<{ hmac: string }>(
-      `SELECT DISTINCT encode(r.id_hmac, 'hex') AS hmac FROM faces f JOIN kyc_records r ON r.id = f.record_id
-       WHERE f.photo_phash = $1::text`,
+      `WITH probe AS (
+         SELECT ('x' || $1::text)::bit(64) AS phash_bits,
+           ('x' || substr($1::text, 1, 4))::bit(16)::integer AS phash_q0,
+           ('x' || substr($1::text, 5, 4))::bit(16)::integer AS phash_q1,
+           ('x' || substr($1::text, 9, 4))::bit(16)::integer AS phash_q2,
+           ('x' || substr($1::text, 13, 4))::bit(16)::integer AS phash_q3)
+       SELECT DISTINCT encode(r.id_hmac, 'hex') AS hmac FROM probe JOIN faces f ON ${samePhoto('f', 'probe')}
+         JOIN kyc_records r ON r.id = f.record_id`,
       [photoPhash],
     );
     return result.rows.map((row) => row.hmac);
@@ -236,7 +258,7 @@ export class ClusterRepository {
          (SELECT count(DISTINCT m2.cluster_id)::int FROM kyc_records r2 JOIN faces f2 ON f2.record_id = r2.id
             JOIN cluster_members m2 ON m2.face_id = f2.id WHERE r2.id_hmac = r.id_hmac) AS "documentClusters",
          (SELECT count(DISTINCT r3.id_hmac)::int FROM faces f3 JOIN kyc_records r3 ON r3.id = f3.record_id
-            WHERE f3.photo_phash = f.photo_phash) AS "photoIdentities"
+            WHERE ${samePhoto('f3', 'f')}) AS "photoIdentities"
        FROM cluster_members m JOIN faces f ON f.id = m.face_id JOIN kyc_records r ON r.id = f.record_id
        WHERE m.cluster_id = ANY($1::bigint[]) ORDER BY r.id`,
       [clusterIds],
