@@ -32,7 +32,9 @@ describe('migrations', () => {
         expect.arrayContaining(['operators', 'api_keys', 'batches', 'kyc_records', 'photos', 'audit_log']),
       );
       const versions = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY 1');
-      expect(versions.rows.map((r) => r.version)).toEqual(files.map((file) => Number(file.slice(0, 4))).sort((a, b) => a - b));
+      expect(versions.rows.map((r) => r.version)).toEqual(
+        files.map((file) => Number(file.slice(0, 4))).sort((a, b) => a - b),
+      );
     } finally {
       await client.end();
     }

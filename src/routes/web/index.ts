@@ -29,6 +29,7 @@ const CONTENT_SECURITY_POLICY = [
 /** The analyst review page at /ui/ (static files) and a redirect to it from /. */
 export const webRoutes: FastifyPluginAsync = async (app) => {
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/ui/'));
+  app.get('/ui', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/ui/'));
 
   await app.register(async (ui) => {
     ui.addHook('onSend', async (_request, reply, payload) => {
@@ -41,7 +42,6 @@ export const webRoutes: FastifyPluginAsync = async (app) => {
     await ui.register(fastifyStatic, {
       root: WEB_PUBLIC_DIR,
       prefix: '/ui/',
-      redirect: true,
       index: 'index.html',
       // Modules change with each release and there is no build step to fingerprint them: revalidate by ETag.
       cacheControl: false,
