@@ -86,3 +86,62 @@ describe('FaceClusterer.restore', () => {
     expect(c.membersOf(7)).toEqual([10, 11, 12]);
   });
 });
+
+describe('FaceClusterer.addMany', () => {
+  /** Faces of a few people around separated centres, some look-alikes between them, in a fixed order. */
+  function faces(count: number) {
+    let state = 7;
+    const next = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    return Array.from({ length: count }, (_, i) => {
+      const person = Math.floor(next() * 12);
+      return {
+        faceId: i + 1,
+        vector: at((person % 4) * 0.6 + next() * 0.35, Math.floor(person / 4) * 0.6 + next() * 0.35),
+      };
+    });
+  }
+
+  it('gives the same clusters and changes as adding one by one, whatever the page size', () => {
+    const all = faces(200);
+    const constraints = { cannotLink: [[3, 40]] as [number, number][], mustLink: [[5, 120]] as [number, number][] };
+    const one = clusterer(constraints);
+    const expected = all.flatMap((face) => one.add(face.faceId, face.vector));
+    expect(new Set(expected.map((change) => change.kind))).toEqual(new Set(['created', 'joined', 'merged']));
+    for (const page of [1, 7, 50, 200]) {
+      const batch = clusterer(constraints);
+      const changes = [];
+      for (let from = 0; from < all.length; from += page) changes.push(...batch.addMany(all.slice(from, from + page)));
+      expect(changes).toEqual(expected);
+      expect(batch.snapshot()).toEqual(one.snapshot());
+    }
+  });
+
+  it('lets faces of one page find each other, and skips faces already added', () => {
+    const c = clusterer();
+    c.add(1, at(5, 5));
+    const changes = c.addMany([
+      { faceId: 2, vector: at(0, 0) },
+      { faceId: 3, vector: at(0.1, 0) },
+      { faceId: 2, vector: at(0, 0) },
+      { faceId: 1, vector: at(5, 5) },
+    ]);
+    expect(changes.map((change) => change.kind)).toEqual(['created', 'joined']);
+    expect(c.snapshot().map((s) => s.members)).toEqual([[2, 3], [1]]);
+  });
+
+  it('restores many faces at once like one by one', () => {
+    const c = clusterer();
+    c.restoreMany([
+      { faceId: 10, vector: at(0, 0), clusterId: 7 },
+      { faceId: 11, vector: at(0.1, 0), clusterId: 7 },
+      { faceId: 10, vector: at(0, 0), clusterId: 7 },
+    ]);
+    expect(c.membersOf(7)).toEqual([10, 11]);
+    expect(c.addMany([{ faceId: 12, vector: at(0.05, 0.05) }])).toEqual([
+      expect.objectContaining({ kind: 'joined', clusterId: 7, faceId: 12 }),
+    ]);
+  });
+});

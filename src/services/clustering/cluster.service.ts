@@ -56,21 +56,20 @@ export class ClusterService {
     for (;;) {
       const page = await this.store.loadFaces(this.embedder, this.lastFaceId, PAGE);
       if (page.length === 0) break;
-      const changes: ClusterChange[] = [];
       const touched = new Set<number>();
-      for (const face of page) {
-        this.lastFaceId = Math.max(this.lastFaceId, face.faceId);
-        if (face.clusterId !== null) {
-          clusterer.restore(face.faceId, face.vector, face.clusterId);
-          continue;
-        }
-        for (const change of clusterer.add(face.faceId, face.vector)) {
-          changes.push(change);
-          touched.add(change.clusterId);
-          if (change.kind === 'merged') touched.delete(change.absorbedId);
-        }
-        placed++;
+      for (const face of page) this.lastFaceId = Math.max(this.lastFaceId, face.faceId);
+      // Faces another writer already placed go in first; the page's new faces then see them all (batch search
+      // on all cores, exact comparison within the page: see FaceClusterer.addMany).
+      clusterer.restoreMany(
+        page.flatMap((face) => (face.clusterId === null ? [] : [{ ...face, clusterId: face.clusterId }])),
+      );
+      const pending = page.filter((face) => face.clusterId === null);
+      const changes = clusterer.addMany(pending);
+      for (const change of changes) {
+        touched.add(change.clusterId);
+        if (change.kind === 'merged') touched.delete(change.absorbedId);
       }
+      placed += pending.length;
       if (changes.length === 0) continue;
       this.knownEventId = await this.store.applyChanges(this.embedder, changes);
       const changed = [...touched].filter((id) => clusterer.membersOf(id).length > 0);
@@ -131,7 +130,7 @@ export class ClusterService {
     for (;;) {
       const page = await this.store.loadFaces(this.embedder, this.lastFaceId, 10_000);
       const clustered = page.filter((face) => face.clusterId !== null);
-      for (const face of clustered) this.clusterer.restore(face.faceId, face.vector, face.clusterId!);
+      this.clusterer.restoreMany(clustered.map((face) => ({ ...face, clusterId: face.clusterId! })));
       faces += clustered.length;
       // Stop before the first unclustered face: clusterPending takes it from there.
       const firstPending = page.find((face) => face.clusterId === null);

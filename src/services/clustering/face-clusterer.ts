@@ -2,11 +2,20 @@ import { faceDistance } from '../face-distance.js';
 
 export type Metric = 'euclidean' | 'cosine';
 
+export interface Neighbour {
+  faceId: number;
+  distance: number;
+}
+
 /** Nearest stored faces of a query vector: the ANN index's contract (exact or approximate). */
 export interface NeighbourIndex {
   add(faceId: number, vector: Float32Array): void;
   /** Up to `k` nearest faces with their distances, nearest first. */
-  search(vector: Float32Array, k: number): { faceId: number; distance: number }[];
+  search(vector: Float32Array, k: number): Neighbour[];
+  /** `add` for each face in order; an index may do it faster at once (usearch: one native call on all threads). */
+  addMany(faceIds: readonly number[], vectors: readonly Float32Array[]): void;
+  /** `search` for each vector, against the faces stored before the call. */
+  searchMany(vectors: readonly Float32Array[], k: number): Neighbour[][];
   readonly size: number;
 }
 
@@ -73,14 +82,26 @@ export class FaceClusterer {
    * decision, no change reported.
    */
   restore(faceId: number, vector: Float32Array, clusterId: number): void {
-    if (this.vectors.has(faceId)) return;
-    this.vectors.set(faceId, vector);
-    this.index.add(faceId, vector);
-    this.clusterOf.set(faceId, clusterId);
-    const cluster = this.clusters.get(clusterId) ?? { id: clusterId, members: [] };
-    cluster.members.push(faceId);
-    this.clusters.set(clusterId, cluster);
-    this.nextClusterId = Math.max(this.nextClusterId, clusterId + 1);
+    this.restoreMany([{ faceId, vector, clusterId }]);
+  }
+
+  /** {@link restore} for many faces, inserted into the index at once (the worker's start-up, 1M faces). */
+  restoreMany(faces: readonly { faceId: number; vector: Float32Array; clusterId: number }[]): void {
+    const ids: number[] = [];
+    const vectors: Float32Array[] = [];
+    for (const { faceId, vector, clusterId } of faces) {
+      if (this.vectors.has(faceId)) continue;
+      this.vectors.set(faceId, vector);
+      ids.push(faceId);
+      vectors.push(vector);
+      this.clusterOf.set(faceId, clusterId);
+      const cluster = this.clusters.get(clusterId) ?? { id: clusterId, members: [] };
+      cluster.members.push(faceId);
+      this.clusters.set(clusterId, cluster);
+      this.nextClusterId = Math.max(this.nextClusterId, clusterId + 1);
+    }
+    if (ids.length === 1) this.index.add(ids[0]!, vectors[0]!);
+    else this.index.addMany(ids, vectors);
   }
 
   /** Member face ids of a cluster. */
@@ -94,7 +115,50 @@ export class FaceClusterer {
     const neighbours = this.index.search(vector, this.rules.neighbours);
     this.vectors.set(faceId, vector);
     this.index.add(faceId, vector);
+    return this.place(faceId, vector, neighbours);
+  }
 
+  /**
+   * Adds faces in order and returns what changed, as `add` one by one would with an exact index: each face's
+   * neighbours are its nearest among the faces stored before the batch (one batch search of the index) and the
+   * faces before it in the batch (compared exactly, so faces of one page still find each other). With an
+   * approximate index this only finds more: within the batch nothing is approximate. Repeated faces are no-ops.
+   */
+  addMany(faces: readonly { faceId: number; vector: Float32Array }[]): ClusterChange[] {
+    const fresh: { faceId: number; vector: Float32Array }[] = [];
+    const seen = new Set<number>();
+    for (const face of faces) {
+      if (this.vectors.has(face.faceId) || seen.has(face.faceId)) continue;
+      seen.add(face.faceId);
+      fresh.push(face);
+    }
+    if (fresh.length === 0) return [];
+    const k = this.rules.neighbours;
+    const stored = this.index.searchMany(
+      fresh.map((face) => face.vector),
+      k,
+    );
+    this.index.addMany(
+      fresh.map((face) => face.faceId),
+      fresh.map((face) => face.vector),
+    );
+    const changes: ClusterChange[] = [];
+    fresh.forEach(({ faceId, vector }, i) => {
+      // Stored hits first so that equal distances keep the index's (insertion) order, as one search would.
+      const neighbours = [...stored[i]!];
+      for (let j = 0; j < i; j++) {
+        const earlier = fresh[j]!;
+        neighbours.push({ faceId: earlier.faceId, distance: faceDistance(vector, earlier.vector, this.rules.metric) });
+      }
+      if (i > 0) neighbours.sort((a, b) => a.distance - b.distance);
+      this.vectors.set(faceId, vector);
+      changes.push(...this.place(faceId, vector, neighbours.slice(0, k)));
+    });
+    return changes;
+  }
+
+  /** Decides the cluster of a face already stored in the index, given its nearest neighbours. */
+  private place(faceId: number, vector: Float32Array, neighbours: readonly Neighbour[]): ClusterChange[] {
     const candidates = new Set<number>();
     for (const n of neighbours) {
       const clusterId = this.clusterOf.get(n.faceId);
@@ -225,8 +289,16 @@ export class ExactIndex implements NeighbourIndex {
     this.vectors.push(vector);
   }
 
-  search(vector: Float32Array, k: number): { faceId: number; distance: number }[] {
+  addMany(faceIds: readonly number[], vectors: readonly Float32Array[]): void {
+    faceIds.forEach((faceId, i) => this.add(faceId, vectors[i]!));
+  }
+
+  search(vector: Float32Array, k: number): Neighbour[] {
     const hits = this.vectors.map((v, i) => ({ faceId: this.ids[i]!, distance: faceDistance(vector, v, this.metric) }));
     return hits.sort((a, b) => a.distance - b.distance).slice(0, k);
+  }
+
+  searchMany(vectors: readonly Float32Array[], k: number): Neighbour[][] {
+    return vectors.map((vector) => this.search(vector, k));
   }
 }
