@@ -2,12 +2,16 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { QueueName, type ClusterFacePayload } from './jobs/job-registry.js';
+import { QueueName, type CheckFacePayload, type ClusterFacePayload } from './jobs/job-registry.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { createPool, migrate, type Pool } from './repositories/database.js';
 import { readModelManifest } from './repositories/face-engine/model-manifest.js';
 import { ClusterService } from './services/clustering/cluster.service.js';
 import { UsearchIndex } from './repositories/usearch-index.repository.js';
+import { FaceEngine } from './repositories/face-engine/face-engine.repository.js';
+import { ImageRepository } from './repositories/image.repository.js';
+import { CheckEvaluatorService } from './services/checks/check-evaluator.service.js';
+import { PhotoAnalyser } from './services/face-pipeline.service.js';
 
 // Held while clustering: two cluster workers (on two machines) never write at once.
 const CLUSTER_WRITER_LOCK = 0x5157_0002;
@@ -72,11 +76,64 @@ export async function runClusterWorker(config: Config, logger: Logger): Promise<
   );
   worker.on('error', (error) => logger.error({ err: error }, 'cluster worker error'));
   await worker.waitUntilReady();
+  const checks = await runCheckConsumer(config, logger, pool, service, connection);
   return {
     async close() {
+      await checks.close();
       await worker.close();
       await pool.end();
       connection.disconnect();
+    },
+  };
+}
+
+/**
+ * Pre-activation checks are answered here because this process holds the cluster index: one face is embedded
+ * (the models load at start, or on the first check) and matched read-only against the live clusters.
+ */
+async function runCheckConsumer(
+  config: Config,
+  logger: Logger,
+  pool: Pool,
+  clusters: ClusterService,
+  connection: Redis,
+): Promise<{ close(): Promise<void> }> {
+  let engine: Promise<FaceEngine> | null = null;
+  const loadEngine = () => {
+    engine ??= FaceEngine.create({
+      embedder: config.faces.embedder,
+      allowCpuBackend: config.faces.allowCpuBackend,
+    }).then(async (created) => {
+      await created.warmUp();
+      logger.info({ backend: created.backend, embedder: created.embedder }, 'check models loaded');
+      return created;
+    });
+    return engine;
+  };
+  if (config.checks.preloadModels)
+    void loadEngine().catch((error) => logger.error({ err: error }, 'check models failed'));
+  const images = new ImageRepository(config.dataDir, config.upload.maxPhotoPixels);
+  const repository = new ClusterRepository(pool);
+  const checkConnection = connection.duplicate();
+  checkConnection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const worker = new Worker<CheckFacePayload>(
+    QueueName.Checks,
+    async (job) => {
+      const evaluator = new CheckEvaluatorService({
+        analyser: new PhotoAnalyser({ images, models: await loadEngine(), thresholds: config.faces }),
+        matcher: clusters,
+        store: repository,
+      });
+      return evaluator.evaluate(job.data);
+    },
+    { connection: checkConnection, prefix: config.queuePrefix, concurrency: 1 },
+  );
+  worker.on('error', (error) => logger.error({ err: error }, 'check worker error'));
+  await worker.waitUntilReady();
+  return {
+    async close() {
+      await worker.close();
+      checkConnection.disconnect();
     },
   };
 }

@@ -162,6 +162,17 @@ export class ClusterRepository {
                mean_distance = EXCLUDED.mean_distance, support = EXCLUDED.support`,
             [change.faceId, change.clusterId, joined?.meanDistance ?? null, joined?.support ?? null],
           );
+        } else if (change.kind === 'split') {
+          // The faces an analyst split off form a new cluster; their numbers' pending candidates are dropped
+          // with the next verdict, decided ones stay with the old cluster (a decision is never lost).
+          await client.query(
+            'INSERT INTO clusters (id, embedder) VALUES ($1::bigint, $2::text) ON CONFLICT DO NOTHING',
+            [change.newClusterId, embedder],
+          );
+          await client.query('UPDATE cluster_members SET cluster_id = $1::bigint WHERE face_id = ANY($2::bigint[])', [
+            change.newClusterId,
+            change.faceIds,
+          ]);
         } else {
           await client.query('UPDATE cluster_members SET cluster_id = $1::bigint WHERE cluster_id = $2::bigint', [
             change.clusterId,
@@ -185,7 +196,7 @@ export class ClusterRepository {
           [
             change.kind,
             change.clusterId,
-            change.kind === 'merged' ? null : change.faceId,
+            change.kind === 'created' || change.kind === 'joined' ? change.faceId : null,
             change.kind === 'merged' ? change.absorbedId : null,
             JSON.stringify(change),
           ],
@@ -214,6 +225,16 @@ export class ClusterRepository {
       [clusterIds],
     );
     return result.rows.map((row) => row.id);
+  }
+
+  /** Analysts' constraints after `afterId`, for the clusterer (it honours them on every assignment and merge). */
+  async constraints(afterId = 0): Promise<{ id: number; kind: string; faceA: number; faceB: number }[]> {
+    const result = await this.pool.query<{ id: number; kind: string; faceA: number; faceB: number }>(
+      `SELECT id, kind, face_a AS "faceA", face_b AS "faceB" FROM cluster_constraints WHERE id > $1::bigint
+       ORDER BY id`,
+      [afterId],
+    );
+    return result.rows;
   }
 
   /** Clusters holding a record with this identity document (hex HMAC). */

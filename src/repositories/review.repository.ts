@@ -128,16 +128,6 @@ export class ReviewRepository {
     });
   }
 
-  /** Every constraint, for the clusterer (it honours them on every assignment and merge). */
-  async constraints(afterId = 0): Promise<{ id: number; kind: string; faceA: number; faceB: number }[]> {
-    const result = await this.pool.query<{ id: number; kind: string; faceA: number; faceB: number }>(
-      `SELECT id, kind, face_a AS "faceA", face_b AS "faceB" FROM cluster_constraints WHERE id > $1::bigint
-       ORDER BY id`,
-      [afterId],
-    );
-    return result.rows;
-  }
-
   /** Whether any cannot-link pair joins a face of `a` with a face of `b`. */
   async cannotLinked(a: readonly number[], b: readonly number[]): Promise<boolean> {
     const result = await this.pool.query(

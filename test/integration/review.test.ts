@@ -358,3 +358,79 @@ describe('block-list exports and re-verification', () => {
     expect((await env.container.auditChain.verify()).ok).toBe(true);
   });
 });
+
+describe('split and merge', () => {
+  it('splits a face off into its own cluster, refuses to merge it back, and merges other clusters', async () => {
+    const list = await call<ClusterList>('GET', '/v1/clusters?flagged=true&sort=size', analyst());
+    const [ringA, ringB] = list.body.items as [ClusterItem, ClusterItem];
+    const detail = await call<ClusterDetail>('GET', `/v1/clusters/${ringA.id}`, analyst());
+    const airtel = detail.body.members.find((m) => m.operator === 'AIRTEL')!;
+    const path = (id: number) => `/v1/clusters/${id}/decisions`;
+
+    expect(await call('POST', path(ringA.id), analyst(), { action: 'split', faceIds: [123_456] })).toMatchObject({
+      status: 400,
+      body: { code: 'unknown_face' },
+    });
+    const everyone = detail.body.members.map((m) => m.faceId);
+    expect(await call('POST', path(ringA.id), analyst(), { action: 'split', faceIds: everyone })).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_split' },
+    });
+    const split = await call('POST', path(ringA.id), analyst(), { action: 'split', faceIds: [airtel.faceId] });
+    expect(split).toMatchObject({ status: 202, body: { status: 'recomputing' } });
+
+    const clusterOfFace = async (faceId: number) =>
+      (
+        await env.container.pool.query<{ id: number }>(
+          'SELECT cluster_id AS id FROM cluster_members WHERE face_id = $1::bigint',
+          [faceId],
+        )
+      ).rows[0]!.id;
+    const splitOff = await waitFor(
+      async () => {
+        const id = await clusterOfFace(airtel.faceId);
+        return id !== ringA.id ? id : undefined;
+      },
+      30_000,
+      'the split',
+    );
+    const remaining = await waitFor(
+      async () => {
+        const after = await call<ClusterDetail>('GET', `/v1/clusters/${ringA.id}`, analyst());
+        return after.body.members.length === 2 ? after : undefined;
+      },
+      30_000,
+      'ring A to shrink',
+    );
+    expect(remaining.body.members.map((m) => m.operator)).toEqual(['JIO', 'JIO']);
+    // The AIRTEL number's confirmed decision stays on record with ring A; a face alone is not flagged.
+    expect(remaining.body.candidates.map((c) => c.operator).sort()).toEqual(['AIRTEL', 'JIO', 'JIO']);
+    const alone = await call<ClusterDetail & { flagged: boolean }>('GET', `/v1/clusters/${splitOff}`, analyst());
+    expect(alone.body.members.map((m) => m.faceId)).toEqual([airtel.faceId]);
+
+    // Merging it back would undo the analyst's split.
+    expect(await call('POST', path(ringA.id), analyst(), { action: 'merge', otherClusterId: splitOff })).toMatchObject({
+      status: 409,
+      body: { code: 'constraint_conflict' },
+    });
+    expect(await call('POST', path(ringA.id), analyst(), { action: 'merge', otherClusterId: ringA.id })).toMatchObject({
+      status: 400,
+    });
+    // Ring B and the split-off face: the analyst says they are one person.
+    const merge = await call('POST', path(ringB.id), analyst(), { action: 'merge', otherClusterId: splitOff });
+    expect(merge.status).toBe(202);
+    await waitFor(
+      async () => ((await clusterOfFace(airtel.faceId)) === Math.min(ringB.id, splitOff) ? true : undefined),
+      30_000,
+      'the merge',
+    );
+    const events = await env.container.pool.query<{ kind: string }>(
+      "SELECT kind FROM cluster_events WHERE kind IN ('split', 'merged')",
+    );
+    expect(events.rows.map((e) => e.kind).sort()).toEqual(['merged', 'split']);
+    const audit = await env.container.pool.query<{ action: string }>(
+      "SELECT action FROM audit_log WHERE action IN ('cluster.split', 'cluster.merge') ORDER BY seq",
+    );
+    expect(audit.rows.map((r) => r.action)).toEqual(['cluster.split', 'cluster.merge']);
+  });
+});

@@ -145,3 +145,59 @@ describe('FaceClusterer.addMany', () => {
     ]);
   });
 });
+
+describe('FaceClusterer.applyConstraints', () => {
+  it('splits a cluster holding a cannot-link pair, keeping the id with the part of its lowest face', () => {
+    const c = clusterer();
+    c.add(1, at(0, 0));
+    c.add(2, at(0.1, 0));
+    c.add(3, at(0.2, 0));
+    c.add(4, at(0.15, 0.05));
+    expect(c.snapshot().map((s) => s.members)).toEqual([[1, 2, 3, 4]]);
+    const id = c.clusterIdOf(1)!;
+    // The analyst says 3 and 4 are another person than 1 and 2.
+    const changes = c.applyConstraints({
+      cannotLink: [
+        [3, 1],
+        [3, 2],
+        [4, 1],
+        [4, 2],
+      ],
+      mustLink: [],
+    });
+    expect(changes).toEqual([{ kind: 'split', clusterId: id, newClusterId: id + 1, faceIds: [3, 4] }]);
+    expect(c.membersOf(id)).toEqual([1, 2]);
+    expect(c.clusterIdOf(4)).toBe(id + 1);
+    // Later faces honour the constraint too: a face next to 3 never joins 1's cluster through it.
+    c.add(5, at(0.2, 0.01));
+    expect(c.clusterIdOf(5)).toBe(id + 1);
+  });
+
+  it('merges clusters joined by a must-link, unless a cannot-link forbids it', () => {
+    const c = clusterer();
+    c.add(1, at(0, 0));
+    c.add(2, at(3, 0));
+    c.add(3, at(6, 0));
+    expect(c.applyConstraints({ cannotLink: [[2, 3]], mustLink: [[1, 2]] })).toEqual([
+      expect.objectContaining({ kind: 'merged', clusterId: c.clusterIdOf(1), absorbedId: 2 }),
+    ]);
+    expect(c.clusterIdOf(2)).toBe(c.clusterIdOf(1));
+    expect(c.applyConstraints({ cannotLink: [], mustLink: [[1, 3]] })).toEqual([]);
+    expect(c.clusterIdOf(3)).not.toBe(c.clusterIdOf(1));
+  });
+});
+
+describe('FaceClusterer.match', () => {
+  it('weighs the clusters near a face without adding it, and names the one it would join', () => {
+    const c = clusterer();
+    c.add(1, at(0, 0));
+    c.add(2, at(0.1, 0));
+    c.add(3, at(0.6, 0));
+    const matches = c.match(at(0.3, 0));
+    expect(matches.map((m) => m.clusterId)).toEqual([c.clusterIdOf(1), c.clusterIdOf(3)]);
+    expect(matches.map((m) => m.joins)).toEqual([true, false]);
+    expect(matches[0]).toMatchObject({ size: 2, meanDistance: 0.25, support: 1 });
+    expect(c.match(at(9, 9))).toEqual([]);
+    expect(c.snapshot().flatMap((s) => s.members)).toHaveLength(3);
+  });
+});

@@ -1,3 +1,4 @@
+import type { ClusterMatch } from '../clustering/face-clusterer.js';
 import type { CheckFacePayload } from '../../jobs/job-registry.js';
 import type { PhotoAnalysis } from '../face-pipeline.service.js';
 import {
@@ -7,18 +8,6 @@ import {
   type ClusterRecord,
   type ReasonCode,
 } from '../fraud-rules.js';
-
-/** A cluster the checked face is close to, as the clusterer would weigh it. */
-export interface ClusterMatch {
-  clusterId: number;
-  size: number;
-  /** Mean distance from the face to the cluster's members. */
-  meanDistance: number;
-  /** Share of the members within the pair threshold. */
-  support: number;
-  /** True when the clusterer would put the face in this cluster. */
-  joins: boolean;
-}
 
 export interface CheckResult {
   face: { state: PhotoAnalysis['state']; quality: Record<string, unknown> };

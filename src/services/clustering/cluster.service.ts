@@ -6,6 +6,7 @@ import {
   ExactIndex,
   FaceClusterer,
   type ClusterChange,
+  type ClusterMatch,
   type ClusterRules,
   type NeighbourIndex,
 } from './face-clusterer.js';
@@ -20,6 +21,8 @@ export interface ClusterStore {
   applyChanges(embedder: string, changes: readonly ClusterChange[]): Promise<number>;
   recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>>;
   relatedClusters(clusterIds: readonly number[]): Promise<number[]>;
+  /** Analysts' constraints stored after `afterId`, oldest first. */
+  constraints(afterId: number): Promise<{ id: number; kind: string; faceA: number; faceB: number }[]>;
   /** Cluster verdicts and their block candidates, written together. */
   saveVerdicts(
     verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict; score: number }[],
@@ -37,6 +40,7 @@ export class ClusterService {
   private clusterer: FaceClusterer | null = null;
   private lastFaceId = 0;
   private knownEventId = -1;
+  private lastConstraintId = 0;
 
   constructor(
     private readonly store: ClusterStore,
@@ -46,17 +50,25 @@ export class ClusterService {
     private readonly createIndex: () => NeighbourIndex = () => new ExactIndex(rules.metric),
   ) {}
 
-  /** Clusters all pending faces; returns how many faces were placed and how many clusters are flagged among those touched. */
+  /**
+   * Applies analysts' new constraints, then clusters all pending faces; returns how many faces were placed and
+   * how many clusters are flagged among those touched.
+   */
   async clusterPending(): Promise<{ faces: number; touched: number; flagged: number }> {
     if (!this.clusterer || (await this.store.lastEventId()) !== this.knownEventId) await this.rebuild();
     const clusterer = this.clusterer!;
     let placed = 0;
     let flagged = 0;
     const touchedTotal = new Set<number>();
+    const record = async (changes: ClusterChange[]) => {
+      const judged = await this.persist(clusterer, changes);
+      flagged += judged.flagged;
+      for (const id of judged.touched) touchedTotal.add(id);
+    };
+    await record(await this.applyNewConstraints(clusterer));
     for (;;) {
       const page = await this.store.loadFaces(this.embedder, this.lastFaceId, PAGE);
       if (page.length === 0) break;
-      const touched = new Set<number>();
       for (const face of page) this.lastFaceId = Math.max(this.lastFaceId, face.faceId);
       // Faces another writer already placed go in first; the page's new faces then see them all (batch search
       // on all cores, exact comparison within the page: see FaceClusterer.addMany).
@@ -64,27 +76,50 @@ export class ClusterService {
         page.flatMap((face) => (face.clusterId === null ? [] : [{ ...face, clusterId: face.clusterId }])),
       );
       const pending = page.filter((face) => face.clusterId === null);
-      const changes = clusterer.addMany(pending);
-      for (const change of changes) {
-        touched.add(change.clusterId);
-        if (change.kind === 'merged') touched.delete(change.absorbedId);
-      }
       placed += pending.length;
-      if (changes.length === 0) continue;
-      this.knownEventId = await this.store.applyChanges(this.embedder, changes);
-      const changed = [...touched].filter((id) => clusterer.membersOf(id).length > 0);
-      // Clusters sharing a document or photo with the changed ones are judged again too (reuse rules).
-      const live = [...new Set([...changed, ...(await this.store.relatedClusters(changed))])];
-      const records = await this.store.recordsOf(live);
-      const verdicts = live.map((clusterId) => {
-        const verdict = judgeCluster(records.get(clusterId) ?? []);
-        return { clusterId, size: clusterer.membersOf(clusterId).length, verdict, score: candidateScore(verdict) };
-      });
-      await this.store.saveVerdicts(verdicts);
-      flagged += verdicts.filter((v) => v.verdict.reasons.length > 0).length;
-      for (const id of live) touchedTotal.add(id);
+      await record(clusterer.addMany(pending));
     }
     return { faces: placed, touched: touchedTotal.size, flagged };
+  }
+
+  /**
+   * Read-only, for pre-activation checks: the clusters a face would be weighed against and the one it would
+   * join, from the live in-memory clusters (built from Postgres on first use).
+   */
+  async match(vector: Float32Array): Promise<ClusterMatch[]> {
+    if (!this.clusterer) await this.rebuild();
+    return this.clusterer!.match(vector);
+  }
+
+  private async applyNewConstraints(clusterer: FaceClusterer): Promise<ClusterChange[]> {
+    const fresh = await this.store.constraints(this.lastConstraintId);
+    if (fresh.length === 0) return [];
+    this.lastConstraintId = fresh.at(-1)!.id;
+    const pairs = (kind: string) =>
+      fresh.filter((c) => c.kind === kind).map((c): [number, number] => [c.faceA, c.faceB]);
+    return clusterer.applyConstraints({ cannotLink: pairs('cannot_link'), mustLink: pairs('must_link') });
+  }
+
+  /** Writes changes, then judges every cluster they touched and the clusters sharing a document or photo. */
+  private async persist(clusterer: FaceClusterer, changes: readonly ClusterChange[]) {
+    if (changes.length === 0) return { touched: [] as number[], flagged: 0 };
+    const touched = new Set<number>();
+    for (const change of changes) {
+      touched.add(change.clusterId);
+      if (change.kind === 'merged') touched.delete(change.absorbedId);
+      if (change.kind === 'split') touched.add(change.newClusterId);
+    }
+    this.knownEventId = await this.store.applyChanges(this.embedder, changes);
+    const changed = [...touched].filter((id) => clusterer.membersOf(id).length > 0);
+    // Clusters sharing a document or photo with the changed ones are judged again too (reuse rules).
+    const live = [...new Set([...changed, ...(await this.store.relatedClusters(changed))])];
+    const records = await this.store.recordsOf(live);
+    const verdicts = live.map((clusterId) => {
+      const verdict = judgeCluster(records.get(clusterId) ?? []);
+      return { clusterId, size: clusterer.membersOf(clusterId).length, verdict, score: candidateScore(verdict) };
+    });
+    await this.store.saveVerdicts(verdicts);
+    return { touched: live, flagged: verdicts.filter((v) => v.verdict.reasons.length > 0).length };
   }
 
   /**
@@ -123,24 +158,30 @@ export class ClusterService {
   /** Drops the in-memory state and reloads every clustered face: faces in Postgres are the source of truth. */
   async rebuild(): Promise<{ faces: number; seconds: number }> {
     const started = performance.now();
-    this.knownEventId = await this.store.lastEventId();
-    this.clusterer = new FaceClusterer(this.createIndex(), this.rules);
-    this.lastFaceId = 0;
+    const knownEventId = await this.store.lastEventId();
+    // Built aside and swapped in whole, so a check running meanwhile never sees a half-loaded index.
+    const clusterer = new FaceClusterer(this.createIndex(), this.rules);
+    let lastFaceId = 0;
     let faces = 0;
     for (;;) {
-      const page = await this.store.loadFaces(this.embedder, this.lastFaceId, 10_000);
+      const page = await this.store.loadFaces(this.embedder, lastFaceId, 10_000);
       const clustered = page.filter((face) => face.clusterId !== null);
-      this.clusterer.restoreMany(clustered.map((face) => ({ ...face, clusterId: face.clusterId! })));
+      clusterer.restoreMany(clustered.map((face) => ({ ...face, clusterId: face.clusterId! })));
       faces += clustered.length;
       // Stop before the first unclustered face: clusterPending takes it from there.
       const firstPending = page.find((face) => face.clusterId === null);
       if (firstPending) {
-        this.lastFaceId = firstPending.faceId - 1;
+        lastFaceId = firstPending.faceId - 1;
         break;
       }
       if (page.length === 0) break;
-      this.lastFaceId = page.at(-1)!.faceId;
+      lastFaceId = page.at(-1)!.faceId;
     }
+    this.clusterer = clusterer;
+    this.knownEventId = knownEventId;
+    this.lastFaceId = lastFaceId;
+    // Every constraint is taken in again (and enforced) by the next clusterPending.
+    this.lastConstraintId = 0;
     return { faces, seconds: (performance.now() - started) / 1000 };
   }
 }

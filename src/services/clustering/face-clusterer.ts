@@ -45,7 +45,19 @@ export interface ClusterConstraints {
 export type ClusterChange =
   | { kind: 'created'; clusterId: number; faceId: number }
   | { kind: 'joined'; clusterId: number; faceId: number; meanDistance: number; support: number }
-  | { kind: 'merged'; clusterId: number; absorbedId: number; meanDistance: number };
+  | { kind: 'merged'; clusterId: number; absorbedId: number; meanDistance: number }
+  /** An analyst's cannot-link: `faceIds` left `clusterId` for the new cluster `newClusterId`. */
+  | { kind: 'split'; clusterId: number; newClusterId: number; faceIds: number[] };
+
+/** A cluster a query face is close to, weighed as the clusterer weighs a joining face. */
+export interface ClusterMatch {
+  clusterId: number;
+  size: number;
+  meanDistance: number;
+  support: number;
+  /** The clusterer would put the face here (the best fitting cluster; at most one match has it). */
+  joins: boolean;
+}
 
 interface Cluster {
   id: number;
@@ -218,6 +230,78 @@ export class FaceClusterer {
         });
         home = keep;
       }
+    }
+    return changes;
+  }
+
+  /**
+   * Read-only: the clusters a new face would be weighed against, best first, and the one it would join.
+   * Nothing is added (pre-activation checks).
+   */
+  match(vector: Float32Array): ClusterMatch[] {
+    const candidates = new Set<number>();
+    for (const n of this.index.search(vector, this.rules.neighbours)) {
+      const clusterId = this.clusterOf.get(n.faceId);
+      if (clusterId !== undefined && n.distance < this.rules.pairThreshold) candidates.add(clusterId);
+    }
+    const weighed = [...candidates]
+      .map((clusterId) => {
+        const members = this.clusters.get(clusterId)!.members;
+        const { mean, support } = this.affinity(vector, members);
+        const fits = mean < this.rules.averageThreshold && support >= this.rules.minSupport;
+        return { clusterId, size: members.length, meanDistance: round(mean), support: round(support), fits };
+      })
+      .sort((a, b) => a.meanDistance - b.meanDistance);
+    const home = weighed.findIndex((match) => match.fits);
+    return weighed.map(({ fits: _fits, ...match }, i) => ({ ...match, joins: i === home }));
+  }
+
+  /**
+   * Takes in analysts' constraints and makes the clusters obey them: a cluster holding a cannot-link pair is
+   * split (its members clustered again among themselves, in id order, under all constraints; the part holding
+   * its lowest face keeps the id), and clusters joined by a must-link pair are merged. Returns the changes.
+   */
+  applyConstraints(constraints: ClusterConstraints): ClusterChange[] {
+    const changes: ClusterChange[] = [];
+    const dirty = new Set<number>();
+    for (const [a, b] of constraints.cannotLink) {
+      link(this.cannotLink, a, b);
+      const clusterId = this.clusterOf.get(a);
+      if (clusterId !== undefined && clusterId === this.clusterOf.get(b)) dirty.add(clusterId);
+    }
+    for (const clusterId of dirty) changes.push(...this.split(clusterId));
+    for (const [a, b] of constraints.mustLink) {
+      link(this.mustLink, a, b);
+      const ca = this.clusterOf.get(a);
+      const cb = this.clusterOf.get(b);
+      if (ca === undefined || cb === undefined || ca === cb) continue;
+      const [keep, absorbed] = [this.clusters.get(Math.min(ca, cb))!, this.clusters.get(Math.max(ca, cb))!];
+      if (this.conflicts(keep.members, absorbed.members)) continue;
+      const meanDistance = this.averageLinkage(keep.members, absorbed.members);
+      for (const member of absorbed.members) this.clusterOf.set(member, keep.id);
+      keep.members.push(...absorbed.members);
+      this.clusters.delete(absorbed.id);
+      changes.push({ kind: 'merged', clusterId: keep.id, absorbedId: absorbed.id, meanDistance: round(meanDistance) });
+    }
+    return changes;
+  }
+
+  private split(clusterId: number): ClusterChange[] {
+    const cluster = this.clusters.get(clusterId)!;
+    const members = [...cluster.members].sort((a, b) => a - b);
+    const local = new FaceClusterer(new ExactIndex(this.rules.metric), this.rules, {
+      cannotLink: members.flatMap((a) => [...(this.cannotLink.get(a) ?? [])].map((b): [number, number] => [a, b])),
+      mustLink: members.flatMap((a) => [...(this.mustLink.get(a) ?? [])].map((b): [number, number] => [a, b])),
+    });
+    for (const faceId of members) local.add(faceId, this.vectors.get(faceId)!);
+    const parts = local.snapshot().sort((a, b) => a.members[0]! - b.members[0]!);
+    const changes: ClusterChange[] = [];
+    cluster.members = parts[0]!.members;
+    for (const part of parts.slice(1)) {
+      const created = { id: this.nextClusterId++, members: part.members };
+      this.clusters.set(created.id, created);
+      for (const faceId of part.members) this.clusterOf.set(faceId, created.id);
+      changes.push({ kind: 'split', clusterId, newClusterId: created.id, faceIds: part.members });
     }
     return changes;
   }
