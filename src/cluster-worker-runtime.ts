@@ -18,6 +18,24 @@ const CLUSTER_WRITER_LOCK = 0x5157_0002;
 
 export class ClusterWriterBusyError extends Error {}
 
+/** Runs `work` as the one cluster writer (a Postgres advisory lock); throws ClusterWriterBusyError if taken. */
+export async function withClusterWriterLock<T>(pool: Pool, work: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
+      CLUSTER_WRITER_LOCK,
+    ]);
+    if (!locked.rows[0]?.ok) throw new ClusterWriterBusyError('another cluster writer is running');
+    try {
+      return await work();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [CLUSTER_WRITER_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
 /**
  * The cluster worker: one BullMQ consumer with concurrency 1 that, for each job, takes a Postgres advisory
  * lock and clusters every face not yet in a cluster. A job that finds the lock taken is retried, so no face is
@@ -54,24 +72,12 @@ export async function runClusterWorker(config: Config, logger: Logger): Promise<
   connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const worker = new Worker<ClusterFacePayload>(
     QueueName.Cluster,
-    async () => {
-      const client = await pool.connect();
-      try {
-        const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
-          CLUSTER_WRITER_LOCK,
-        ]);
-        if (!locked.rows[0]?.ok) throw new ClusterWriterBusyError('another cluster writer is running');
-        try {
-          const result = await service.clusterPending();
-          if (result.faces > 0) logger.info(result, 'faces clustered');
-          return result;
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1::bigint)', [CLUSTER_WRITER_LOCK]);
-        }
-      } finally {
-        client.release();
-      }
-    },
+    async () =>
+      withClusterWriterLock(pool, async () => {
+        const result = await service.clusterPending();
+        if (result.faces > 0) logger.info(result, 'faces clustered');
+        return result;
+      }),
     { connection, prefix: config.queuePrefix, concurrency: 1 },
   );
   worker.on('error', (error) => logger.error({ err: error }, 'cluster worker error'));

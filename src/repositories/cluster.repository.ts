@@ -208,6 +208,39 @@ export class ClusterRepository {
   }
 
   /**
+   * An applied recluster: new clusters first, then every moved face, then the clusters left empty (their
+   * pending candidates go; decided ones stay on record), with one `reclustered` event per changed cluster.
+   */
+  async replaceClusters(
+    embedder: string,
+    plan: { moves: { faceId: number; clusterId: number }[]; created: number[]; removed: number[] },
+  ): Promise<number> {
+    return withTransaction(this.pool, async (client) => {
+      await client.query(
+        'INSERT INTO clusters (id, embedder) SELECT id, $2::text FROM unnest($1::bigint[]) AS id ON CONFLICT DO NOTHING',
+        [plan.created, embedder],
+      );
+      await client.query(
+        `UPDATE cluster_members m SET cluster_id = v.cluster_id, mean_distance = NULL, support = NULL
+         FROM unnest($1::bigint[], $2::bigint[]) AS v(face_id, cluster_id) WHERE m.face_id = v.face_id`,
+        [plan.moves.map((m) => m.faceId), plan.moves.map((m) => m.clusterId)],
+      );
+      await client.query("DELETE FROM block_candidates WHERE cluster_id = ANY($1::bigint[]) AND status = 'pending'", [
+        plan.removed,
+      ]);
+      await client.query('DELETE FROM clusters WHERE id = ANY($1::bigint[])', [plan.removed]);
+      await client.query(
+        `INSERT INTO cluster_events (kind, cluster_id, details)
+         SELECT 'reclustered', v.cluster_id, jsonb_build_object('faces', count(*))
+         FROM unnest($1::bigint[]) AS v(cluster_id) GROUP BY v.cluster_id`,
+        [plan.moves.map((m) => m.clusterId)],
+      );
+      const last = await client.query<{ id: number | null }>('SELECT max(id) AS id FROM cluster_events');
+      return last.rows[0]?.id ?? 0;
+    });
+  }
+
+  /**
    * Clusters that share an identity document or a photo hash with records in `clusterIds`: when a face lands in
    * one cluster, a document or photo reuse also changes the verdict of the other.
    */

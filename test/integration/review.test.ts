@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClusterWorker } from '../../src/cluster-worker-runtime.js';
+import { runRecluster } from '../../src/cli/recluster.js';
 import { runFaceWorker } from '../../src/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { portrait } from '../../src/cli/sample-portraits.js';
@@ -432,5 +433,46 @@ describe('split and merge', () => {
       "SELECT action FROM audit_log WHERE action IN ('cluster.split', 'cluster.merge') ORDER BY seq",
     );
     expect(audit.rows.map((r) => r.action)).toEqual(['cluster.split', 'cluster.merge']);
+  });
+});
+
+describe('simsift recluster --apply', () => {
+  it("puts a stray face back with its person, keeps the analysts' constraints, and judges again", async () => {
+    const pool = env.container.pool;
+    const list = await call<ClusterList>('GET', '/v1/clusters?flagged=true&sort=size', analyst());
+    const ring = list.body.items.find((c) => c.operators.join() === 'JIO' && c.size === 2)!;
+    const members = (await call<ClusterDetail>('GET', `/v1/clusters/${ring.id}`, analyst())).body.members;
+    // An order-dependent incremental result, made by hand: one of the ring's faces alone in a new cluster.
+    const stray = members[1]!.faceId;
+    await pool.query("INSERT INTO clusters (id, embedder) VALUES (9000, 'face_recognition')");
+    await pool.query('UPDATE cluster_members SET cluster_id = 9000 WHERE face_id = $1::bigint', [stray]);
+    await pool.query('UPDATE clusters SET size = 1 WHERE id = $1::bigint', [ring.id]);
+    const before = await pool.query('SELECT face_id, cluster_id FROM cluster_members ORDER BY face_id');
+
+    const result = await runRecluster(env.config, { apply: true });
+    expect(result.applied).toMatchObject({ movedFaces: 1 });
+    expect(result.agreement).toBeLessThan(1);
+    const after = await pool.query<{ face_id: number; cluster_id: number }>(
+      'SELECT face_id, cluster_id FROM cluster_members ORDER BY face_id',
+    );
+    const clusterOf = new Map(after.rows.map((r) => [r.face_id, r.cluster_id]));
+    expect(clusterOf.get(stray)).toBe(ring.id);
+    expect(after.rows.filter((r, i) => r.cluster_id !== before.rows[i].cluster_id)).toHaveLength(1);
+    expect((await pool.query('SELECT 1 FROM clusters WHERE id = 9000')).rowCount).toBe(0);
+    // Judged again: the stored size and verdict follow the new membership.
+    const judged = await pool.query<{ size: number; flagged: boolean }>(
+      'SELECT size, flagged FROM clusters WHERE id = $1::bigint',
+      [ring.id],
+    );
+    expect(judged.rows[0]).toEqual({ size: 2, flagged: true });
+    // Every cannot-link pair is still apart, every must-link pair together.
+    const constraints = await pool.query<{ kind: string; face_a: number; face_b: number }>(
+      'SELECT kind, face_a, face_b FROM cluster_constraints',
+    );
+    for (const c of constraints.rows) {
+      expect(clusterOf.get(c.face_a) === clusterOf.get(c.face_b)).toBe(c.kind === 'must_link');
+    }
+    const again = await runRecluster(env.config, { apply: true });
+    expect(again).toMatchObject({ agreement: 1, applied: { movedFaces: 0 } });
   });
 });

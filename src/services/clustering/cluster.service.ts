@@ -6,6 +6,7 @@ import {
   ExactIndex,
   FaceClusterer,
   type ClusterChange,
+  type ClusterConstraints,
   type ClusterMatch,
   type ClusterRules,
   type NeighbourIndex,
@@ -21,6 +22,14 @@ export interface ClusterStore {
   applyChanges(embedder: string, changes: readonly ClusterChange[]): Promise<number>;
   recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>>;
   relatedClusters(clusterIds: readonly number[]): Promise<number[]>;
+  /**
+   * Replaces cluster memberships wholesale (an applied recluster): `moves` give faces their new cluster,
+   * `created` clusters are inserted first and `removed` ones (left empty) deleted, in one transaction.
+   */
+  replaceClusters(
+    embedder: string,
+    plan: { moves: { faceId: number; clusterId: number }[]; created: number[]; removed: number[] },
+  ): Promise<number>;
   /** Analysts' constraints stored after `afterId`, oldest first. */
   constraints(afterId: number): Promise<{ id: number; kind: string; faceA: number; faceB: number }[]>;
   /** Cluster verdicts and their block candidates, written together. */
@@ -95,9 +104,7 @@ export class ClusterService {
     const fresh = await this.store.constraints(this.lastConstraintId);
     if (fresh.length === 0) return [];
     this.lastConstraintId = fresh.at(-1)!.id;
-    const pairs = (kind: string) =>
-      fresh.filter((c) => c.kind === kind).map((c): [number, number] => [c.faceA, c.faceB]);
-    return clusterer.applyConstraints({ cannotLink: pairs('cannot_link'), mustLink: pairs('must_link') });
+    return clusterer.applyConstraints(constraintPairs(fresh));
   }
 
   /** Writes changes, then judges every cluster they touched and the clusters sharing a document or photo. */
@@ -111,12 +118,17 @@ export class ClusterService {
     }
     this.knownEventId = await this.store.applyChanges(this.embedder, changes);
     const changed = [...touched].filter((id) => clusterer.membersOf(id).length > 0);
+    return this.judge(changed, (clusterId) => clusterer.membersOf(clusterId).length);
+  }
+
+  /** Judges clusters and those sharing a document or photo with them; writes verdicts and candidates. */
+  private async judge(changed: number[], sizeOf: (clusterId: number) => number) {
     // Clusters sharing a document or photo with the changed ones are judged again too (reuse rules).
     const live = [...new Set([...changed, ...(await this.store.relatedClusters(changed))])];
     const records = await this.store.recordsOf(live);
     const verdicts = live.map((clusterId) => {
       const verdict = judgeCluster(records.get(clusterId) ?? []);
-      return { clusterId, size: clusterer.membersOf(clusterId).length, verdict, score: candidateScore(verdict) };
+      return { clusterId, size: sizeOf(clusterId), verdict, score: candidateScore(verdict) };
     });
     await this.store.saveVerdicts(verdicts);
     return { touched: live, flagged: verdicts.filter((v) => v.verdict.reasons.length > 0).length };
@@ -133,15 +145,9 @@ export class ClusterService {
     reclusterClusters: number;
     agreement: number;
   }> {
-    const faces: { faceId: number; vector: Float32Array; clusterId: number | null }[] = [];
-    for (let after = 0; ;) {
-      const page = await this.store.loadFaces(this.embedder, after, 10_000);
-      if (page.length === 0) break;
-      faces.push(...page);
-      after = page.at(-1)!.faceId;
-    }
+    const faces = await this.allFaces();
     const clustered = faces.filter((face) => face.clusterId !== null);
-    const batch = reclusterAll(clustered, this.createIndex(), this.rules);
+    const batch = reclusterAll(clustered, this.createIndex(), this.rules, await this.allConstraints());
     const batchOf = new Map<number, number>();
     batch.forEach((members, i) => members.forEach((faceId) => batchOf.set(faceId, i)));
     return {
@@ -153,6 +159,85 @@ export class ClusterService {
         clustered.map((face) => batchOf.get(face.faceId)!),
       ),
     };
+  }
+
+  /**
+   * Replaces the live clusters by a batch recluster of every stored face under every analyst constraint.
+   * Cluster ids are kept where a new cluster overlaps an old one most, so links to clusters stay meaningful;
+   * every changed cluster is judged again. The caller must hold the cluster writer lock.
+   */
+  async applyRecluster(): Promise<{
+    faces: number;
+    clustersBefore: number;
+    clustersAfter: number;
+    movedFaces: number;
+  }> {
+    const faces = await this.allFaces();
+    const clustered = faces.filter((face) => face.clusterId !== null);
+    const groups = reclusterAll(clustered, this.createIndex(), this.rules, await this.allConstraints());
+    const oldOf = new Map(clustered.map((face) => [face.faceId, face.clusterId!]));
+    // Greedy: the largest overlaps first claim their old id; each old id goes to one new cluster at most.
+    const overlaps: { group: number; oldId: number; count: number }[] = [];
+    groups.forEach((members, group) => {
+      const counts = new Map<number, number>();
+      for (const faceId of members) counts.set(oldOf.get(faceId)!, (counts.get(oldOf.get(faceId)!) ?? 0) + 1);
+      for (const [oldId, count] of counts) overlaps.push({ group, oldId, count });
+    });
+    overlaps.sort((a, b) => b.count - a.count || a.oldId - b.oldId);
+    const idOfGroup = new Map<number, number>();
+    const claimed = new Set<number>();
+    for (const { group, oldId } of overlaps) {
+      if (idOfGroup.has(group) || claimed.has(oldId)) continue;
+      idOfGroup.set(group, oldId);
+      claimed.add(oldId);
+    }
+    const oldIds = new Set(oldOf.values());
+    let nextId = Math.max(0, ...oldIds) + 1;
+    const created: number[] = [];
+    groups.forEach((_, group) => {
+      if (!idOfGroup.has(group)) {
+        idOfGroup.set(group, nextId);
+        created.push(nextId++);
+      }
+    });
+    const moves: { faceId: number; clusterId: number }[] = [];
+    const sizes = new Map<number, number>();
+    groups.forEach((members, group) => {
+      const clusterId = idOfGroup.get(group)!;
+      sizes.set(clusterId, members.length);
+      for (const faceId of members) if (oldOf.get(faceId) !== clusterId) moves.push({ faceId, clusterId });
+    });
+    const removed = [...oldIds].filter((id) => !claimed.has(id));
+    const changed = [...new Set([...moves.map((m) => m.clusterId), ...moves.map((m) => oldOf.get(m.faceId)!)])].filter(
+      (id) => sizes.has(id),
+    );
+    if (moves.length > 0) {
+      this.knownEventId = await this.store.replaceClusters(this.embedder, { moves, created, removed });
+      await this.judge(changed, (clusterId) => sizes.get(clusterId) ?? 0);
+    }
+    // The in-memory clusters are stale now: the next use reloads them from Postgres.
+    this.clusterer = null;
+    return {
+      faces: clustered.length,
+      clustersBefore: oldIds.size,
+      clustersAfter: groups.length,
+      movedFaces: moves.length,
+    };
+  }
+
+  private async allConstraints(): Promise<ClusterConstraints> {
+    return constraintPairs(await this.store.constraints(0));
+  }
+
+  private async allFaces() {
+    const faces: { faceId: number; vector: Float32Array; clusterId: number | null }[] = [];
+    for (let after = 0; ;) {
+      const page = await this.store.loadFaces(this.embedder, after, 10_000);
+      if (page.length === 0) break;
+      faces.push(...page);
+      after = page.at(-1)!.faceId;
+    }
+    return faces;
   }
 
   /** Drops the in-memory state and reloads every clustered face: faces in Postgres are the source of truth. */
@@ -184,4 +269,10 @@ export class ClusterService {
     this.lastConstraintId = 0;
     return { faces, seconds: (performance.now() - started) / 1000 };
   }
+}
+
+function constraintPairs(constraints: readonly { kind: string; faceA: number; faceB: number }[]): ClusterConstraints {
+  const pairs = (kind: string) =>
+    constraints.filter((c) => c.kind === kind).map((c): [number, number] => [c.faceA, c.faceB]);
+  return { cannotLink: pairs('cannot_link'), mustLink: pairs('must_link') };
 }

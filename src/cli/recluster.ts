@@ -1,0 +1,22 @@
+import type { Config } from '../config.js';
+import { createClusterService, withClusterWriterLock } from '../cluster-worker-runtime.js';
+import { createPool, migrate } from '../repositories/database.js';
+
+/**
+ * `simsift recluster`: clusters every stored face again in one batch, under every analyst constraint, and
+ * reports how far that agrees with the live (incremental) clusters. With `apply`, the batch result replaces
+ * the live clusters (as the one cluster writer: a running cluster worker waits, then reloads).
+ */
+export async function runRecluster(config: Config, options: { apply: boolean }) {
+  await migrate(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, 2);
+  try {
+    const service = await createClusterService(config, pool);
+    const comparison = await service.compareWithRecluster();
+    if (!options.apply) return comparison;
+    const applied = await withClusterWriterLock(pool, () => service.applyRecluster());
+    return { ...comparison, applied };
+  } finally {
+    await pool.end();
+  }
+}
