@@ -447,7 +447,9 @@ describe('simsift recluster --apply', () => {
     await pool.query("INSERT INTO clusters (id, embedder) VALUES (9000, 'face_recognition')");
     await pool.query('UPDATE cluster_members SET cluster_id = 9000 WHERE face_id = $1::bigint', [stray]);
     await pool.query('UPDATE clusters SET size = 1 WHERE id = $1::bigint', [ring.id]);
-    const before = await pool.query('SELECT face_id, cluster_id FROM cluster_members ORDER BY face_id');
+    const before = await pool.query<{ cluster_id: number }>(
+      'SELECT face_id, cluster_id FROM cluster_members ORDER BY face_id',
+    );
 
     const result = await runRecluster(env.config, { apply: true });
     expect(result.applied).toMatchObject({ movedFaces: 1 });
@@ -457,7 +459,7 @@ describe('simsift recluster --apply', () => {
     );
     const clusterOf = new Map(after.rows.map((r) => [r.face_id, r.cluster_id]));
     expect(clusterOf.get(stray)).toBe(ring.id);
-    expect(after.rows.filter((r, i) => r.cluster_id !== before.rows[i].cluster_id)).toHaveLength(1);
+    expect(after.rows.filter((r, i) => r.cluster_id !== before.rows[i]!.cluster_id)).toHaveLength(1);
     expect((await pool.query('SELECT 1 FROM clusters WHERE id = 9000')).rowCount).toBe(0);
     // Judged again: the stored size and verdict follow the new membership.
     const judged = await pool.query<{ size: number; flagged: boolean }>(
