@@ -7,7 +7,17 @@ import { createPool, migrate } from '../repositories/database.js';
  * reports how far that agrees with the live (incremental) clusters. With `apply`, the batch result replaces
  * the live clusters (as the one cluster writer: a running cluster worker waits, then reloads).
  */
-export async function runRecluster(config: Config, options: { apply: boolean }) {
+export interface ReclusterReport {
+  faces: number;
+  incrementalClusters: number;
+  reclusterClusters: number;
+  /** Pairwise agreement of the batch result with the live clusters, 0..1. */
+  agreement: number;
+  /** With `apply`: what replacing the live clusters changed. */
+  applied?: { faces: number; clustersBefore: number; clustersAfter: number; movedFaces: number };
+}
+
+export async function runRecluster(config: Config, options: { apply: boolean }): Promise<ReclusterReport> {
   await migrate(config.databaseUrl);
   const pool = createPool(config.databaseUrl, 2);
   try {
