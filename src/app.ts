@@ -1,3 +1,4 @@
+import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -34,6 +35,14 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
 
   app.addSchema(ProblemSchema);
   registerErrorHandler(app);
+  // Security headers on every response. The API serves no cross-origin pages: no CORS plugin, so browsers on
+  // other origins cannot read its answers. /ui/ replaces the CSP with its own stricter one (routes/web).
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      // Deployments may serve plain HTTP inside a private network; upgrading there would break /docs and /ui.
+      directives: { upgradeInsecureRequests: null },
+    },
+  });
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -48,7 +57,7 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   // Per-photo size limits are reported per row by the photo store rather than thrown for the whole upload.
   await app.register(fastifyMultipart, { throwFileSizeLimit: false });
-  registerAuth(app, container.auth);
+  registerAuth(app, container.auth, { maxFailuresPerMinute: container.config.maxAuthFailuresPerMinute });
   registerMetrics(app, [container.facesQueue, container.clusterQueue]);
   await app.register(healthRoutes, { container });
   await app.register(adminRoutes, { container });

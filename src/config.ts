@@ -53,6 +53,10 @@ export interface Config {
   upload: UploadLimits;
   /** How often the reconciler looks for accepted records that never reached the queue. */
   reconcileIntervalMs: number;
+  /** Backpressure: above this many waiting face jobs, uploads are refused with 429 `queue_full`. */
+  maxQueuedRecords: number;
+  /** Failed authentications (unknown or revoked keys) one client IP may make per minute before 429. */
+  maxAuthFailuresPerMinute: number;
   workerProcesses: number;
   faces: FaceConfig;
   clustering: ClusteringConfig;
@@ -144,6 +148,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxPhotoPixels: int('SIMSIFT_MAX_PHOTO_PIXELS', 40_000_000, 1, 1_000_000_000),
     },
     reconcileIntervalMs: int('SIMSIFT_RECONCILE_INTERVAL_MS', 10_000, 100, 3_600_000),
+    maxQueuedRecords: int('SIMSIFT_MAX_QUEUED_RECORDS', 1_000_000, 1, Number.MAX_SAFE_INTEGER),
+    maxAuthFailuresPerMinute: int('SIMSIFT_AUTH_MAX_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
     workerProcesses: int('SIMSIFT_WORKER_PROCESSES', os.availableParallelism(), 1, 256),
     faces: {
       embedder: oneOf('SIMSIFT_EMBEDDER', ['face_recognition', 'faceres'] as const, 'face_recognition'),

@@ -68,9 +68,14 @@ export function createContainer(config: Config, logger: IngestLogger): Container
   const ingest = new IngestService({
     batches: batchRepository,
     photos,
-    queue: { enqueueRecords: (recordIds) => facesQueue.add(recordIds.map(embedRecordJob)) },
+    queue: {
+      enqueueRecords: (recordIds) => facesQueue.add(recordIds.map(embedRecordJob)),
+      counts: () => facesQueue.counts(),
+      serverRunId: () => facesQueue.serverRunId(),
+    },
     secret: config.secret,
     maxRowsPerBatch: config.upload.maxRowsPerBatch,
+    maxQueuedRecords: config.maxQueuedRecords,
     logger,
   });
   return {

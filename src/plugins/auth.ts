@@ -26,16 +26,81 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return null;
 }
 
+const WINDOW_MS = 60_000;
+// Bounds the memory one flood of spoofed-looking clients can take; expired windows are swept at this size.
+const MAX_TRACKED_CLIENTS = 10_000;
+
+/**
+ * Failed authentications (unknown or revoked API keys) per client IP, counted in fixed one-minute windows.
+ * In memory and per API process: enough to make guessing keys slow, with nothing to run or share. Behind a
+ * reverse proxy every client shares the proxy's IP unless Fastify's `trustProxy` is configured.
+ */
+export class AuthFailureLimiter {
+  private readonly windows = new Map<string, { start: number; failures: number }>();
+
+  constructor(
+    private readonly maxFailuresPerMinute: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds until `ip` may authenticate again; 0 when it is not blocked. */
+  blockedFor(ip: string): number {
+    const window = this.windows.get(ip);
+    if (!window) return 0;
+    const left = window.start + WINDOW_MS - this.now();
+    if (left <= 0) {
+      this.windows.delete(ip);
+      return 0;
+    }
+    return window.failures >= this.maxFailuresPerMinute ? Math.ceil(left / 1000) : 0;
+  }
+
+  recordFailure(ip: string): void {
+    const now = this.now();
+    const window = this.windows.get(ip);
+    if (window && window.start + WINDOW_MS > now) {
+      window.failures++;
+      return;
+    }
+    if (this.windows.size >= MAX_TRACKED_CLIENTS) this.sweep(now);
+    this.windows.set(ip, { start: now, failures: 1 });
+  }
+
+  private sweep(now: number): void {
+    for (const [ip, window] of this.windows) if (window.start + WINDOW_MS <= now) this.windows.delete(ip);
+    // Still full of live windows: forget the oldest rather than grow without bound.
+    for (const ip of this.windows.keys()) {
+      if (this.windows.size < MAX_TRACKED_CLIENTS) break;
+      this.windows.delete(ip);
+    }
+  }
+}
+
 /**
  * Authentication for every route that declares `config.roles`: a bearer API key, or the review UI's session
  * cookie. No or unknown credentials are 401, a known caller with the wrong role is 403. A cookie session must
  * echo its CSRF token in `x-csrf-token` on every state-changing request, so another site cannot make the
- * browser act for the analyst.
+ * browser act for the analyst. A client IP that sent `maxFailuresPerMinute` unknown or revoked keys within a
+ * minute gets 429 `too_many_auth_failures` (with Retry-After) on every `/v1/` route until the minute is over.
  */
-export function registerAuth(app: FastifyInstance, auth: AuthService): void {
+export function registerAuth(
+  app: FastifyInstance,
+  auth: AuthService,
+  { maxFailuresPerMinute }: { maxFailuresPerMinute: number },
+): void {
+  const limiter = new AuthFailureLimiter(maxFailuresPerMinute);
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionToken', null);
   app.addHook('onRequest', async (request) => {
+    // Checked before the key is looked at, so a blocked client learns nothing more about any key.
+    if (request.url.startsWith('/v1/')) {
+      const retryAfter = limiter.blockedFor(request.ip);
+      if (retryAfter > 0) {
+        throw new AppError(429, 'too_many_auth_failures', 'too many failed authentications; try again later', {
+          retry_after_seconds: retryAfter,
+        });
+      }
+    }
     const roles = request.routeOptions.config.roles;
     if (!roles) return;
     const header = request.headers.authorization;
@@ -62,6 +127,11 @@ export function registerAuth(app: FastifyInstance, auth: AuthService): void {
       throw new AppError(403, 'forbidden', `this needs one of the roles: ${roles.join(', ')}`);
     }
     request.principal = principal;
+  });
+
+  // Route handlers reject keys too (the review UI's sign-in), so failures are counted where every error passes.
+  app.addHook('onError', async (request, _reply, error) => {
+    if (error instanceof AppError && error.code === 'invalid_api_key') limiter.recordFailure(request.ip);
   });
 }
 

@@ -9,6 +9,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -78,6 +79,10 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (error instanceof AppError) {
       if (error.statusCode >= 500) request.log.error({ err: error }, error.message);
       if (error.statusCode === 503) void reply.header('retry-after', '5');
+      if (error.statusCode === 429) {
+        const seconds = Number(error.details?.retry_after_seconds);
+        void reply.header('retry-after', String(Number.isInteger(seconds) && seconds > 0 ? seconds : 60));
+      }
       return sendProblem(reply, error.statusCode, error.code, error.message, error.details);
     }
     if (error.validation) {

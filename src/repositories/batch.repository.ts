@@ -216,6 +216,15 @@ export class BatchRepository {
     return result.rows.map((row) => row.id);
   }
 
+  /** Records marked `queued`, by id after `afterId`: the reconciler re-queues them when Redis lost their jobs. */
+  async findQueuedRecordIds(afterId: number, limit: number): Promise<number[]> {
+    const result = await this.pool.query<{ id: number }>(
+      `SELECT id FROM kyc_records WHERE state = 'queued' AND id > $1::bigint ORDER BY id LIMIT $2::integer`,
+      [afterId, limit],
+    );
+    return result.rows.map((row) => row.id);
+  }
+
   /** The batch, or null when it does not exist or belongs to another operator than `operatorId`. */
   async findById(batchId: string, operatorId: number | null): Promise<BatchRow | null> {
     const result = await this.pool.query<BatchRow>(

@@ -59,6 +59,15 @@ export class JobQueueRepository {
     await this.run(async (_queue, connection) => connection.ping(), 1_000, 'redis ping');
   }
 
+  /**
+   * The Redis server's `run_id`, new on every start: a changed id means a server without persistence may have
+   * lost every job, so the reconciler looks for records whose jobs are gone.
+   */
+  async serverRunId(): Promise<string> {
+    const info = await this.run(async (_queue, connection) => connection.info('server'), 1_000, 'redis info');
+    return /^run_id:(\w+)/m.exec(info)?.[1] ?? '';
+  }
+
   async counts(): Promise<QueueCounts> {
     const counts = await this.run(
       (queue) => queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed'),

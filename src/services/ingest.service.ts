@@ -23,11 +23,21 @@ export interface IngestRequest {
   parts: AsyncIterable<UploadPart>;
 }
 
+/** Something about the upload that is worth telling the client but rejects no row. */
+export interface UploadWarning {
+  code: 'photo_unreferenced';
+  /** The uploaded file the warning is about. */
+  photo: string;
+  message: string;
+}
+
 export interface IngestOutcome extends BatchResult {
   /** False when an earlier request with the same idempotency key already created the batch. */
   created: boolean;
   /** How many accepted records reached the queue now; the rest wait for the reconciler. */
   queued: number;
+  /** Uploaded photos that no manifest row names (empty on an idempotent replay). */
+  warnings: UploadWarning[];
 }
 
 /** The storage the ingest service needs; repositories implement it, unit tests fake it. */
@@ -36,12 +46,18 @@ export interface IngestBatchStore {
   create(batch: NewBatch): Promise<{ created: boolean; result: BatchResult; recordIds: number[] }>;
   markQueued(recordIds: readonly number[]): Promise<number>;
   findWaitingRecordIds(limit: number): Promise<number[]>;
+  /** Records marked queued, by id after `afterId`; without it the reconciler cannot recover lost jobs. */
+  findQueuedRecordIds?(afterId: number, limit: number): Promise<number[]>;
 }
 export interface IngestPhotoStore {
   save(stream: Readable, declaredBytes?: number): Promise<StoredPhoto | PhotoRejection>;
 }
 export interface IngestQueue {
   enqueueRecords(recordIds: readonly number[]): Promise<void>;
+  /** Jobs per state in the faces queue; without it there is no backpressure. */
+  counts?(): Promise<{ waiting: number }>;
+  /** An id that changes whenever the queue's server restarts (and may have lost its jobs). */
+  serverRunId?(): Promise<string>;
 }
 export interface IngestLogger {
   warn(details: object, message: string): void;
@@ -53,6 +69,8 @@ export interface IngestServiceDeps {
   queue: IngestQueue;
   secret: Buffer;
   maxRowsPerBatch: number;
+  /** Uploads are refused (429 `queue_full`) while more face jobs than this wait; unlimited when unset. */
+  maxQueuedRecords?: number;
   logger: IngestLogger;
   now?: () => Date;
 }
@@ -70,6 +88,8 @@ export function hashIdentityDocument(secret: Buffer, idType: IdType, normalisedN
  */
 export class IngestService {
   private readonly now: () => Date;
+  /** The queue server's run id when the reconciler last checked for lost jobs. */
+  private lastRunId: string | null = null;
 
   constructor(private readonly deps: IngestServiceDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -83,7 +103,8 @@ export class IngestService {
 
   async ingest(request: IngestRequest): Promise<IngestOutcome> {
     const previous = await this.findPrevious(request.operatorId, request.idempotencyKey);
-    if (previous) return { ...previous, created: false, queued: 0 };
+    if (previous) return { ...previous, created: false, queued: 0, warnings: [] };
+    await this.checkQueueCapacity();
 
     let manifest: ReturnType<typeof parseManifest> | null = null;
     const photos = new PhotoIndex();
@@ -114,7 +135,14 @@ export class IngestService {
       if (!validated.ok) rowErrors.push(...validated.errors.map((error) => ({ row: rowNumber, ...error })));
       const photoName = values.photo?.trim() ?? '';
       const photo = photoName ? photos.find(photoName) : null;
-      if (photoName && !photo) {
+      if (photo === 'ambiguous') {
+        rowErrors.push({
+          row: rowNumber,
+          field: 'photo',
+          code: 'photo_ambiguous',
+          message: 'more than one uploaded file has that name; name the photo by its full path',
+        });
+      } else if (photoName && !photo) {
         rowErrors.push({
           row: rowNumber,
           field: 'photo',
@@ -135,7 +163,7 @@ export class IngestService {
           });
         }
       }
-      if (rowErrors.length > 0 || !validated.ok || !photo?.ok) {
+      if (rowErrors.length > 0 || !validated.ok || !photo || photo === 'ambiguous' || !photo.ok) {
         errors.push(...rowErrors);
         continue;
       }
@@ -181,7 +209,36 @@ export class IngestService {
       },
     });
     const queued = created ? await this.tryEnqueue(recordIds) : 0;
-    return { ...result, created, queued };
+    const warnings = photos.unreferenced().map((name) => ({
+      code: 'photo_unreferenced' as const,
+      photo: name,
+      message: 'no manifest row names this photo; it was ignored',
+    }));
+    return { ...result, created, queued, warnings: created ? warnings : [] };
+  }
+
+  /**
+   * Backpressure: while the face workers are further behind than `maxQueuedRecords` jobs, a new batch would only
+   * wait, so the client is told to come back later. When Redis cannot be asked the upload goes ahead: its
+   * records wait in Postgres for the reconciler, which is the outage behaviour, not an overload.
+   */
+  private async checkQueueCapacity(): Promise<void> {
+    const { maxQueuedRecords, queue } = this.deps;
+    if (maxQueuedRecords === undefined || !queue.counts) return;
+    let waiting: number;
+    try {
+      ({ waiting } = await queue.counts());
+    } catch {
+      return;
+    }
+    if (waiting > maxQueuedRecords) {
+      throw new AppError(
+        429,
+        'queue_full',
+        `${waiting} records are waiting for the face workers (limit ${maxQueuedRecords}); retry later`,
+        { waiting, limit: maxQueuedRecords, retry_after_seconds: 60 },
+      );
+    }
   }
 
   /**
@@ -189,7 +246,7 @@ export class IngestService {
    * between commit and enqueue). Safe to run from several processes: job ids are deterministic.
    */
   async reconcile(batchSize = 1_000): Promise<number> {
-    let total = 0;
+    let total = await this.requeueLostJobs(batchSize);
     for (;;) {
       const ids = await this.deps.batches.findWaitingRecordIds(batchSize);
       if (ids.length === 0) return total;
@@ -197,6 +254,33 @@ export class IngestService {
       total += await this.deps.batches.markQueued(ids);
       if (ids.length < batchSize) return total;
     }
+  }
+
+  /**
+   * A Redis without persistence forgets every job when it restarts, leaving records `queued` that no worker
+   * will ever take. Once per server start (and once when this process starts) every queued record's job is
+   * added again: ids are deterministic, so a job that still exists is not duplicated. Returns the count of
+   * queued records whose jobs were re-added (including no-ops for jobs that still existed).
+   */
+  private async requeueLostJobs(batchSize: number): Promise<number> {
+    const { batches, queue } = this.deps;
+    if (!batches.findQueuedRecordIds || !queue.serverRunId) return 0;
+    const runId = await queue.serverRunId();
+    if (runId === this.lastRunId) return 0;
+    let requeued = 0;
+    for (let after = 0; ;) {
+      const ids = await batches.findQueuedRecordIds(after, batchSize);
+      if (ids.length > 0) await queue.enqueueRecords(ids);
+      requeued += ids.length;
+      if (ids.length < batchSize) break;
+      after = ids.at(-1)!;
+    }
+    const restarted = this.lastRunId !== null;
+    this.lastRunId = runId;
+    if (requeued > 0 && restarted) {
+      this.deps.logger.warn({ records: requeued }, 'Redis restarted: queued records were queued again');
+    }
+    return requeued;
   }
 
   private async tryEnqueue(recordIds: number[]): Promise<number> {
@@ -217,25 +301,45 @@ type PhotoOutcome = StoredPhoto | PhotoRejection;
 
 /**
  * Photos by the name the client gave them. A manifest may name a photo by its path inside a zip or by its bare
- * file name; a bare name that two uploaded files share is ambiguous and matches neither.
+ * file name; a name that two uploaded files share is ambiguous and matches neither (`photo_ambiguous`).
  */
 class PhotoIndex {
-  private readonly byName = new Map<string, PhotoOutcome>();
+  private readonly byName = new Map<string, PhotoOutcome | 'ambiguous'>();
   private readonly byBaseName = new Map<string, PhotoOutcome | 'ambiguous'>();
+  /** Every name added, with whether some row's lookup reached it. */
+  private readonly used = new Map<string, boolean>();
+  private readonly namesByBase = new Map<string, string[]>();
 
   add(name: string, outcome: PhotoOutcome): void {
     const normalised = normalisePhotoName(name);
-    this.byName.set(normalised, outcome);
+    // Two files under one full name (a zip may hold duplicates): neither is trusted to be the one meant.
+    this.byName.set(normalised, this.byName.has(normalised) ? 'ambiguous' : outcome);
     const base = path.posix.basename(normalised);
     this.byBaseName.set(base, this.byBaseName.has(base) ? 'ambiguous' : outcome);
+    this.used.set(normalised, false);
+    const sameBase = this.namesByBase.get(base);
+    if (sameBase) sameBase.push(normalised);
+    else this.namesByBase.set(base, [normalised]);
   }
 
-  find(name: string): PhotoOutcome | null {
+  /** The photo a manifest names, `'ambiguous'` when several uploaded files fit the name, or null. */
+  find(name: string): PhotoOutcome | 'ambiguous' | null {
     const normalised = normalisePhotoName(name);
     const exact = this.byName.get(normalised);
-    if (exact) return exact;
-    const byBase = this.byBaseName.get(path.posix.basename(normalised));
-    return byBase && byBase !== 'ambiguous' ? byBase : null;
+    if (exact) {
+      this.used.set(normalised, true);
+      return exact;
+    }
+    const base = path.posix.basename(normalised);
+    const byBase = this.byBaseName.get(base);
+    if (byBase === undefined) return null;
+    for (const key of this.namesByBase.get(base) ?? []) this.used.set(key, true);
+    return byBase;
+  }
+
+  /** Names of uploaded files no row looked up (rejected files included: they are the client's to notice). */
+  unreferenced(): string[] {
+    return [...this.used].filter(([, used]) => !used).map(([name]) => name);
   }
 }
 

@@ -25,7 +25,14 @@ export function parseManifest(content: Buffer, maxRows: number): ParsedManifest 
   if (text.includes('\u0000')) throw new AppError(400, 'manifest_not_csv', 'the manifest contains binary data');
   let records: string[][];
   try {
-    records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: false });
+    // Stops one row past the limit: a manifest of millions of rows is refused without parsing all of it.
+    records = parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      trim: false,
+      to: maxRows + 2,
+    });
   } catch (error) {
     throw new AppError(
       400,
@@ -40,6 +47,16 @@ export function parseManifest(content: Buffer, maxRows: number): ParsedManifest 
   const [header, ...data] = records;
   if (!header) throw new AppError(400, 'manifest_empty', 'the manifest has no header row');
   const columns = header.map((column) => column.trim().toLowerCase());
+  // Spreadsheets in many locales export ';' or tab separated files: say so rather than list every column missing.
+  const separator = columns.length === 1 ? /[;\t|]/.exec(columns[0]!)?.[0] : undefined;
+  if (separator !== undefined && REQUIRED_COLUMNS.some((column) => columns[0]!.includes(column))) {
+    throw new AppError(
+      400,
+      'manifest_wrong_delimiter',
+      `the manifest header is separated by ${separator === '\t' ? 'tabs' : `"${separator}"`}; use commas`,
+      { delimiter: separator },
+    );
+  }
   const missing = REQUIRED_COLUMNS.filter((column) => !columns.includes(column));
   if (missing.length > 0) {
     throw new AppError(400, 'manifest_missing_columns', `the manifest lacks required columns: ${missing.join(', ')}`, {
@@ -64,8 +81,7 @@ export function parseManifest(content: Buffer, maxRows: number): ParsedManifest 
   }
   if (data.length === 0) throw new AppError(400, 'manifest_empty', 'the manifest has no data rows');
   if (data.length > maxRows) {
-    throw new AppError(413, 'too_many_rows', `the manifest has ${data.length} rows; the limit is ${maxRows}`, {
-      rows: data.length,
+    throw new AppError(413, 'too_many_rows', `the manifest has more than ${maxRows} rows, the limit`, {
       limit: maxRows,
     });
   }

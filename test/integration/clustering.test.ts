@@ -199,5 +199,5 @@ describe('clustering a planted ring across operators', () => {
     const events = await env.container.pool.query<{ kind: string }>('SELECT kind FROM cluster_events ORDER BY id');
     expect(events.rows.filter((e) => e.kind === 'created')).toHaveLength(4);
     expect(events.rows.filter((e) => e.kind === 'joined')).toHaveLength(3);
-  });
+  }, 240_000);
 });

@@ -243,7 +243,15 @@ describe('IngestService.ingest: accepted rows', () => {
       photoPart('b.jpg', 'photo-b'),
     ]);
 
-    expect(outcome).toEqual({ batchId: batch.id, accepted: 2, rejected: 0, errors: [], created: true, queued: 2 });
+    expect(outcome).toEqual({
+      batchId: batch.id,
+      accepted: 2,
+      rejected: 0,
+      errors: [],
+      created: true,
+      queued: 2,
+      warnings: [],
+    });
     expect(batch.id).toMatch(UUID);
     expect(batch).toMatchObject({
       operatorId: 7,
@@ -525,16 +533,28 @@ describe('IngestService.ingest: photo names', () => {
     expect(batch.records[0]!.photoSha256.equals(sha256('photo-a'))).toBe(true);
   });
 
-  it('treats a base name shared by two uploads as ambiguous (photo_missing), while full paths still match', async () => {
+  it('treats a base name shared by two uploads as ambiguous (photo_ambiguous), while full paths still match', async () => {
     const h = harness();
     const { outcome, batch } = await ingestOne(h, [
       manifestPart([sampleRow(1, 'a.jpg'), sampleRow(2, 'y/a.jpg')]),
       photoPart('x/a.jpg', 'x-a'),
       photoPart('y/a.jpg', 'y-a'),
     ]);
-    expect(errorCodes(outcome.errors)).toEqual([[1, 'photo', 'photo_missing']]);
+    expect(errorCodes(outcome.errors)).toEqual([[1, 'photo', 'photo_ambiguous']]);
     expect(batch.records.map((record) => record.rowNumber)).toEqual([2]);
     expect(batch.records[0]!.photoSha256.equals(sha256('y-a'))).toBe(true);
+  });
+
+  it('reports two files under one full name as ambiguous, and files no row names as warnings', async () => {
+    const h = harness();
+    const { outcome } = await ingestOne(h, [
+      manifestPart([sampleRow(1, 'a.jpg')]),
+      photoPart('a.jpg', 'first'),
+      photoPart('a.jpg', 'second'),
+      photoPart('extra.jpg', 'extra'),
+    ]);
+    expect(errorCodes(outcome.errors)).toEqual([[1, 'photo', 'photo_ambiguous']]);
+    expect(outcome.warnings).toEqual([expect.objectContaining({ code: 'photo_unreferenced', photo: 'extra.jpg' })]);
   });
 
   it('does not match names that differ in case', async () => {
@@ -604,7 +624,7 @@ describe('IngestService.ingest: idempotency', () => {
     const outcome = await h.service.ingest(
       request([manifestPart([sampleRow(1, 'a.jpg')]), photoPart('a.jpg', 'photo-a')], { idempotencyKey: 'req-42' }),
     );
-    expect(outcome).toEqual({ ...previous, created: false, queued: 0 });
+    expect(outcome).toEqual({ ...previous, created: false, queued: 0, warnings: [] });
     expect(h.batches.idempotencyLookups).toEqual([[7, 'req-42']]);
     expect(h.photos.saved).toEqual([]);
     expect(h.batches.created).toEqual([]);
@@ -629,7 +649,7 @@ describe('IngestService.ingest: idempotency', () => {
     );
     expect(h.batches.created).toHaveLength(1);
     expect(h.batches.created[0]!.idempotencyKey).toBe('req-99');
-    expect(outcome).toEqual({ ...previous, created: false, queued: 0 });
+    expect(outcome).toEqual({ ...previous, created: false, queued: 0, warnings: [] });
     expect(h.queue.enqueued).toEqual([]);
     expect(h.batches.markQueuedCalls).toEqual([]);
   });
@@ -725,5 +745,54 @@ describe('IngestService.reconcile', () => {
     h.batches.waiting = [9];
     expect(await h.service.reconcile()).toBe(1);
     expect(h.batches.waitingLimits).toEqual([1000]);
+  });
+});
+
+describe('IngestService: backpressure', () => {
+  const busyQueue = (waiting: number | Error) =>
+    Object.assign(new FakeQueue(), {
+      counts: async () => {
+        if (waiting instanceof Error) throw waiting;
+        return { waiting };
+      },
+    });
+
+  it('refuses a new batch with 429 queue_full while more face jobs than the limit wait', async () => {
+    const h = harness({ maxQueuedRecords: 5, queue: busyQueue(6) });
+    const error = await appErrorFrom(h.service.ingest(request([manifestPart([sampleRow(1, 'a.jpg')])])));
+    expect(error).toMatchObject({ statusCode: 429, code: 'queue_full', details: { waiting: 6, limit: 5 } });
+    expect(h.batches.created).toHaveLength(0);
+  });
+
+  it('accepts at the limit, and when Redis cannot be asked', async () => {
+    for (const queue of [busyQueue(5), busyQueue(new Error('redis down'))]) {
+      const h = harness({ maxQueuedRecords: 5, queue });
+      const { outcome } = await ingestOne(h, [manifestPart([sampleRow(1, 'a.jpg')]), photoPart('a.jpg', 'a')]);
+      expect(outcome.accepted).toBe(1);
+    }
+  });
+});
+
+describe('IngestService.reconcile: jobs lost by a Redis restart', () => {
+  it('queues every queued record again once per Redis run id', async () => {
+    let runId = 'first';
+    const queue = Object.assign(new FakeQueue(), { serverRunId: async () => runId });
+    const batches = Object.assign(new FakeBatchStore(), {
+      queued: [11, 12, 13],
+      async findQueuedRecordIds(afterId: number, limit: number) {
+        return this.queued.filter((id) => id > afterId).slice(0, limit);
+      },
+    });
+    const h = harness({ queue, batches });
+    expect(await h.service.reconcile(2)).toBe(3);
+    expect(queue.enqueued).toEqual([[11, 12], [13]]);
+    // Same server: nothing to recover, and nothing logged on the first pass of a process.
+    expect(await h.service.reconcile(2)).toBe(0);
+    expect(h.logger.warnings).toHaveLength(0);
+    runId = 'second';
+    batches.queued = [13];
+    expect(await h.service.reconcile(2)).toBe(1);
+    expect(queue.enqueued.at(-1)).toEqual([13]);
+    expect(h.logger.warnings[0]!.message).toMatch(/Redis restarted/);
   });
 });

@@ -134,7 +134,7 @@ describe('parseManifest: size', () => {
     const error = appErrorFrom(() => parseManifest(csv(manifestCsv(rows)), 2));
     expect(error.statusCode).toBe(413);
     expect(error.code).toBe('too_many_rows');
-    expect(error.details).toEqual({ rows: 3, limit: 2 });
+    expect(error.details).toEqual({ limit: 2 });
   });
 
   it('accepts exactly maxRows data rows', () => {

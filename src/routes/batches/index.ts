@@ -39,7 +39,13 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
         consumes: ['multipart/form-data', 'application/zip'],
         querystring: UploadQuerySchema,
         headers: UploadHeadersSchema,
-        response: { 202: UploadResultSchema, ...problemResponses, 413: { $ref: 'Problem' }, 415: { $ref: 'Problem' } },
+        response: {
+          202: UploadResultSchema,
+          ...problemResponses,
+          413: { $ref: 'Problem' },
+          415: { $ref: 'Problem' },
+          429: { $ref: 'Problem' },
+        },
       },
     },
     async (request, reply) => {
@@ -75,6 +81,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
         accepted: outcome.accepted,
         rejected: outcome.rejected,
         errors: outcome.errors,
+        ...(outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {}),
       });
     },
   );

@@ -23,6 +23,15 @@ export const UploadResultSchema = Type.Object(
     accepted: Type.Integer(),
     rejected: Type.Integer(),
     errors: Type.Array(RowErrorSchema),
+    warnings: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { code: Type.String(), photo: Type.String(), message: Type.String() },
+          { additionalProperties: false },
+        ),
+        { description: 'uploaded photos that no row names (ignored); absent when there are none' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

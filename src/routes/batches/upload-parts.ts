@@ -123,7 +123,8 @@ export async function* zipParts(
       for (const entry of entries) {
         if (entry === manifest) continue;
         // Oversized entries are judged by their declared size alone: inflating them would only feed a zip bomb.
-        const stream = entry.uncompressedSize > limits.maxPhotoBytes ? Readable.from([]) : await openEntry(zip, entry);
+        const stream =
+          entry.uncompressedSize > limits.maxPhotoBytes ? Readable.from([]) : guardEntry(await openEntry(zip, entry));
         yield { kind: 'photo', name: entry.fileName, stream, declaredBytes: entry.uncompressedSize };
       }
     } finally {
@@ -134,7 +135,16 @@ export async function* zipParts(
   }
 }
 
+// yauzl's wording for entry names that would escape the folder they are extracted to.
+const UNSAFE_NAME = /absolute path|invalid relative path|invalid characters in fileName/;
+
 function invalidZip(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof Error && UNSAFE_NAME.test(error.message)) {
+    return new AppError(400, 'zip_unsafe_entry', 'the zip holds an entry with an absolute or "../" path', undefined, {
+      cause: error,
+    });
+  }
   return new AppError(
     400,
     'invalid_zip',
@@ -160,10 +170,22 @@ function isIgnored(name: string): boolean {
   return name.endsWith('/') || name.startsWith('__MACOSX/') || path.posix.basename(name).startsWith('.');
 }
 
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+/** A Unix symlink stored in the zip (its "content" is the link target, which a careless extractor follows). */
+function isSymlink(entry: yauzl.Entry): boolean {
+  return ((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK;
+}
+
 function listEntries(zip: yauzl.ZipFile, maxEntries: number): Promise<yauzl.Entry[]> {
   return new Promise((resolve, reject) => {
     const entries: yauzl.Entry[] = [];
     zip.on('entry', (entry: yauzl.Entry) => {
+      if (isSymlink(entry)) {
+        reject(new AppError(400, 'zip_unsafe_entry', 'the zip holds a symbolic link; send plain files only'));
+        return;
+      }
       if (!isIgnored(entry.fileName)) entries.push(entry);
       if (entries.length > maxEntries) {
         reject(new AppError(413, 'too_many_files', `the zip holds more than ${maxEntries} files`));
@@ -175,6 +197,25 @@ function listEntries(zip: yauzl.ZipFile, maxEntries: number): Promise<yauzl.Entr
     zip.once('error', (error) => reject(invalidZip(error)));
     zip.readEntry();
   });
+}
+
+/**
+ * An entry's bytes with its failures reported as the client's fault: yauzl stops an entry that inflates past
+ * its declared size (a zip bomb lying in its headers) or fails its CRC, and that is a bad upload, not a 500.
+ */
+function guardEntry(stream: Readable): Readable {
+  // yauzl keeps inflating into a stream that already failed and reports each later chunk again: the first
+  // failure reaches the reader below, the echoes must not crash the process.
+  stream.on('error', () => undefined);
+  // Pulled only as the photo store reads, so nothing inflates (or fails) before anyone listens.
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of stream) yield chunk as Buffer;
+    } catch (error) {
+      throw invalidZip(error);
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
 }
 
 function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {

@@ -1,0 +1,303 @@
+/**
+ * Security properties of the API, on one small batch run through the real pipeline (face worker and cluster
+ * worker in process): operators see only their own data (404, not 403), roles hold, revoked keys stop at once,
+ * bad keys are rate-limited, security headers are set, CORS stays closed, and no identity document number
+ * reaches the database, the export files or the logs in plain text.
+ */
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runClusterWorker } from '../../src/cluster-worker-runtime.js';
+import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { portrait } from '../../src/cli/sample-portraits.js';
+import { runFaceWorker } from '../../src/face-worker-runtime.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
+import { waitFor } from '../helpers/upload.js';
+
+const logLines: string[] = [];
+const logSink = new Writable({
+  write(chunk: Buffer, _encoding, callback) {
+    logLines.push(chunk.toString('utf8'));
+    callback();
+  },
+});
+
+let env: TestEnv;
+const keys: Record<string, string> = {};
+const stoppers: (() => Promise<void>)[] = [];
+
+// Planted documents: valid numbers that must never appear in plain text anywhere.
+const AADHAAR = sampleRow(4242, 'x').id_number;
+const PAN = 'AFZPK7190K';
+const BAD_PAN = 'AFZPK71900';
+
+let batchId: string;
+let clusterId: number;
+let faceId: number;
+let exportId: number;
+let posAgentId: string;
+
+async function call<T = Record<string, unknown>>(
+  method: string,
+  url: string,
+  key: string | null,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const all: Record<string, string> = { ...headers };
+  if (key) all.authorization = `Bearer ${key}`;
+  if (body !== undefined) all['content-type'] = 'application/json';
+  const response = await fetch(`${env.url}${url}`, {
+    method,
+    headers: all,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = Buffer.from(await response.arrayBuffer());
+  const type = response.headers.get('content-type') ?? '';
+  const parsed = type.includes('json') && text.length > 0 ? (JSON.parse(text.toString('utf8')) as T) : ({} as T);
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+beforeAll(async () => {
+  env = await createTestEnv({ logLevel: 'trace' }, logSink);
+  keys.jio = await env.key('operator', 'JIO');
+  keys.airtel = await env.key('operator', 'AIRTEL');
+  keys.analyst = await env.key('analyst');
+  keys.admin = await env.key('admin');
+  const workerLogger = createLogger({ logLevel: 'trace' }, 'test-worker', logSink);
+  const faces = await runFaceWorker(env.config, workerLogger);
+  stoppers.push(() => faces.close());
+  const clusters = await runClusterWorker(env.config, workerLogger);
+  stoppers.push(() => clusters.close());
+
+  // One person under three identities at JIO (a ring), one of them on a PAN card; a fourth row with a bad PAN.
+  const rows = [
+    { ...sampleRow(4242, 'a.jpg') },
+    { ...sampleRow(4243, 'b.jpg'), id_type: 'pan', id_number: PAN },
+    { ...sampleRow(4244, 'c.jpg') },
+    { ...sampleRow(4245, 'a.jpg'), id_type: 'pan', id_number: BAD_PAN },
+  ];
+  posAgentId = rows[0]!.pos_agent_id;
+  const form = new FormData();
+  form.append('manifest', new Blob([manifestCsv(rows)]), 'manifest.csv');
+  for (const [i, name] of ['a.jpg', 'b.jpg', 'c.jpg'].entries()) {
+    form.append(name, new Blob([new Uint8Array(await portrait(1, 0, i))]), name);
+  }
+  const upload = await fetch(`${env.url}/v1/batches`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys.jio}` },
+    body: form,
+  });
+  const uploaded = (await upload.json()) as { batch_id: string; accepted: number; errors: { code: string }[] };
+  expect(uploaded.accepted).toBe(3);
+  expect(uploaded.errors.map((e) => e.code)).toEqual(['invalid_pan']);
+  batchId = uploaded.batch_id;
+
+  const flagged = await waitFor(
+    async () => {
+      const list = await call<{ items: { id: number; size: number }[] }>(
+        'GET',
+        '/v1/clusters?flagged=true',
+        keys.analyst!,
+      );
+      return list.body.items.find((c) => c.size === 3);
+    },
+    120_000,
+    'the flagged ring',
+  );
+  clusterId = flagged.id;
+  const detail = await call<{ members: { faceId: number }[] }>('GET', `/v1/clusters/${clusterId}`, keys.analyst);
+  faceId = detail.body.members[0]!.faceId;
+  const decided = await call('POST', `/v1/clusters/${clusterId}/decisions`, keys.analyst, { action: 'confirm' });
+  expect(decided.status).toBe(200);
+  const exported = await call<{ id: number; rowCount: number }>('POST', '/v1/exports', keys.analyst, {
+    operator: 'JIO',
+  });
+  expect(exported.body.rowCount).toBe(3);
+  exportId = exported.body.id;
+}, 180_000);
+
+afterAll(async () => {
+  for (const stop of stoppers.reverse()) await stop();
+  await env?.close();
+});
+
+describe('operator isolation', () => {
+  const paths = () => [
+    `/v1/batches/${batchId}`,
+    `/v1/batches/${batchId}/records`,
+    `/v1/batches/${batchId}/errors`,
+    `/v1/clusters/${clusterId}`,
+    `/v1/faces/${faceId}/thumbnail`,
+    `/v1/faces/${faceId}/photo`,
+    `/v1/exports/${exportId}/download`,
+    `/v1/exports/${exportId}/download?format=json`,
+  ];
+
+  it('lets the owning operator read its batch, cluster, faces and export', async () => {
+    for (const url of paths()) expect([url, (await call('GET', url, keys.jio!)).status]).toEqual([url, 200]);
+  });
+
+  it('answers 404 (not 403) to another operator for each of them, and lists none of them', async () => {
+    for (const url of paths()) {
+      const answer = await call<{ code: string }>('GET', url, keys.airtel!);
+      expect([url, answer.status]).toEqual([url, 404]);
+    }
+    const candidates = await call<{ items: unknown[] }>('GET', '/v1/block-candidates', keys.airtel!);
+    expect(candidates.body.items).toEqual([]);
+    const clusters = await call<{ items: unknown[] }>('GET', '/v1/clusters', keys.airtel!);
+    expect(clusters.body.items).toEqual([]);
+    const exports = await call<{ items: unknown[] }>('GET', '/v1/exports', keys.airtel!);
+    expect(exports.body.items).toEqual([]);
+    const batches = await call<{ items: unknown[] }>('GET', '/v1/batches', keys.airtel!);
+    expect(batches.body.items).toEqual([]);
+    const enrolments = await call<{ items?: unknown[] }>(
+      'GET',
+      `/v1/agents/JIO/${posAgentId}/enrolments`,
+      keys.airtel!,
+    );
+    expect(enrolments.status === 404 || enrolments.body.items?.length === 0).toBe(true);
+  });
+});
+
+describe('roles and keys', () => {
+  it('does not let an analyst (or an operator) manage keys or operators: 403', async () => {
+    for (const key of [keys.analyst!, keys.jio!]) {
+      expect((await call('POST', '/v1/keys', key, { role: 'admin' })).status).toBe(403);
+      expect((await call('DELETE', '/v1/keys/1', key)).status).toBe(403);
+      expect((await call('POST', '/v1/operators', key, { code: 'EVIL', name: 'Evil' })).status).toBe(403);
+    }
+    expect((await call('POST', `/v1/clusters/${clusterId}/decisions`, keys.jio!, { action: 'confirm' })).status).toBe(
+      403,
+    );
+  });
+
+  it('stops a revoked key, and the review session made with it, on the very next request', async () => {
+    const created = await call<{ key: string; id: number }>('POST', '/v1/keys', keys.admin!, { role: 'analyst' });
+    const key = created.body.key;
+    expect((await call('GET', '/v1/clusters', key)).status).toBe(200);
+    const signIn = await fetch(`${env.url}/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key }),
+    });
+    expect(signIn.status).toBe(200);
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await call('GET', '/v1/clusters', null, undefined, { cookie })).status).toBe(200);
+    expect((await call('DELETE', `/v1/keys/${created.body.id}`, keys.admin!)).status).toBe(204);
+    expect(await call('GET', '/v1/clusters', key)).toMatchObject({ status: 401, body: { code: 'invalid_api_key' } });
+    expect((await call('GET', '/v1/clusters', null, undefined, { cookie })).status).toBe(401);
+  });
+});
+
+describe('security headers and CORS', () => {
+  it('sets helmet headers on API answers and keeps the stricter CSP of the review UI', async () => {
+    const api = await call('GET', '/v1/batches', keys.jio!);
+    expect(api.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(api.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(api.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+    expect(api.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(api.headers.get('x-powered-by')).toBeNull();
+    const ui = await fetch(`${env.url}/ui/`);
+    expect(ui.status).toBe(200);
+    expect(ui.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(ui.headers.get('x-frame-options')).toBe('DENY');
+    const docs = await fetch(`${env.url}/docs/`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('swagger-initializer.js');
+    expect((await fetch(`${env.url}/docs/static/swagger-initializer.js`)).status).toBe(200);
+  });
+
+  it('never answers with Access-Control-Allow-Origin, to simple or preflight requests', async () => {
+    const origin = 'https://evil.example';
+    const simple = await call('GET', '/v1/batches', keys.jio!, undefined, { origin });
+    expect(simple.status).toBe(200);
+    expect(simple.headers.get('access-control-allow-origin')).toBeNull();
+    const preflight = await fetch(`${env.url}/v1/batches`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(preflight.headers.get('access-control-allow-methods')).toBeNull();
+  });
+});
+
+describe('personal data at rest and in logs', () => {
+  it('keeps the planted Aadhaar and PAN numbers out of every table, the export files and the logs', async () => {
+    const database = new URL(env.config.databaseUrl);
+    const { stdout: dump } = await promisify(execFile)(
+      'pg_dump',
+      [
+        '--data-only',
+        '--no-owner',
+        '-h',
+        database.hostname,
+        '-p',
+        database.port || '5432',
+        '-U',
+        'postgres',
+        database.pathname.slice(1),
+      ],
+      { maxBuffer: 256 * 1024 * 1024 },
+    );
+    // The dump holds the pipeline's whole output: the records, faces, the ring, its candidates and the audit log.
+    expect(dump).toContain('COPY public.block_candidates');
+    expect(dump).toMatch(/XXXXXX190K/);
+    const exportsDir = path.join(env.config.dataDir, 'exports');
+    const exportFiles = await readdir(exportsDir, { recursive: true }).catch(() => []);
+    const exportText = (
+      await Promise.all(
+        exportFiles.map((file) =>
+          readFile(path.join(exportsDir, String(file))).then(
+            (b) => b.toString('utf8'),
+            () => '',
+          ),
+        ),
+      )
+    ).join('\n');
+    expect(exportText.length).toBeGreaterThan(0);
+    const logs = logLines.join('');
+    expect(logs.length).toBeGreaterThan(0);
+    for (const [where, text] of [
+      ['database', dump],
+      ['exports', exportText],
+      ['logs', logs],
+    ] as const) {
+      for (const secret of [AADHAAR, PAN, PAN.slice(0, 6), BAD_PAN]) {
+        expect(text.includes(secret) ? `${secret} found in ${where}` : 'absent').toBe('absent');
+      }
+      expect(text).not.toContain(keys.jio!);
+    }
+  });
+});
+
+describe('failed authentication rate limit', () => {
+  it('answers 429 with Retry-After after N bad keys per minute from one IP, even to a good key', async () => {
+    const limited = await createTestEnv({ maxAuthFailuresPerMinute: 3 });
+    try {
+      const good = await limited.key('operator', 'VI');
+      const get = (key: string) => fetch(`${limited.url}/v1/batches`, { headers: { authorization: `Bearer ${key}` } });
+      for (let i = 0; i < 2; i++) expect((await get(`ssk_wrong-${i}`)).status).toBe(401);
+      // A failed sign-in to the review UI counts as well.
+      const signIn = await fetch(`${limited.url}/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key: 'ssk_wrong-sign-in' }),
+      });
+      expect(signIn.status).toBe(401);
+      const blocked = await get('ssk_wrong-3');
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await blocked.json()).toMatchObject({ code: 'too_many_auth_failures' });
+      expect((await get(good)).status).toBe(429);
+      // Public endpoints stay reachable.
+      expect((await fetch(`${limited.url}/healthz`)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
