@@ -1,61 +1,71 @@
-import { copyFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { childProcessEnv, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
+import { PROJECT_ROOT } from '../paths.js';
 import { startServer } from '../server.js';
 import { dropDatabase } from '../repositories/database.js';
 import { deleteQueueKeys } from '../repositories/job-queue.repository.js';
 import { runClusterWorker } from '../cluster-worker-runtime.js';
-import { manifestCsv, sampleRow, type SampleRow } from './sample-batch.js';
-import { ALL_SAMPLE_FACES, portrait } from './sample-portraits.js';
+import { applyConstraintsJob } from '../jobs/job-registry.js';
 import type { BatchView } from '../services/batch.service.js';
+import { ApiClient } from './api-client.js';
+import { formatCounts, processedRecords } from './batch-status.js';
+import { CliError, EXIT, type ExitCode } from './cli-errors.js';
+import { buildDemoPlan, DEMO_OPERATORS, type DemoOperator, type DemoRecord } from './demo-batch.js';
+import { screenCast } from './demo-cast.js';
+import { datasetSources, sampleSources, seededRandom } from './demo-photos.js';
+import { formatScore, scoreDemo, type CandidateView } from './demo-score.js';
+import { formatBytes, progressBar } from './progress.js';
+import { manifestCsv } from './sample-batch.js';
 import { uploadBatch } from './upload.js';
 import { superviseFaceWorkers } from './worker-supervisor.js';
 
-const IDENTITIES = 30;
-const IMAGES_PER_IDENTITY = 3;
+/** Where the demo looks for labelled real faces when --faces is not given. */
+export const DEFAULT_FACES_DIR = path.join(PROJECT_ROOT, '..', 'shared', 'datasets', 'faces-dev');
+/** Rows per upload: each operator's records go up in a few batches, as a daily feed would. */
+const ROWS_PER_UPLOAD = 40;
+/** Clustering that makes no progress this long while faces wait is stuck (see the restart below). */
+const STALL_MS = 15_000;
 
-/** Up to `IMAGES_PER_IDENTITY` photos from each of the first `IDENTITIES` identity folders. */
-async function datasetPhotos(dataset: string): Promise<{ identity: string; file: string }[]> {
-  const identities = (await readdir(dataset, { withFileTypes: true }))
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort()
-    .slice(0, IDENTITIES);
-  const photos: { identity: string; file: string }[] = [];
-  for (const identity of identities) {
-    const files = (await readdir(path.join(dataset, identity))).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort();
-    for (const file of files.slice(0, IMAGES_PER_IDENTITY))
-      photos.push({ identity, file: path.join(dataset, identity, file) });
-  }
-  return photos;
+export interface DemoOptions {
+  faces: string;
+  seed: number;
+  keepRunning: boolean;
+  port: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every page of a cursor-paginated list endpoint. */
+async function listAll<T>(client: ApiClient, path: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const separator = path.includes('?') ? '&' : '?';
+    const page: { items: T[]; next_cursor: string | null } = await client.get(
+      `${path}${separator}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
 }
 
 /**
- * Without a dataset: portraits cut from the group photos inside @vladmandic/face-api, three differently
- * scaled and lit photos of each of its 21 people.
+ * The main job end to end: a fresh database, the API, the face workers and the cluster worker; a realistic KYC
+ * batch for three operators with planted fraud (rings, a SIM-cap breach, a reused document, a reused photo,
+ * photos without a face) and traps, uploaded through the HTTP API; then what the API flagged, scored against
+ * the ground truth. Returns 0 when every planted case was found and nothing else was flagged, 1 otherwise.
  */
-async function samplePortraits(work: string): Promise<{ identity: string; file: string }[]> {
-  const photos: { identity: string; file: string }[] = [];
-  for (const [sample, index] of ALL_SAMPLE_FACES) {
-    for (let variant = 0; variant < 3; variant++) {
-      const file = path.join(work, `sample${sample}-face${index}-v${variant}.jpg`);
-      await writeFile(file, await portrait(sample, index, variant));
-      photos.push({ identity: `sample${sample}-face${index}`, file });
-    }
-  }
-  return photos;
-}
+export async function runDemo(baseConfig: Config, options: DemoOptions): Promise<ExitCode> {
+  const started = Date.now();
+  const say = (line = '') => process.stdout.write(`${line}\n`);
+  const seconds = (from: number) => `${((Date.now() - from) / 1000).toFixed(1)} s`;
 
-/**
- * The main job end to end on real photos: start the API, register an operator, upload a batch in which every
- * photo is a subscriber with its own name and document (so each identity with several photos is a planted
- * fraud ring), plus a few bad rows, and show what simsift made of it.
- */
-export async function runDemo(baseConfig: Config, options: { dataset: string }): Promise<void> {
-  // A fresh database, data dir and queues every run (`<database>_demo`): the demo shows one batch's story,
-  // not whatever earlier runs left behind.
+  // A fresh database, data dir and queues every run (`<database>_demo`): the demo shows one story, not whatever
+  // earlier runs left behind, and running it twice works.
   const demoDatabase = new URL(baseConfig.databaseUrl);
   demoDatabase.pathname = `${demoDatabase.pathname}_demo`;
   const config: Config = {
@@ -63,110 +73,235 @@ export async function runDemo(baseConfig: Config, options: { dataset: string }):
     databaseUrl: demoDatabase.toString(),
     dataDir: path.join(baseConfig.dataDir, 'demo'),
     queuePrefix: `${baseConfig.queuePrefix}_demo`,
+    host: '127.0.0.1',
+    port: options.port,
   };
   await dropDatabase(config.databaseUrl);
   await deleteQueueKeys(config.redisUrl, config.queuePrefix);
   await rm(config.dataDir, { recursive: true, force: true });
-  const workerEnv = childProcessEnv(config);
-  const say = (line = '') => process.stdout.write(`${line}\n`);
-  const dataset = path.resolve(options.dataset);
-  const hasDataset = await stat(dataset).then(
+
+  const facesDir = path.resolve(options.faces);
+  const hasFaces = await stat(facesDir).then(
     (s) => s.isDirectory(),
     () => false,
   );
-  const work = await mkdtemp(path.join(os.tmpdir(), 'simsift-demo-'));
-  const photos = hasDataset ? await datasetPhotos(dataset) : await samplePortraits(work);
-  say(`simsift demo: ${photos.length} KYC photos from ${hasDataset ? dataset : 'the face-api sample photos'}`);
+  const sources = [...(hasFaces ? await datasetSources(facesDir) : []), ...sampleSources()];
+  say(
+    `simsift demo: faces from ${hasFaces ? `${facesDir} and ` : ''}the @vladmandic/face-api sample photos` +
+      `${hasFaces ? '' : ` (no folder at ${facesDir}; pass --faces DIR for more people)`}, seed ${options.seed}`,
+  );
 
   const logger = createLogger({ logLevel: 'warn' });
-  const server = await startServer({ ...config, host: '127.0.0.1', port: 0 }, logger);
-  const workers = superviseFaceWorkers(config.workerProcesses, logger, workerEnv, { logsToStderr: true });
+  const server = await startServer(config, logger);
+  const workers = superviseFaceWorkers(config.workerProcesses, logger, childProcessEnv(config), { logsToStderr: true });
   let stopClusterWorker = async () => {};
+  const work = await mkdtemp(path.join(os.tmpdir(), 'simsift-demo-'));
   try {
-    say(`starting ${config.workerProcesses} face worker processes and the cluster worker ...`);
+    say(`API at ${server.url}; starting ${config.workerProcesses} face worker processes and the cluster worker`);
+    // Casting runs the face models once over the source photos while the workers load theirs.
+    let phase = Date.now();
+    const cast = await screenCast(sources, baseConfig, path.join(baseConfig.dataDir, 'eval-cache'));
+    say(
+      `cast: ${cast.members.length} people from ${sources.length} source photos (${seconds(phase)}); left out ${cast.left.length}:`,
+    );
+    for (const left of cast.left) say(`  ${left.label}: ${left.why}`);
+    const plan = await buildDemoPlan(cast.members, cast.unusable, seededRandom(options.seed));
     await workers.ready;
-    const clusterWorker = await runClusterWorker(config, logger);
+    let clusterWorker = await runClusterWorker(config, logger);
     stopClusterWorker = () => clusterWorker.close();
+
     const { container } = server;
-    await container.auth.createOperator('DEMO_TSP', 'Demo Telecom', 'cli', null);
-    const { key } = await container.auth.createKey({
-      role: 'operator',
-      operatorCode: 'DEMO_TSP',
+    const operatorKeys = new Map<DemoOperator, string>();
+    for (const operator of DEMO_OPERATORS) {
+      await container.auth.createOperator(operator.code, operator.name, 'cli', null);
+      const { key } = await container.auth.createKey({
+        role: 'operator',
+        operatorCode: operator.code,
+        actor: 'cli',
+        actorKeyId: null,
+        label: 'demo',
+      });
+      operatorKeys.set(operator.code, key);
+    }
+    const analyst = await container.auth.createKey({
+      role: 'analyst',
+      operatorCode: null,
       actor: 'cli',
       actorKeyId: null,
-      label: 'demo',
+      label: 'demo analyst',
     });
+    const api = new ApiClient(server.url, analyst.key);
 
-    const rows: SampleRow[] = [];
-    const runId = Date.now() % 1_000_000;
-    for (const [i, photo] of photos.entries()) {
-      const name = `${photo.identity}-${path.basename(photo.file)}`;
-      await copyFile(photo.file, path.join(work, name));
-      rows.push(sampleRow(runId * 1000 + i, name));
+    // Photos to disk, then each operator's rows in batches of ROWS_PER_UPLOAD through POST /v1/batches.
+    for (const record of plan.records)
+      if (record.photo) await writeFile(path.join(work, record.row.photo), record.photo);
+    const uploads: { operator: DemoOperator; manifest: string; rows: DemoRecord[] }[] = [];
+    for (const operator of DEMO_OPERATORS) {
+      const rows = plan.records.filter((record) => record.operator === operator.code);
+      for (let i = 0; i < rows.length; i += ROWS_PER_UPLOAD) {
+        const chunk = rows.slice(i, i + ROWS_PER_UPLOAD);
+        const manifest = path.join(work, `${operator.code}-${uploads.length + 1}.csv`);
+        await writeFile(manifest, manifestCsv(chunk.map((record) => record.row)));
+        uploads.push({ operator: operator.code, manifest, rows: chunk });
+      }
     }
-    // Rows an operator's export gets wrong, to show the per-row errors.
-    const n = rows.length;
-    await writeFile(path.join(work, 'not-a-photo.jpg'), 'this is text, not a JPEG');
-    rows.push({ ...sampleRow(runId * 1000 + n, rows[0]!.photo), id_number: '234123412345' });
-    rows.push({ ...sampleRow(runId * 1000 + n + 1, rows[0]!.photo), msisdn: '12345' });
-    rows.push({ ...sampleRow(runId * 1000 + n + 2, 'missing.jpg') });
-    rows.push({ ...sampleRow(runId * 1000 + n + 3, 'not-a-photo.jpg') });
-    const manifest = path.join(work, 'manifest.csv');
-    await writeFile(manifest, manifestCsv(rows));
+    const accepted = plan.records.length - plan.rejectedRows;
+    const people = new Set(plan.records.map((record) => record.row.id_number)).size;
+    say(
+      `batch: ${plan.records.length} rows (${accepted} subscribers' connections, ${plan.rejectedRows} malformed), ` +
+        `${DEMO_OPERATORS.length} operators, ${new Set(plan.records.map((r) => r.row.lsa)).size} LSAs, ` +
+        `${new Set(plan.records.map((r) => r.row.pos_agent_id)).size} PoS agents, ${people} documents`,
+    );
+    phase = Date.now();
+    const totalBytes = plan.records.reduce((sum, record) => sum + (record.photo?.length ?? 0), 0);
+    const uploadBar = progressBar('upload', plan.records.length, 'rows', ' | {bytes}');
+    const batchIds: string[] = [];
+    const rowErrors: string[] = [];
+    let sentRows = 0;
+    let sentBytes = 0;
+    try {
+      for (const upload of uploads) {
+        const result = await uploadBatch({
+          url: server.url,
+          key: operatorKeys.get(upload.operator),
+          manifest: upload.manifest,
+          photos: work,
+          idempotencyKey: `demo-${path.basename(upload.manifest)}`,
+          onProgress: (bytes, total) =>
+            uploadBar.update(sentRows + Math.floor((upload.rows.length * bytes) / Math.max(1, total)), {
+              bytes: formatBytes(sentBytes + bytes),
+            }),
+        });
+        if (result.status !== 202) {
+          throw new CliError(
+            `upload of ${upload.manifest} failed: HTTP ${result.status} ${JSON.stringify(result.body)}`,
+          );
+        }
+        const body = result.body as { batch_id: string; errors: { row: number; field: string; code: string }[] };
+        batchIds.push(body.batch_id);
+        for (const error of body.errors) {
+          rowErrors.push(`  ${upload.operator} batch row ${error.row}: ${error.field} ${error.code}`);
+        }
+        sentRows += upload.rows.length;
+        sentBytes += upload.rows.reduce((sum, record) => sum + (record.photo?.length ?? 0), 0);
+        uploadBar.update(sentRows, { bytes: formatBytes(sentBytes) });
+      }
+    } finally {
+      uploadBar.stop();
+    }
+    const uploadTime = seconds(phase);
+    say(`uploaded ${uploads.length} batches (${formatBytes(totalBytes)}) in ${uploadTime}; rejected rows:`);
+    for (const line of rowErrors) say(line);
 
-    say(`uploading ${rows.length} rows to ${server.url}/v1/batches ...`);
-    const upload = await uploadBatch({ url: server.url, key, manifest, photos: work, idempotencyKey: `demo-${runId}` });
-    if (upload.status !== 202) throw new Error(`upload failed: HTTP ${upload.status} ${JSON.stringify(upload.body)}`);
-    const result = upload.body as {
-      batch_id: string;
-      accepted: number;
-      rejected: number;
-      errors: { row: number; field: string; code: string; message: string }[];
-    };
-    say(`batch ${result.batch_id}: ${result.accepted} accepted, ${result.rejected} rejected`);
-    for (const error of result.errors) say(`  row ${error.row} ${error.field}: ${error.code} (${error.message})`);
+    // Face pipeline progress from GET /v1/batches/:id, then clustering progress from GET /v1/clusters.
+    phase = Date.now();
+    const processingBar = progressBar('faces', accepted, 'records');
+    let batches: BatchView[] = [];
+    try {
+      const deadline = Date.now() + 10 * 60_000;
+      for (;;) {
+        batches = await Promise.all(batchIds.map((id) => api.get<BatchView>(`/v1/batches/${id}`)));
+        processingBar.update(batches.reduce((sum, batch) => sum + processedRecords(batch), 0));
+        if (batches.every((batch) => batch.state === 'completed')) break;
+        if (Date.now() > deadline) throw new CliError('the face workers did not finish the batches in 10 minutes');
+        await sleep(500);
+      }
+    } finally {
+      processingBar.stop();
+    }
+    const facesTime = seconds(phase);
+    const counts: Record<string, number> = {};
+    for (const batch of batches)
+      for (const [state, n] of Object.entries(batch.counts)) counts[state] = (counts[state] ?? 0) + n;
+    say(`face pipeline: ${accepted} records in ${facesTime}:`);
+    for (const line of formatCounts({ counts })) say(line);
 
-    say('face workers are processing the batch ...');
-    const started = Date.now();
-    let batch: BatchView;
-    for (;;) {
-      const status = await fetch(`${server.url}/v1/batches/${result.batch_id}`, {
-        headers: { authorization: `Bearer ${key}` },
+    phase = Date.now();
+    const faces = counts.face_ready ?? 0;
+    const clusterBar = progressBar('clustering', faces, 'faces');
+    const clusterWarnings: string[] = [];
+    let candidates: CandidateView[] = [];
+    try {
+      const deadline = Date.now() + 5 * 60_000;
+      let clustered = 0;
+      let lastChange = { clustered: -1, at: Date.now() };
+      while (clustered < faces && Date.now() < deadline) {
+        const clusters = await listAll<{ size: number }>(api, '/v1/clusters?sort=id');
+        clustered = clusters.reduce((sum, cluster) => sum + cluster.size, 0);
+        clusterBar.update(Math.min(clustered, faces));
+        if (clustered !== lastChange.clustered) lastChange = { clustered, at: Date.now() };
+        if (clustered < faces && Date.now() - lastChange.at > STALL_MS) {
+          // A face stored while the cluster worker's watermark had passed its id is not taken up until the worker
+          // rebuilds (faces from two worker processes commit out of id order): restart it and say so.
+          const waiting = await container.pool.query<{ id: string; newer: string }>(
+            `SELECT f.id, (SELECT count(*) FROM faces g JOIN cluster_members gm ON gm.face_id = g.id WHERE g.id > f.id)
+               AS newer FROM faces f LEFT JOIN cluster_members m ON m.face_id = f.id WHERE m.face_id IS NULL`,
+          );
+          const ids = waiting.rows.map((row) => `${row.id} (${row.newer} newer faces clustered)`).join(', ');
+          clusterWarnings.push(
+            `cluster worker stalled at ${clustered}/${faces} faces for ${STALL_MS / 1000} s (unclustered face ids: ` +
+              `${ids || 'none'}); restarted it`,
+          );
+          await clusterWorker.close();
+          clusterWorker = await runClusterWorker(config, logger);
+          await container.clusterQueue.add([applyConstraintsJob('demo-unclustered-faces')]);
+          lastChange = { clustered, at: Date.now() };
+        }
+        if (clustered < faces) await sleep(500);
+      }
+      if (clustered < faces) throw new CliError(`only ${clustered} of ${faces} faces were clustered in 5 minutes`);
+      // Verdicts are saved just after the cluster changes: wait until the candidate list stops changing.
+      let previous = '';
+      for (let i = 0; i < 60; i++) {
+        candidates = await listAll<CandidateView>(api, '/v1/block-candidates');
+        const fingerprint = JSON.stringify(candidates.map((c) => [c.msisdn, c.clusterId, c.reasons]).sort());
+        if (fingerprint === previous) break;
+        previous = fingerprint;
+        await sleep(1_000);
+      }
+    } finally {
+      clusterBar.stop();
+    }
+    const clusterTime = seconds(phase);
+    for (const warning of clusterWarnings) say(`warning: ${warning}`);
+
+    const flagged = await listAll<{ id: number; size: number; reasons: string[] }>(api, '/v1/clusters?flagged=true');
+    const agents = await api.get<{
+      items: { operator: string; posAgentId: string; enrolments: number; flaggedEnrolments: number; risk: number }[];
+    }>('/v1/agents?sort=risk&limit=3');
+    const score = scoreDemo(plan.cases, candidates);
+
+    say();
+    say(`== simsift demo report (${batchIds.length} batches, ${accepted} records, ${people} identity documents)`);
+    say(`flagged clusters: ${flagged.length}; block candidates: ${candidates.length}`);
+    for (const line of formatScore(score)) say(line);
+    say();
+    say(`planted cases found: ${score.found}/${score.planted}`);
+    say(`false alarms (flagged trap or ordinary records): ${score.falseAlarms.length}`);
+    for (const alarm of score.falseAlarms) say(`  ${alarm.caseId} ${alarm.msisdn}: ${alarm.reasons.join(', ')}`);
+    if (score.unknown.length > 0) say(`candidates on numbers the demo did not plant: ${score.unknown.length}`);
+    say('riskiest PoS agents (share of enrolments in flagged clusters):');
+    for (const agent of agents.items) {
+      say(
+        `  ${agent.operator} ${agent.posAgentId.padEnd(14)} ${agent.flaggedEnrolments}/${agent.enrolments} (${Math.round(agent.risk * 100)}%)`,
+      );
+    }
+    if (clusterWarnings.length > 0) say(`cluster worker restarts: ${clusterWarnings.length} (see the warning above)`);
+    say(`timings: upload ${uploadTime}, faces ${facesTime}, clustering ${clusterTime}, total ${seconds(started)}`);
+    say();
+    say(`review UI: ${server.url}/ui/`);
+    say(`analyst key (sign in with it): ${analyst.key}`);
+    say(score.ok ? 'RESULT: PASS (every planted case found, no false alarm)' : 'RESULT: FAIL');
+    const exitCode: ExitCode = score.ok ? EXIT.ok : EXIT.failure;
+
+    if (options.keepRunning) {
+      say('the API and the workers keep running; press Ctrl+C to stop');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
       });
-      batch = (await status.json()) as BatchView;
-      if (batch.state === 'completed' || Date.now() - started > 10 * 60_000) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    const seconds = (Date.now() - started) / 1000;
-    say(`batch ${batch.state} in ${seconds.toFixed(1)} s (${(result.accepted / seconds).toFixed(1)} photos/s):`);
-    for (const [state, count] of Object.entries(batch.counts)) if (count > 0) say(`  ${state.padEnd(16)} ${count}`);
-
-    // Clustering follows the faces: wait until every stored face of the batch sits in a cluster.
-    const pending = async () =>
-      (
-        await container.pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM faces f JOIN kyc_records r ON r.id = f.record_id
-           LEFT JOIN cluster_members m ON m.face_id = f.id WHERE r.batch_id = $1::uuid AND m.face_id IS NULL`,
-          [result.batch_id],
-        )
-      ).rows[0]!.n;
-    const clusterDeadline = Date.now() + 5 * 60_000;
-    while ((await pending()) > 0 && Date.now() < clusterDeadline) await new Promise((r) => setTimeout(r, 500));
-    const analyst = await container.auth.createKey({ role: 'analyst', actor: 'cli', actorKeyId: null, label: 'demo' });
-    const headers = { authorization: `Bearer ${analyst.key}` };
-    const flagged = (await (await fetch(`${server.url}/v1/clusters?flagged=true&limit=500`, { headers })).json()) as {
-      items: { id: number; size: number; reasons: string[] }[];
-    };
-    const planted = new Set(photos.map((photo) => photo.identity)).size;
-    say(`flagged clusters: ${flagged.items.length} (the batch plants ${planted} people, each under several names)`);
-    for (const cluster of flagged.items.slice(0, 10)) {
-      const detail = (await (await fetch(`${server.url}/v1/clusters/${cluster.id}`, { headers })).json()) as {
-        members: { msisdn: string; name: string; idMasked: string }[];
-      };
-      say(`  cluster ${cluster.id} [${cluster.reasons.join(', ')}]: one face, ${cluster.size} subscribers`);
-      for (const member of detail.members) say(`    ${member.msisdn}  ${member.name.padEnd(22)} ${member.idMasked}`);
-    }
-    if (flagged.items.length > 10) say(`  ... and ${flagged.items.length - 10} more: GET /v1/clusters?flagged=true`);
+    return exitCode;
   } finally {
     await stopClusterWorker();
     await workers.stop();

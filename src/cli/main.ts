@@ -1,34 +1,35 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { createContainer } from '../container.js';
-import { createClusterService, runClusterWorker } from '../cluster-worker-runtime.js';
+import { runClusterWorker } from '../cluster-worker-runtime.js';
 import { createLogger } from '../logger.js';
-import { createPool, migrate } from '../repositories/database.js';
+import { migrate } from '../repositories/database.js';
 import { startServer } from '../server.js';
-import { AppError } from '../services/errors.js';
 import { ROLES, type Role } from '../services/auth.service.js';
+import { ApiClient } from './api-client.js';
 import { formatAuditVerification } from './audit.js';
-import { runDemo } from './demo.js';
+import { requireServices } from './backing-services.js';
+import { runStatus } from './batch-status.js';
+import { CliError, describeFailure, EXIT } from './cli-errors.js';
+import { DEFAULT_FACES_DIR, runDemo } from './demo.js';
 import { runEval } from './eval.js';
+import { runRecluster } from './recluster.js';
+import { runExport } from './export.js';
+import { formatBytes, progressBar, type ProgressBar } from './progress.js';
 import { uploadBatch } from './upload.js';
 import { superviseFaceWorkers } from './worker-supervisor.js';
 
-function config(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`simsift: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+/** The validated configuration (a ConfigError exits 2), after checking the backing services it names (exit 3). */
+async function config(needs: { postgres?: boolean; redis?: boolean } = {}): Promise<Config> {
+  const cfg = loadConfig();
+  await requireServices(cfg, needs);
+  return cfg;
 }
 
 /** Runs `work` with a migrated database and a container, for one-shot admin commands. */
 async function withContainer<T>(work: (container: ReturnType<typeof createContainer>) => Promise<T>): Promise<T> {
-  const cfg = config();
+  const cfg = await config({ postgres: true });
   await migrate(cfg.databaseUrl);
   const container = createContainer(cfg, createLogger({ logLevel: 'warn' }));
   try {
@@ -41,13 +42,34 @@ async function withContainer<T>(work: (container: ReturnType<typeof createContai
 const program = new Command()
   .name('simsift')
   .description('Find SIM-card fraud from subscriber KYC photos')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Throw instead of exiting, so usage errors get exit code 2 (see describeFailure); inherited by every command.
+  .exitOverride()
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 ok, 1 failure or problems found, 2 usage or configuration error, 3 Postgres, Redis or the API unreachable.',
+  );
+
+/** --url and --key, for the commands that talk to a running API. */
+function apiOptions(command: Command): Command {
+  return command
+    .option('--url <url>', 'API base URL (or SIMSIFT_URL)', process.env.SIMSIFT_URL ?? 'http://127.0.0.1:8080')
+    .option('--key <key>', 'API key (or SIMSIFT_API_KEY)', process.env.SIMSIFT_API_KEY);
+}
+
+/** A positive integer option, or a usage error naming the option. */
+function integerOption(name: string, value: string | undefined, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`${name} must be an integer of at least ${min}`, EXIT.usage);
+  return n;
+}
 
 program
   .command('serve')
   .description('run the HTTP API (migrates the database first)')
   .action(async () => {
-    const cfg = config();
+    const cfg = await config({ postgres: true, redis: true });
     const logger = createLogger(cfg);
     const server = await startServer(cfg, logger);
     logger.info({ url: server.url, docs: `${server.url}/docs` }, 'simsift API listening');
@@ -65,10 +87,8 @@ program
   .description('run face worker processes (one model instance each, one job at a time)')
   .option('--processes <n>', 'worker processes (default: number of cores)')
   .action(async (options: { processes?: string }) => {
-    const cfg = config();
-    const processes = options.processes ? Number(options.processes) : cfg.workerProcesses;
-    if (!Number.isInteger(processes) || processes < 1)
-      throw new AppError(400, 'invalid_processes', '--processes must be 1 or more');
+    const cfg = await config({ postgres: true, redis: true });
+    const processes = integerOption('--processes', options.processes) ?? cfg.workerProcesses;
     const logger = createLogger(cfg, 'simsift-worker');
     // Migrate once here so the children do not all queue on the migration lock.
     await migrate(cfg.databaseUrl);
@@ -90,7 +110,7 @@ const db = program.command('db').description('database administration');
 db.command('migrate')
   .description('create the database if needed and apply pending migrations')
   .action(async () => {
-    const result = await migrate(config().databaseUrl);
+    const result = await migrate((await config({ postgres: true })).databaseUrl);
     console.log(
       result.applied.length > 0 ? `applied: ${result.applied.join(', ')}` : 'database is up to date (nothing to apply)',
     );
@@ -170,35 +190,104 @@ audit
     });
   });
 
-program
-  .command('upload')
-  .description('upload a KYC batch to a running simsift API')
-  .option('--manifest <file>', 'manifest CSV (with --photos)')
-  .option('--photos <dir>', 'folder holding the photos named in the manifest')
-  .option('--zip <file>', 'a zip with manifest.csv and the photos')
-  .option('--url <url>', 'API base URL', process.env.SIMSIFT_URL ?? 'http://127.0.0.1:8080')
-  .option('--key <key>', 'API key (or SIMSIFT_API_KEY)', process.env.SIMSIFT_API_KEY)
+apiOptions(
+  program
+    .command('upload')
+    .description('upload a KYC batch to a running simsift API (prints the batch id and per-row errors as JSON)')
+    .option('--manifest <file>', 'manifest CSV (with --photos)')
+    .option('--photos <dir>', 'folder holding the photos named in the manifest')
+    .option('--zip <file>', 'a zip with manifest.csv and the photos'),
+)
   .option('--operator <code>', 'operator code (admin keys only)')
   .option('--idempotency-key <key>', 'makes a retry return the same batch')
-  .action(async (options: Parameters<typeof uploadBatch>[0]) => {
-    const result = await uploadBatch(options);
+  .option('--no-progress', 'no progress bar')
+  .action(async (options: Parameters<typeof uploadBatch>[0] & { progress: boolean }) => {
+    const shown: { bar: ProgressBar | null } = { bar: null };
+    const result = await uploadBatch({
+      ...options,
+      onProgress: options.progress
+        ? (sent, total) => {
+            shown.bar ??= progressBar(
+              'upload',
+              Math.max(1, Math.round(total / 1024)),
+              'kB',
+              ` of ${formatBytes(total)}`,
+            );
+            shown.bar.update(Math.round(sent / 1024));
+          }
+        : undefined,
+    }).finally(() => shown.bar?.stop());
     console.log(JSON.stringify(result.body, null, 2));
-    if (result.status >= 400) process.exitCode = 1;
+    if (result.status === 401 || result.status === 403) process.exitCode = EXIT.usage;
+    else if (result.status >= 400) process.exitCode = EXIT.failure;
   });
+
+apiOptions(
+  program
+    .command('status <batch>')
+    .description('follow a batch through the face pipeline: a progress bar until it is done, then records by state'),
+)
+  .option('--no-wait', 'print the current state once instead of following the batch')
+  .option('--timeout <seconds>', 'give up (exit 1) after this long', '1800')
+  .option('--json', 'print the batch as JSON')
+  .action(
+    async (batch: string, options: { url: string; key?: string; wait: boolean; timeout: string; json?: boolean }) => {
+      await runStatus(new ApiClient(options.url, options.key), batch, {
+        wait: options.wait,
+        json: options.json ?? false,
+        timeoutSeconds: integerOption('--timeout', options.timeout),
+      });
+    },
+  );
+
+apiOptions(
+  program
+    .command('export')
+    .description("create an operator's block list (POST /v1/exports) and download it; analyst or admin key"),
+)
+  .requiredOption('--operator <code>', 'the operator whose numbers to export, e.g. JIO')
+  .option('--out <file>', 'where to write it (default simsift-export-<operator>-<id>.<format>)')
+  .addOption(new Option('--format <format>', 'file format').choices(['csv', 'json']).default('csv'))
+  .addOption(
+    new Option('--status <status>', 'decided numbers to export (default: confirmed)').choices([
+      'confirmed',
+      'dismissed',
+    ]),
+  )
+  .option('--since <date-time>', 'only decisions at or after this ISO date-time')
+  .option('--full', 'include numbers exported before (default: only new ones)')
+  .option('--json', 'print the export record as JSON')
+  .action(
+    async (options: {
+      url: string;
+      key?: string;
+      operator: string;
+      out?: string;
+      format: 'csv' | 'json';
+      status?: 'confirmed' | 'dismissed';
+      since?: string;
+      full?: boolean;
+      json?: boolean;
+    }) => {
+      const { file, export: created } = await runExport(new ApiClient(options.url, options.key), options);
+      if (options.json) console.log(JSON.stringify({ ...created, file }));
+      else
+        console.log(
+          `export ${created.id} for ${created.operator}: ${created.rowCount} numbers, ` +
+            `sha256 ${options.format === 'csv' ? created.csvSha256 : created.jsonSha256}, written to ${file}`,
+        );
+    },
+  );
 
 program
   .command('recluster')
-  .description('cluster every stored face again in one batch and report how far it agrees with the live clusters')
-  .action(async () => {
-    const cfg = config();
-    await migrate(cfg.databaseUrl);
-    const pool = createPool(cfg.databaseUrl, 2);
-    try {
-      const service = await createClusterService(cfg, pool);
-      console.log(JSON.stringify(await service.compareWithRecluster()));
-    } finally {
-      await pool.end();
-    }
+  .description(
+    'cluster every stored face again in one batch (honouring analyst constraints) and report its pairwise ' +
+      'agreement with the live clusters; --apply replaces the live clusters with the batch result',
+  )
+  .option('--apply', 'replace the live clusters (changed clusters are judged again)')
+  .action(async (options: { apply?: boolean }) => {
+    console.log(JSON.stringify(await runRecluster(await config(), { apply: options.apply ?? false })));
   });
 
 program
@@ -227,7 +316,7 @@ program
       pairs?: string;
     }) => {
       const number = (value?: string) => (value === undefined ? undefined : Number(value));
-      const result = await runEval(config(), {
+      const result = await runEval(await config(), {
         dataset: options.dataset,
         limit: number(options.limit),
         embedder: options.embedder,
@@ -242,17 +331,32 @@ program
 
 program
   .command('demo')
-  .description('run the whole pipeline on a real batch of photos and print what it found')
-  .option('--dataset <dir>', 'folder of <identity>/<image> photos', '../shared/datasets/faces-dev')
-  .action(async (options: { dataset: string }) => {
-    await runDemo(config(), options);
+  .description(
+    'the main job end to end: a fresh <database>_demo, the API and workers, a KYC batch for three operators with ' +
+      'planted fraud and traps uploaded through the API, and a report scored against the ground truth ' +
+      '(exit 0 only when every planted case is found and nothing else is flagged)',
+  )
+  .option('--faces <dir>', 'folder of <identity>/<image> photos of different people', DEFAULT_FACES_DIR)
+  .addOption(new Option('--dataset <dir>', 'same as --faces').hideHelp())
+  .option('--seed <n>', 'builds a different (but reproducible) batch', '1')
+  .option('--port <n>', 'API port (default: any free port)', '0')
+  .option('--keep-running', 'leave the API and workers up after the report, to open the review UI (Ctrl+C stops)')
+  .action(async (options: { faces: string; dataset?: string; seed: string; port: string; keepRunning?: boolean }) => {
+    const cfg = await config({ postgres: true, redis: true });
+    process.exitCode = await runDemo(cfg, {
+      faces: options.dataset ?? options.faces,
+      seed: integerOption('--seed', options.seed, 0)!,
+      port: integerOption('--port', options.port, 0)!,
+      keepRunning: options.keepRunning ?? false,
+    });
   });
 
-program.parseAsync().catch((error: unknown) => {
-  if (error instanceof AppError) {
-    process.stderr.write(`simsift: ${error.message} (${error.code})\n`);
-  } else {
-    process.stderr.write(`simsift: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  }
-  process.exit(1);
-});
+program.parseAsync().then(
+  // Commands that start servers or workers keep running on their own handles; one-shot commands end here.
+  () => undefined,
+  (error: unknown) => {
+    const { exitCode, message } = describeFailure(error);
+    if (message) process.stderr.write(`simsift: ${message}\n`);
+    process.exit(exitCode);
+  },
+);

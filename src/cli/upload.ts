@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { AppError } from '../services/errors.js';
+import { ServiceUnreachableError } from './cli-errors.js';
 
 export interface UploadOptions {
   url: string;
@@ -12,6 +13,8 @@ export interface UploadOptions {
   zip?: string;
   operator?: string;
   idempotencyKey?: string;
+  /** Called as the body goes out: bytes sent so far and the total (the files' sizes, without multipart framing). */
+  onProgress?: (sentBytes: number, totalBytes: number) => void;
 }
 
 /** Photo names listed in a manifest's `photo` column, so only the referenced files are sent. */
@@ -36,26 +39,56 @@ export async function uploadBatch(options: UploadOptions): Promise<{ status: num
   const headers: Record<string, string> = { authorization: `Bearer ${options.key}` };
   if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
 
-  let body: FormData | Blob;
+  let encoded: Response;
+  let totalBytes = 0;
   if (options.zip) {
-    body = await openAsBlob(options.zip);
-    headers['content-type'] = 'application/zip';
+    const zip = await openAsBlob(options.zip);
+    totalBytes = zip.size;
+    encoded = new Response(zip, { headers: { 'content-type': 'application/zip' } });
   } else if (options.manifest && options.photos) {
     const form = new FormData();
-    form.append('manifest', await openAsBlob(options.manifest), 'manifest.csv');
+    const manifest = await openAsBlob(options.manifest);
+    form.append('manifest', manifest, 'manifest.csv');
+    totalBytes += manifest.size;
     for (const name of await photoNames(options.manifest)) {
       const file = path.join(options.photos, name);
       try {
-        form.append(name, await openAsBlob(file), name);
+        const photo = await openAsBlob(file);
+        form.append(name, photo, name);
+        totalBytes += photo.size;
       } catch {
         // A missing photo is reported by the server for its rows; the rest of the batch still goes up.
       }
     }
-    body = form;
+    // Encoding through a Response gives the multipart body as a stream (and its boundary), so the bytes can be
+    // counted on their way out for a progress bar.
+    encoded = new Response(form);
   } else {
     throw new AppError(400, 'missing_input', 'pass --zip FILE, or --manifest FILE with --photos DIR');
   }
-  const response = await fetch(target, { method: 'POST', headers, body });
+  headers['content-type'] = encoded.headers.get('content-type')!;
+  let sentBytes = 0;
+  const counted = encoded.body!.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        sentBytes += chunk.byteLength;
+        options.onProgress?.(Math.min(sentBytes, totalBytes), totalBytes);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  let response: Response;
+  try {
+    response = await fetch(target, { method: 'POST', headers, body: counted, duplex: 'half' });
+  } catch (error) {
+    throw new ServiceUnreachableError(
+      'the simsift API',
+      options.url,
+      'start it with `simsift serve`, or pass --url (SIMSIFT_URL)',
+      error,
+    );
+  }
+  options.onProgress?.(totalBytes, totalBytes);
   const text = await response.text();
   let parsed: unknown = text;
   try {
