@@ -15,6 +15,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { seededRandom } from '../src/services/seeded-random.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -34,18 +35,7 @@ if (!dir || !(folds >= 2) || !(perFold >= 1) || !Number.isInteger(seed)) {
   process.exit(2);
 }
 
-/** mulberry32: a small seeded generator, so the file depends only on the folder and the seed. */
-function random(seedValue: number): () => number {
-  let state = seedValue >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const next = random(seed);
+const next = seededRandom(seed);
 const pick = (n: number) => Math.floor(next() * n);
 function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {

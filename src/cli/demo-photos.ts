@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ALL_SAMPLE_FACES, portrait } from './sample-portraits.js';
+import { seededRandom } from '../services/seeded-random.js';
 
 /** One real person the demo can photograph: a single source photo, transformed for each use. */
 export interface FaceSource {
@@ -71,17 +72,7 @@ async function normalisePhoto(file: string): Promise<Buffer> {
 export const RING_TRANSFORMS = ['recropped', 'rescaled', 'recompressed', 'grey', 'rotated'] as const;
 export type PhotoTransform = 'copy' | 'mild' | (typeof RING_TRANSFORMS)[number];
 
-/** A deterministic pseudo-random generator (mulberry32), so a demo seed always builds the same batch. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom } from '../services/seeded-random.js';
 
 const between = (random: () => number, low: number, high: number) => low + (high - low) * random();
 

@@ -17,6 +17,7 @@ import sharp from 'sharp';
 import type { FaceBox, RgbImage } from '../../../src/repositories/face-engine/face-engine.repository.js';
 import { ImageRepository } from '../../../src/repositories/image.repository.js';
 import { log, round } from './env.js';
+import { seededRandom } from '../../../src/services/seeded-random.js';
 
 export const PHOTO_SET_VERSION = 'kyc-v1';
 
@@ -223,17 +224,8 @@ function frame(image: RgbImage, box: FaceBox, share: number, angleDeg: number, j
   return { outer: region(outerWidth, outerHeight), crop: region(width, height), width, height };
 }
 
-/** mulberry32: small, fast and deterministic per seed. */
-function random(seed: number): () => number {
-  let state = (seed * 2_654_435_761) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** Seeds are scrambled first, so neighbouring photo numbers get unrelated sequences. */
+const random = (seed: number) => seededRandom(seed * 2_654_435_761);
 
 async function renderVariant(
   image: RgbImage,
