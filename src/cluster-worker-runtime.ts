@@ -8,6 +8,8 @@ import { createPool, migrate, type Pool } from './repositories/database.js';
 import { readModelManifest } from './repositories/face-engine/model-manifest.js';
 import { ClusterService } from './services/clustering/cluster.service.js';
 import { UsearchIndex } from './repositories/usearch-index.repository.js';
+import { UsearchIndexFile } from './repositories/usearch-index-file.repository.js';
+import path from 'node:path';
 import { FaceEngine } from './repositories/face-engine/face-engine.repository.js';
 import { ImageRepository } from './repositories/image.repository.js';
 import { CheckEvaluatorService } from './services/checks/check-evaluator.service.js';
@@ -58,6 +60,11 @@ export async function createClusterService(config: Config, pool: Pool): Promise<
       neighbours: config.clustering.neighbours,
     },
     () => new UsearchIndex(metric, embedder.descriptorLength!),
+    // Saved by the cluster worker so its next start loads the graph instead of inserting every face again.
+    new UsearchIndexFile(
+      path.join(config.dataDir, 'index', `${config.faces.embedder}.usearch`),
+      () => new UsearchIndex(metric, embedder.descriptorLength!),
+    ),
   );
 }
 
@@ -87,6 +94,9 @@ export async function runClusterWorker(config: Config, logger: Logger): Promise<
     async close() {
       await checks.close();
       await worker.close();
+      // After the last job: the saved index then holds every face clustered, and the next start adds none.
+      const saved = await service.saveIndex();
+      if (saved) logger.info(saved, 'cluster index saved');
       await pool.end();
       connection.disconnect();
     },

@@ -137,6 +137,22 @@ export class ClusterRepository {
     }));
   }
 
+  /** Faces of one embedder in no cluster with `fromId` < id <= `toId`, in id order (late commits). */
+  async unclusteredFaces(embedder: string, fromId: number, toId: number) {
+    const result = await this.pool.query<{ faceId: number; embedding: Buffer }>(
+      `SELECT f.id AS "faceId", f.embedding FROM faces f
+       WHERE f.embedder = $1::text AND f.id > $2::bigint AND f.id <= $3::bigint
+         AND NOT EXISTS (SELECT 1 FROM cluster_members m WHERE m.face_id = f.id)
+       ORDER BY f.id`,
+      [embedder, fromId, toId],
+    );
+    return result.rows.map((row) => ({
+      faceId: row.faceId,
+      vector: bytesToEmbedding(row.embedding),
+      clusterId: null,
+    }));
+  }
+
   /** Id of the newest cluster event: changes when any writer touched the clusters. */
   async lastEventId(): Promise<number> {
     const result = await this.pool.query<{ id: number | null }>('SELECT max(id) AS id FROM cluster_events');

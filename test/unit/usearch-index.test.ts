@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js';
+import { ExactIndex, FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
 
 describe('UsearchIndex', () => {
   const vectors = Array.from({ length: 300 }, (_, i) =>
@@ -24,5 +25,77 @@ describe('UsearchIndex', () => {
     const index = new UsearchIndex('euclidean', 8);
     expect(index.search(vectors[0]!, 3)).toEqual([]);
     expect(index.searchMany([vectors[0]!, vectors[1]!], 3)).toEqual([[], []]);
+  });
+});
+
+describe('UsearchIndex quantized, under the clusterer', () => {
+  /** 128-d faces of a few hundred people (2-4 faces each) with the spread of real descriptors. */
+  function faces() {
+    let state = 11;
+    const next = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state / 2 ** 31 - 0.5;
+    };
+    const all: { faceId: number; vector: Float32Array }[] = [];
+    for (let person = 0; all.length < 600; person++) {
+      const centre = Float32Array.from({ length: 128 }, () => next() * 0.14);
+      for (let f = 0; f < 2 + (person % 3); f++) {
+        all.push({ faceId: all.length + 1, vector: centre.map((c) => c + next() * 0.08) });
+      }
+    }
+    return all;
+  }
+  const rules: ClusterRules = {
+    metric: 'euclidean',
+    pairThreshold: 0.5,
+    averageThreshold: 0.45,
+    minSupport: 0.5,
+    neighbours: 16,
+  };
+
+  it('returns f16 distances close to the exact ones', () => {
+    const all = faces();
+    const index = new UsearchIndex('euclidean', 128, { quantization: 'f16' });
+    index.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    const exact = new ExactIndex('euclidean');
+    exact.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    const hits = index.search(all[0]!.vector, 5);
+    exact.search(all[0]!.vector, 5).forEach((hit, i) => expect(hits[i]!.distance).toBeCloseTo(hit.distance, 3));
+  });
+
+  it('clusters as the exact index: the clusterer re-ranks its hits with the full vectors', () => {
+    const all = faces();
+    const exact = new FaceClusterer(new ExactIndex('euclidean'), rules);
+    const expected = all.flatMap((face) => exact.add(face.faceId, face.vector));
+    for (const quantization of ['f16', 'bf16'] as const) {
+      const quantized = new FaceClusterer(new UsearchIndex('euclidean', 128, { quantization }), rules);
+      const changes = [];
+      for (let from = 0; from < all.length; from += 50) changes.push(...quantized.addMany(all.slice(from, from + 50)));
+      expect(changes).toEqual(expected);
+      expect(quantized.snapshot()).toEqual(exact.snapshot());
+    }
+  });
+
+  it('decides on exact distances even when the index reports them off', () => {
+    // An index whose distances are 40-50% off, in both directions: placement must not change.
+    class Distorted extends ExactIndex {
+      override search(vector: Float32Array, k: number) {
+        return super
+          .search(vector, k)
+          .map((hit) => ({ ...hit, distance: hit.distance * (hit.faceId % 2 ? 1.5 : 0.6) }));
+      }
+    }
+    const all = faces();
+    const exact = new FaceClusterer(new ExactIndex('euclidean'), rules);
+    const distorted = new FaceClusterer(new Distorted('euclidean'), rules);
+    expect(all.flatMap((face) => distorted.add(face.faceId, face.vector))).toEqual(
+      all.flatMap((face) => exact.add(face.faceId, face.vector)),
+    );
   });
 });

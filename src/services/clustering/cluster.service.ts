@@ -30,6 +30,12 @@ export interface ClusterStore {
     embedder: string,
     plan: { moves: { faceId: number; clusterId: number }[]; created: number[]; removed: number[] },
   ): Promise<number>;
+  /** Faces with `fromId` < id <= `toId` that are in no cluster (committed late), oldest first. */
+  unclusteredFaces(
+    embedder: string,
+    fromId: number,
+    toId: number,
+  ): Promise<{ faceId: number; vector: Float32Array; clusterId: null }[]>;
   /** Analysts' constraints stored after `afterId`, oldest first. */
   constraints(afterId: number): Promise<{ id: number; kind: string; faceA: number; faceB: number }[]>;
   /** Cluster verdicts and their block candidates, written together. */
@@ -39,6 +45,35 @@ export interface ClusterStore {
 }
 
 const PAGE = 500;
+/** How far below the newest clustered face id to look for faces that committed late. */
+const STRAGGLER_WINDOW = 10_000;
+/** How often every face id is checked for a missing cluster (a straggler outside the window). */
+const FULL_SWEEP_MS = 5 * 60_000;
+
+/** What a saved index holds: the clustered faces up to `lastFaceId` (`faces` of them), as of `lastEventId`. */
+export interface IndexWatermark {
+  lastFaceId: number;
+  lastEventId: number;
+  faces: number;
+}
+
+/**
+ * A saved copy of the nearest-neighbour index, so a start loads it and inserts only the faces stored since,
+ * instead of every face (40+ min at 1M). Only a cache: faces in Postgres stay the source of truth.
+ */
+export interface SavedIndexStore {
+  /** The saved index and its watermark, or why there is none to use (missing, corrupt, other settings). */
+  load(): Promise<
+    | { index: NeighbourIndex & { contains(faceIds: readonly number[]): boolean[] }; watermark: IndexWatermark }
+    | {
+        unusable: string;
+      }
+  >;
+  save(index: NeighbourIndex, watermark: IndexWatermark): Promise<unknown>;
+}
+
+/** The index is saved again once this many faces, or a tenth of those saved, were added since the last save. */
+const SAVE_INDEX_AFTER_FACES = 10_000;
 
 /**
  * The single writer of clusters. Keeps a clusterer in memory, rebuilt from Postgres whenever another writer
@@ -50,6 +85,7 @@ export class ClusterService {
   private lastFaceId = 0;
   private knownEventId = -1;
   private lastConstraintId = 0;
+  private lastFullSweep = Date.now();
 
   constructor(
     private readonly store: ClusterStore,
@@ -57,13 +93,24 @@ export class ClusterService {
     private readonly rules: ClusterRules,
     /** A fresh nearest-neighbour index (ANN in production, exact in tests). */
     private readonly createIndex: () => NeighbourIndex = () => new ExactIndex(rules.metric),
+    /** Where the index is saved between starts (none: every start inserts every face). */
+    private readonly savedIndex?: SavedIndexStore,
   ) {}
+
+  /** The live clusterer's index and how many faces it held when last saved or loaded. */
+  private index: NeighbourIndex | null = null;
+  private savedFaces = 0;
 
   /**
    * Applies analysts' new constraints, then clusters all pending faces; returns how many faces were placed and
    * how many clusters are flagged among those touched.
    */
-  async clusterPending(): Promise<{ faces: number; touched: number; flagged: number }> {
+  async clusterPending(): Promise<{
+    faces: number;
+    touched: number;
+    flagged: number;
+    indexSaved?: { faces: number } | { error: string };
+  }> {
     if (!this.clusterer || (await this.store.lastEventId()) !== this.knownEventId) await this.rebuild();
     const clusterer = this.clusterer!;
     let placed = 0;
@@ -75,6 +122,18 @@ export class ClusterService {
       for (const id of judged.touched) touchedTotal.add(id);
     };
     await record(await this.applyNewConstraints(clusterer));
+    // Face workers commit in parallel, so a face can commit after a higher id was already clustered: such
+    // stragglers are picked up from a window below the high-water mark, and by a full sweep now and then.
+    const sweepAll = Date.now() - this.lastFullSweep > FULL_SWEEP_MS;
+    const stragglers = await this.store.unclusteredFaces(
+      this.embedder,
+      sweepAll ? 0 : Math.max(0, this.lastFaceId - STRAGGLER_WINDOW),
+      this.lastFaceId,
+    );
+    if (sweepAll) this.lastFullSweep = Date.now();
+    const known = stragglers.filter((face) => clusterer.clusterIdOf(face.faceId) === undefined);
+    placed += known.length;
+    await record(clusterer.addMany(known));
     for (;;) {
       const page = await this.store.loadFaces(this.embedder, this.lastFaceId, PAGE);
       if (page.length === 0) break;
@@ -88,7 +147,27 @@ export class ClusterService {
       placed += pending.length;
       await record(clusterer.addMany(pending));
     }
-    return { faces: placed, touched: touchedTotal.size, flagged };
+    const saved = await this.saveIndex(false);
+    return { faces: placed, touched: touchedTotal.size, flagged, ...(saved ? { indexSaved: saved } : {}) };
+  }
+
+  /**
+   * Saves the index with its watermark when enough faces were added since the last save, or when `always` (on
+   * close) and any were. A failed save only costs the next start time, so it is returned, not thrown.
+   */
+  async saveIndex(always = true): Promise<{ faces: number } | { error: string } | null> {
+    const index = this.index;
+    if (!this.savedIndex || !index || !this.clusterer) return null;
+    const added = index.size - this.savedFaces;
+    if (added <= 0 || (!always && added < Math.max(SAVE_INDEX_AFTER_FACES, this.savedFaces / 10))) return null;
+    const watermark = { lastFaceId: this.lastFaceId, lastEventId: this.knownEventId, faces: index.size };
+    try {
+      await this.savedIndex.save(index, watermark);
+      this.savedFaces = watermark.faces;
+      return { faces: watermark.faces };
+    } catch (error) {
+      return { error: error instanceof Error ? error.message : String(error) };
+    }
   }
 
   /**
@@ -240,34 +319,77 @@ export class ClusterService {
     return faces;
   }
 
-  /** Drops the in-memory state and reloads every clustered face: faces in Postgres are the source of truth. */
-  async rebuild(): Promise<{ faces: number; seconds: number }> {
+  /**
+   * Drops the in-memory state and reloads every clustered face: faces in Postgres are the source of truth.
+   * With a saved index whose faces are exactly the clustered faces up to its watermark, those are not inserted
+   * again (only their vectors and clusters are read); anything else about the file means a full rebuild.
+   */
+  async rebuild(): Promise<{ faces: number; seconds: number; savedIndex: string }> {
     const started = performance.now();
     const knownEventId = await this.store.lastEventId();
+    const saved = this.savedIndex ? await this.savedIndex.load() : { unusable: 'not kept' };
+    let restored = 'index' in saved ? await this.restoreAll(saved) : null;
+    let savedIndex = 'index' in saved ? `loaded (${saved.watermark.faces} faces)` : saved.unusable;
+    if (!restored && 'index' in saved) savedIndex = 'saved index does not match the faces in Postgres';
+    restored ??= (await this.restoreAll(null))!;
     // Built aside and swapped in whole, so a check running meanwhile never sees a half-loaded index.
-    const clusterer = new FaceClusterer(this.createIndex(), this.rules);
+    this.clusterer = restored.clusterer;
+    this.index = restored.index;
+    this.savedFaces = restored.savedFaces;
+    this.knownEventId = knownEventId;
+    this.lastFaceId = restored.lastFaceId;
+    // Every constraint is taken in again (and enforced) by the next clusterPending.
+    this.lastConstraintId = 0;
+    return { faces: restored.faces, seconds: (performance.now() - started) / 1000, savedIndex };
+  }
+
+  /**
+   * Every clustered face up to the first pending one, into a new clusterer on a fresh index, or on a saved one
+   * (null if its faces are not exactly the clustered faces up to its watermark).
+   */
+  private async restoreAll(
+    saved: {
+      index: NeighbourIndex & { contains(faceIds: readonly number[]): boolean[] };
+      watermark: IndexWatermark;
+    } | null,
+  ) {
+    const index = saved?.index ?? this.createIndex();
+    const clusterer = new FaceClusterer(index, this.rules);
+    const mark = saved?.watermark.lastFaceId ?? 0;
+    let inSaved = 0;
     let lastFaceId = 0;
     let faces = 0;
     for (;;) {
       const page = await this.store.loadFaces(this.embedder, lastFaceId, 10_000);
-      const clustered = page.filter((face) => face.clusterId !== null);
-      clusterer.restoreMany(clustered.map((face) => ({ ...face, clusterId: face.clusterId! })));
+      const firstPending = page.findIndex((face) => face.clusterId === null);
+      const clustered = (firstPending >= 0 ? page.slice(0, firstPending) : page) as {
+        faceId: number;
+        vector: Float32Array;
+        clusterId: number;
+      }[];
+      const split = clustered.findIndex((face) => face.faceId > mark);
+      const old = split >= 0 ? clustered.slice(0, split) : clustered;
+      if (saved && old.length > 0) {
+        // A face that committed late may have been clustered after the save: it is inserted like a newer one.
+        const present = saved.index.contains(old.map((face) => face.faceId));
+        const indexed = old.filter((_, i) => present[i]);
+        inSaved += indexed.length;
+        clusterer.restoreMany(indexed, { indexed: true });
+        clusterer.restoreMany(old.filter((_, i) => !present[i]));
+      }
+      if (split >= 0) clusterer.restoreMany(clustered.slice(split));
       faces += clustered.length;
       // Stop before the first unclustered face: clusterPending takes it from there.
-      const firstPending = page.find((face) => face.clusterId === null);
-      if (firstPending) {
-        lastFaceId = firstPending.faceId - 1;
+      if (firstPending >= 0) {
+        lastFaceId = page[firstPending]!.faceId - 1;
         break;
       }
       if (page.length === 0) break;
       lastFaceId = page.at(-1)!.faceId;
     }
-    this.clusterer = clusterer;
-    this.knownEventId = knownEventId;
-    this.lastFaceId = lastFaceId;
-    // Every constraint is taken in again (and enforced) by the next clusterPending.
-    this.lastConstraintId = 0;
-    return { faces, seconds: (performance.now() - started) / 1000 };
+    // Fewer found than saved: the file holds faces no longer clustered (or gone), which must not be neighbours.
+    if (saved && inSaved !== saved.watermark.faces) return null;
+    return { clusterer, index, lastFaceId, faces, savedFaces: saved ? inSaved : 0 };
   }
 }
 

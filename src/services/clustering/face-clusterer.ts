@@ -97,8 +97,14 @@ export class FaceClusterer {
     this.restoreMany([{ faceId, vector, clusterId }]);
   }
 
-  /** {@link restore} for many faces, inserted into the index at once (the worker's start-up, 1M faces). */
-  restoreMany(faces: readonly { faceId: number; vector: Float32Array; clusterId: number }[]): void {
+  /**
+   * {@link restore} for many faces, inserted into the index at once (the worker's start-up, 1M faces).
+   * `indexed`: the faces are in the index already (a saved index was loaded), only the clusters are restored.
+   */
+  restoreMany(
+    faces: readonly { faceId: number; vector: Float32Array; clusterId: number }[],
+    options: { indexed?: boolean } = {},
+  ): void {
     const ids: number[] = [];
     const vectors: Float32Array[] = [];
     for (const { faceId, vector, clusterId } of faces) {
@@ -112,6 +118,7 @@ export class FaceClusterer {
       this.clusters.set(clusterId, cluster);
       this.nextClusterId = Math.max(this.nextClusterId, clusterId + 1);
     }
+    if (options.indexed) return;
     if (ids.length === 1) this.index.add(ids[0]!, vectors[0]!);
     else this.index.addMany(ids, vectors);
   }
@@ -124,7 +131,7 @@ export class FaceClusterer {
   /** Adds one face and returns what changed. Adding a face twice is a no-op. */
   add(faceId: number, vector: Float32Array): ClusterChange[] {
     if (this.vectors.has(faceId)) return [];
-    const neighbours = this.index.search(vector, this.rules.neighbours);
+    const neighbours = this.exactly(vector, this.index.search(vector, this.rules.neighbours));
     this.vectors.set(faceId, vector);
     this.index.add(faceId, vector);
     return this.place(faceId, vector, neighbours);
@@ -157,7 +164,7 @@ export class FaceClusterer {
     const changes: ClusterChange[] = [];
     fresh.forEach(({ faceId, vector }, i) => {
       // Stored hits first so that equal distances keep the index's (insertion) order, as one search would.
-      const neighbours = [...stored[i]!];
+      const neighbours = this.exactly(vector, stored[i]!);
       for (let j = 0; j < i; j++) {
         const earlier = fresh[j]!;
         neighbours.push({ faceId: earlier.faceId, distance: faceDistance(vector, earlier.vector, this.rules.metric) });
@@ -169,7 +176,20 @@ export class FaceClusterer {
     return changes;
   }
 
-  /** Decides the cluster of a face already stored in the index, given its nearest neighbours. */
+  /**
+   * The index's hits with exact distances from the full vectors, nearest first. A quantized index (f16) only
+   * proposes neighbours: its distances are approximate, and a face just inside the pair threshold could be
+   * taken as outside it. Costs `neighbours` distance computations per face.
+   */
+  private exactly(vector: Float32Array, hits: readonly Neighbour[]): Neighbour[] {
+    const ranked = hits.map((hit) => {
+      const stored = this.vectors.get(hit.faceId);
+      return stored ? { faceId: hit.faceId, distance: faceDistance(vector, stored, this.rules.metric) } : hit;
+    });
+    return ranked.sort((a, b) => a.distance - b.distance);
+  }
+
+  /** Decides the cluster of a face already stored in the index, given its nearest neighbours (exact distances). */
   private place(faceId: number, vector: Float32Array, neighbours: readonly Neighbour[]): ClusterChange[] {
     const candidates = new Set<number>();
     for (const n of neighbours) {

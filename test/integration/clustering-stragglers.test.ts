@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
+import { ClusterService } from '../../src/services/clustering/cluster.service.js';
+import { portrait } from '../../src/cli/sample-portraits.js';
+import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
+import { uploadPhotos } from '../helpers/upload.js';
+
+let env: TestEnv;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  const key = await env.key('operator', 'JIO');
+  // Three subscribers; no workers run: their faces are written by hand below, in a chosen commit order.
+  await uploadPhotos(env.url, key, await Promise.all([0, 1, 2].map((v) => portrait(1, 0, v))), 1);
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+/** A face row for the n-th record (upload order) on `db`, with a descriptor near `x` on one axis. */
+async function insertFace(db: { query: TestEnv['container']['pool']['query'] }, n: number, x: number) {
+  const embedding = Buffer.alloc(128 * 4);
+  embedding.writeFloatLE(x, 0);
+  const result = await db.query<{ id: number }>(
+    `INSERT INTO faces (record_id, photo_sha256, bbox, landmarks, quality, embedder, embedder_version, embedding,
+       thumbnail_path, photo_phash)
+     SELECT id, photo_sha256, '{}', '[]', '{}', 'test', '1', $2::bytea, '', '0000000000000000'
+     FROM kyc_records ORDER BY id OFFSET $1::integer LIMIT 1 RETURNING id`,
+    [n - 1, embedding],
+  );
+  return result.rows[0]!.id;
+}
+
+describe('faces that commit out of id order', () => {
+  it('are still clustered when a higher id was clustered before they committed', async () => {
+    const pool = env.container.pool;
+    const service = new ClusterService(new ClusterRepository(pool), 'test', {
+      metric: 'euclidean',
+      pairThreshold: 0.5,
+      averageThreshold: 0.45,
+      minSupport: 0.5,
+      neighbours: 8,
+    });
+    const first = await insertFace(pool, 1, 0);
+    // A face worker takes the next id but commits late, after another worker's face is clustered.
+    const late = await pool.connect();
+    try {
+      await late.query('BEGIN');
+      const lateId = await insertFace(late, 2, 0.1);
+      const third = await insertFace(pool, 3, 5);
+      expect(lateId).toBeGreaterThan(first);
+      expect(third).toBeGreaterThan(lateId);
+      expect((await service.clusterPending()).faces).toBe(2);
+      await late.query('COMMIT');
+      expect((await service.clusterPending()).faces).toBe(1);
+      const members = await pool.query<{ face_id: number; cluster_id: number }>(
+        'SELECT face_id, cluster_id FROM cluster_members ORDER BY face_id',
+      );
+      const clusterOf = new Map(members.rows.map((r) => [r.face_id, r.cluster_id]));
+      expect(clusterOf.get(lateId)).toBe(clusterOf.get(first));
+      expect(clusterOf.get(third)).not.toBe(clusterOf.get(first));
+    } finally {
+      late.release();
+    }
+  });
+});

@@ -1,0 +1,189 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
+import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js';
+import type { ClusterStore } from '../../src/services/clustering/cluster.service.js';
+import { ClusterService } from '../../src/services/clustering/cluster.service.js';
+import type { ClusterChange, ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'simsift-index-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Faces of people with 1-3 photos each, 16-d, in a fixed order. */
+function faces(count: number, seed = 5) {
+  let state = seed;
+  const next = () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31 - 0.5;
+  };
+  const all: { faceId: number; vector: Float32Array }[] = [];
+  for (let person = 0; all.length < count; person++) {
+    const centre = Float32Array.from({ length: 16 }, () => next() * 0.5);
+    for (let f = 0; f <= person % 3 && all.length < count; f++) {
+      all.push({ faceId: all.length + 1, vector: centre.map((c) => c + next() * 0.1) });
+    }
+  }
+  return all;
+}
+
+const create = () => new UsearchIndex('euclidean', 16, { threads: 1 });
+
+describe('UsearchIndexFile', () => {
+  it('round-trips the index and its watermark', async () => {
+    const all = faces(500);
+    const index = create();
+    index.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    const file = new UsearchIndexFile(path.join(dir, 'index', 'face_recognition.usearch'), create);
+    const watermark = { lastFaceId: 500, lastEventId: 42, faces: 500 };
+    await file.save(index, watermark);
+    const loaded = await file.load();
+    if (!('index' in loaded)) throw new Error(loaded.unusable);
+    expect(loaded.watermark).toEqual(watermark);
+    expect(loaded.index.size).toBe(500);
+    expect(loaded.index.contains([1, 500, 501])).toEqual([true, true, false]);
+    for (const face of all.slice(0, 20)) {
+      expect(loaded.index.search(face.vector, 5)).toEqual(index.search(face.vector, 5));
+    }
+  });
+
+  it('reports a missing, corrupt or differently configured file as unusable', async () => {
+    const file = new UsearchIndexFile(path.join(dir, 'x.usearch'), create);
+    expect(await file.load()).toEqual({ unusable: 'no saved index' });
+    const index = create();
+    const all = faces(200);
+    index.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    await file.save(index, { lastFaceId: 200, lastEventId: 1, faces: 200 });
+    const other = new UsearchIndexFile(
+      path.join(dir, 'x.usearch'),
+      () => new UsearchIndex('euclidean', 16, { connectivity: 8 }),
+    );
+    expect(await other.load()).toEqual({ unusable: 'saved index has other settings' });
+    const bytes = await readFile(path.join(dir, 'x.usearch'));
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    await writeFile(path.join(dir, 'x.usearch'), bytes);
+    expect(await file.load()).toEqual({ unusable: 'saved index does not match its checksum' });
+  });
+});
+
+/** Postgres as the cluster service sees it: faces with their clusters, events as a counter. */
+class FakeStore implements ClusterStore {
+  faces: { faceId: number; vector: Float32Array; clusterId: number | null }[] = [];
+  events = 0;
+  async loadFaces(_embedder: string, after = 0, limit = 100_000) {
+    return this.faces.filter((face) => face.faceId > after).slice(0, limit);
+  }
+  async lastEventId() {
+    return this.events;
+  }
+  async applyChanges(_embedder: string, changes: readonly ClusterChange[]) {
+    for (const change of changes) {
+      if (change.kind === 'created' || change.kind === 'joined') {
+        this.faces.find((face) => face.faceId === change.faceId)!.clusterId = change.clusterId;
+      } else if (change.kind === 'merged') {
+        for (const face of this.faces) if (face.clusterId === change.absorbedId) face.clusterId = change.clusterId;
+      }
+      this.events++;
+    }
+    return this.events;
+  }
+  async recordsOf() {
+    return new Map();
+  }
+  async relatedClusters() {
+    return [];
+  }
+  async replaceClusters() {
+    return this.events;
+  }
+  async unclusteredFaces(_embedder: string, fromId: number, toId: number) {
+    return this.faces
+      .filter((face) => face.faceId > fromId && face.faceId <= toId && face.clusterId === null)
+      .map((face) => ({ ...face, clusterId: null }));
+  }
+  async constraints() {
+    return [];
+  }
+  async saveVerdicts() {}
+}
+
+describe('ClusterService with a saved index', () => {
+  const rules: ClusterRules = {
+    metric: 'euclidean',
+    pairThreshold: 0.5,
+    averageThreshold: 0.45,
+    minSupport: 0.5,
+    neighbours: 16,
+  };
+
+  it('loads the saved index at start, inserts only newer faces, and falls back to a full rebuild', async () => {
+    const all = faces(900);
+    const store = new FakeStore();
+    store.faces = all.slice(0, 600).map((face) => ({ ...face, clusterId: null }));
+    const file = new UsearchIndexFile(path.join(dir, 'index', 'face_recognition.usearch'), create);
+    const first = new ClusterService(store, 'face_recognition', rules, create, file);
+    expect((await first.rebuild()).savedIndex).toBe('no saved index');
+    await first.clusterPending();
+    expect(await first.saveIndex()).toEqual({ faces: 600 });
+    const clustersAt600 = new Map(store.faces.map((face) => [face.faceId, face.clusterId]));
+
+    // More faces arrive; a new worker starts from the saved index and clusters them.
+    store.faces.push(...all.slice(600).map((face) => ({ ...face, clusterId: null })));
+    const second = new ClusterService(store, 'face_recognition', rules, create, file);
+    expect(await second.rebuild()).toMatchObject({ faces: 600, savedIndex: 'loaded (600 faces)' });
+    await second.clusterPending();
+    for (const [faceId, clusterId] of clustersAt600) {
+      expect(store.faces.find((face) => face.faceId === faceId)!.clusterId).toBe(clusterId);
+    }
+    expect(await second.saveIndex()).toEqual({ faces: 900 });
+
+    // The same clusters from the saved index as from a full rebuild, and newer faces find older ones.
+    const third = new ClusterService(store, 'face_recognition', rules, create, file);
+    expect(await third.rebuild()).toMatchObject({ faces: 900, savedIndex: 'loaded (900 faces)' });
+    const probe = all[650]!.vector;
+    const full = new ClusterService(store, 'face_recognition', rules, create);
+    await full.rebuild();
+    expect(await third.match(probe)).toEqual(await full.match(probe));
+
+    // A face gone from Postgres (its record deleted): the file no longer matches, so every face is inserted.
+    store.faces.splice(10, 1);
+    expect(await third.rebuild()).toMatchObject({
+      faces: 899,
+      savedIndex: 'saved index does not match the faces in Postgres',
+    });
+    expect(await third.match(probe)).toEqual(await full.match(probe));
+
+    // A corrupt file: a full rebuild, same clusters.
+    const bytes = await readFile(path.join(dir, 'index', 'face_recognition.usearch'));
+    bytes[100]! ^= 0xff;
+    await writeFile(path.join(dir, 'index', 'face_recognition.usearch'), bytes);
+    expect(await third.rebuild()).toMatchObject({ faces: 899, savedIndex: 'saved index does not match its checksum' });
+  });
+  it('inserts a face that committed late and was clustered after the save', async () => {
+    const all = faces(600);
+    const store = new FakeStore();
+    store.faces = all.filter((face) => face.faceId !== 50).map((face) => ({ ...face, clusterId: null }));
+    const file = new UsearchIndexFile(path.join(dir, 'late.usearch'), create);
+    const first = new ClusterService(store, 'face_recognition', rules, create, file);
+    await first.clusterPending();
+    expect(await first.saveIndex()).toEqual({ faces: 599 });
+    store.faces.splice(49, 0, { ...all[49]!, clusterId: null });
+    await first.clusterPending();
+    expect(store.faces[49]!.clusterId).not.toBeNull();
+    const second = new ClusterService(store, 'face_recognition', rules, create, file);
+    expect(await second.rebuild()).toMatchObject({ faces: 600, savedIndex: 'loaded (599 faces)' });
+    expect(await second.match(all[49]!.vector)).toEqual(await first.match(all[49]!.vector));
+  });
+});
