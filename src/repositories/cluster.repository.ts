@@ -137,6 +137,17 @@ export class ClusterRepository {
     }));
   }
 
+  /** Clusters whose stored size lags their members: the verdict of the last change was never written. */
+  async unjudgedClusters(): Promise<number[]> {
+    const result = await this.pool.query<{ id: number }>(
+      `SELECT c.id FROM clusters c
+         LEFT JOIN (SELECT cluster_id, count(*)::integer AS n FROM cluster_members GROUP BY cluster_id) m
+           ON m.cluster_id = c.id
+       WHERE c.size <> COALESCE(m.n, 0) ORDER BY c.id`,
+    );
+    return result.rows.map((row) => Number(row.id));
+  }
+
   /** Faces of one embedder in no cluster with `fromId` < id <= `toId`, in id order (late commits). */
   async unclusteredFaces(embedder: string, fromId: number, toId: number) {
     const result = await this.pool.query<{ faceId: number; embedding: Buffer }>(

@@ -64,4 +64,26 @@ describe('faces that commit out of id order', () => {
       late.release();
     }
   });
+
+  it('judges on start the clusters whose change was written but whose verdict was not (a killed writer)', async () => {
+    const pool = env.container.pool;
+    // What a writer killed between the membership commit and the verdict leaves: a member, size still 0.
+    const face = (
+      await pool.query<{ id: number }>("SELECT id FROM faces WHERE embedder = 'test' ORDER BY id DESC LIMIT 1")
+    ).rows[0]!.id;
+    await pool.query('DELETE FROM cluster_members WHERE face_id = $1::bigint', [face]);
+    await pool.query("INSERT INTO clusters (id, embedder) VALUES (777, 'test')");
+    await pool.query('INSERT INTO cluster_members (face_id, cluster_id) VALUES ($1::bigint, 777)', [face]);
+    await pool.query('UPDATE clusters SET size = 0 WHERE id = 777');
+    const restarted = new ClusterService(new ClusterRepository(pool), 'test', {
+      metric: 'euclidean',
+      pairThreshold: 0.5,
+      averageThreshold: 0.45,
+      minSupport: 0.5,
+      neighbours: 8,
+    });
+    await restarted.clusterPending();
+    const judged = await pool.query<{ size: number }>('SELECT size FROM clusters WHERE id = 777');
+    expect(judged.rows[0]!.size).toBe(1);
+  });
 });

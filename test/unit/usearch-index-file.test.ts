@@ -108,6 +108,9 @@ class FakeStore implements ClusterStore {
   async replaceClusters() {
     return this.events;
   }
+  async unjudgedClusters() {
+    return [];
+  }
   async unclusteredFaces(_embedder: string, fromId: number, toId: number) {
     return this.faces
       .filter((face) => face.faceId > fromId && face.faceId <= toId && face.clusterId === null)

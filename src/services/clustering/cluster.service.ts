@@ -30,6 +30,8 @@ export interface ClusterStore {
     embedder: string,
     plan: { moves: { faceId: number; clusterId: number }[]; created: number[]; removed: number[] },
   ): Promise<number>;
+  /** Clusters whose stored size differs from their member count: a change was written but not judged. */
+  unjudgedClusters(): Promise<number[]>;
   /** Faces with `fromId` < id <= `toId` that are in no cluster (committed late), oldest first. */
   unclusteredFaces(
     embedder: string,
@@ -111,7 +113,8 @@ export class ClusterService {
     flagged: number;
     indexSaved?: { faces: number } | { error: string };
   }> {
-    if (!this.clusterer || (await this.store.lastEventId()) !== this.knownEventId) await this.rebuild();
+    const rebuilt = !this.clusterer || (await this.store.lastEventId()) !== this.knownEventId;
+    if (rebuilt) await this.rebuild();
     const clusterer = this.clusterer!;
     let placed = 0;
     let flagged = 0;
@@ -121,6 +124,16 @@ export class ClusterService {
       flagged += judged.flagged;
       for (const id of judged.touched) touchedTotal.add(id);
     };
+    if (rebuilt) {
+      // A writer that died between writing a change and its verdict leaves clusters whose stored size lags
+      // their members (verdicts and candidates are written together, after membership): judge them now.
+      const unjudged = await this.store.unjudgedClusters();
+      if (unjudged.length > 0) {
+        const judged = await this.judge(unjudged, (clusterId) => clusterer.membersOf(clusterId).length);
+        flagged += judged.flagged;
+        for (const id of judged.touched) touchedTotal.add(id);
+      }
+    }
     await record(await this.applyNewConstraints(clusterer));
     // Face workers commit in parallel, so a face can commit after a higher id was already clustered: such
     // stragglers are picked up from a window below the high-water mark, and by a full sweep now and then.
