@@ -12,24 +12,13 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { listPhotos } from '../../src/cli/in-process-pipeline.js';
+import { seededRandom } from '../../src/services/seeded-random.js';
 
 export const DIMENSIONS = 128;
 
-/** Deterministic uniform deviates in [0, 1) (mulberry32) so runs compare. */
-function uniforms(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Deterministic normal deviates (Box-Muller over {@link uniforms}). */
+/** Deterministic normal deviates (Box-Muller over a seeded uniform generator), so runs compare. */
 export function gaussian(seed: number): () => number {
-  const uniform = uniforms(seed);
+  const uniform = seededRandom(seed);
   return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
 }
 
@@ -214,7 +203,7 @@ export interface SyntheticFaces {
  */
 export function covarianceFaces(stats: FaceStatistics, total: number): SyntheticFaces {
   const random = gaussian(42);
-  const uniform = uniforms(7);
+  const uniform = seededRandom(7);
   const vectors: Float32Array[] = [];
   const identities: string[] = [];
   for (let identity = 0; vectors.length < total; identity++) {
@@ -276,7 +265,7 @@ export function distanceCheck(
     }
   }
   const flat = groups.flatMap((faces, g) => faces.map((face) => ({ face, g })));
-  const uniform = uniforms(11);
+  const uniform = seededRandom(11);
   let impostor = 0;
   let impostorClose = 0;
   for (let n = 0; n < impostorPairs * 4 && impostor < impostorPairs; n++) {

@@ -3,6 +3,7 @@ import { verhoeffCheckDigit } from '../services/kyc-validators.js';
 import { facelessPhoto, RING_TRANSFORMS, transformPhoto, type PhotoTransform } from './demo-photos.js';
 import type { CaseKind, PlantedCase } from './demo-score.js';
 import type { SampleRow } from './sample-batch.js';
+import { FIRST_NAMES as SAMPLE_FIRST_NAMES, SURNAMES as SAMPLE_SURNAMES } from './sample-batch.js';
 
 export const DEMO_OPERATORS = [
   { code: 'JIO', name: 'Reliance Jio' },
@@ -31,27 +32,9 @@ export interface DemoPlan {
   rejectedRows: number;
 }
 
+// The sample names plus names from the North East, Kashmir and more, so the demo's LSAs look real.
 const FIRST_NAMES = [
-  'Aarav',
-  'Vivaan',
-  'Aditya',
-  'Ishaan',
-  'Priya',
-  'Ananya',
-  'Diya',
-  'Kavya',
-  'Rohan',
-  'Meera',
-  'Arjun',
-  'Sanjay',
-  'Lakshmi',
-  'Farhan',
-  'Imran',
-  'Gurpreet',
-  'Harpreet',
-  'Suresh',
-  'Neha',
-  'Pooja',
+  ...SAMPLE_FIRST_NAMES,
   'Tenzin',
   'Bikash',
   'Nasreen',
@@ -64,37 +47,7 @@ const FIRST_NAMES = [
   'Fatima',
   'Rahul',
 ];
-const SURNAMES = [
-  'Sharma',
-  'Verma',
-  'Iyer',
-  'Reddy',
-  'Khan',
-  'Singh',
-  'Patel',
-  'Das',
-  'Nair',
-  'Gupta',
-  'Bose',
-  'Mehta',
-  'Joshi',
-  'Kulkarni',
-  'Chatterjee',
-  'Yadav',
-  'Pillai',
-  'Ansari',
-  'Mishra',
-  'Rao',
-  'Bhat',
-  'Gogoi',
-  'Bora',
-  'Lone',
-  'Dar',
-  'Kaul',
-  'Saikia',
-  'Thakur',
-  'Menon',
-];
+const SURNAMES = [...SAMPLE_SURNAMES, 'Bhat', 'Gogoi', 'Bora', 'Lone', 'Dar', 'Kaul', 'Saikia', 'Thakur', 'Menon'];
 const ORDINARY_LSAS = ['DL', 'MH', 'MU', 'KA', 'TN', 'UE', 'UW', 'WB', 'KO', 'GJ', 'HR', 'RJ', 'JK', 'AS', 'NE', 'KL'];
 const STREETS = ['MG Road', 'Station Road', 'Gandhi Nagar', 'Lal Chowk', 'GS Road', 'Park Street', 'Civil Lines'];
 

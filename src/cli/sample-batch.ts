@@ -19,7 +19,8 @@ export const MANIFEST_HEADER = [
 export type ManifestColumn = (typeof MANIFEST_HEADER)[number];
 export type SampleRow = Record<ManifestColumn, string>;
 
-const FIRST_NAMES = [
+/** Common Indian first names and surnames for generated subscribers. */
+export const FIRST_NAMES = [
   'Aarav',
   'Vivaan',
   'Aditya',
@@ -41,7 +42,7 @@ const FIRST_NAMES = [
   'Neha',
   'Pooja',
 ];
-const SURNAMES = [
+export const SURNAMES = [
   'Sharma',
   'Verma',
   'Iyer',

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ExactIndex, FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+import { ExactIndex, FaceClusterer } from '../../src/services/clustering/face-clusterer.js';
+import { TEST_CLUSTER_RULES } from '../helpers/cluster-rules.js';
 
-const rules: ClusterRules = {
-  metric: 'euclidean',
-  pairThreshold: 0.5,
-  averageThreshold: 0.45,
-  minSupport: 0.5,
-  neighbours: 16,
-};
+const rules = TEST_CLUSTER_RULES;
 const at = (...values: number[]) => Float32Array.from(values);
 
 function clusterer(constraints?: ConstructorParameters<typeof FaceClusterer>[2]) {

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ExactIndex, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+import { ExactIndex } from '../../src/services/clustering/face-clusterer.js';
 import { reclusterAll } from '../../src/services/clustering/recluster.js';
+import { TEST_CLUSTER_RULES } from '../helpers/cluster-rules.js';
 
-const rules: ClusterRules = {
-  metric: 'euclidean',
-  pairThreshold: 0.5,
-  averageThreshold: 0.45,
-  minSupport: 0.5,
-  neighbours: 16,
-};
+const rules = TEST_CLUSTER_RULES;
 const faces = (points: [number, number][]) =>
   points.map(([x, y], i) => ({ faceId: i + 1, vector: Float32Array.from([x, y]) }));
 

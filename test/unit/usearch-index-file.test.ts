@@ -6,7 +6,8 @@ import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repo
 import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js';
 import type { ClusterStore } from '../../src/services/clustering/cluster.service.js';
 import { ClusterService } from '../../src/services/clustering/cluster.service.js';
-import type { ClusterChange, ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+import type { ClusterChange } from '../../src/services/clustering/face-clusterer.js';
+import { TEST_CLUSTER_RULES } from '../helpers/cluster-rules.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -123,13 +124,7 @@ class FakeStore implements ClusterStore {
 }
 
 describe('ClusterService with a saved index', () => {
-  const rules: ClusterRules = {
-    metric: 'euclidean',
-    pairThreshold: 0.5,
-    averageThreshold: 0.45,
-    minSupport: 0.5,
-    neighbours: 16,
-  };
+  const rules = TEST_CLUSTER_RULES;
 
   it('loads the saved index at start, inserts only newer faces, and falls back to a full rebuild', async () => {
     const all = faces(900);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js';
-import { ExactIndex, FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+import { ExactIndex, FaceClusterer } from '../../src/services/clustering/face-clusterer.js';
+import { TEST_CLUSTER_RULES } from '../helpers/cluster-rules.js';
 
 describe('UsearchIndex', () => {
   const vectors = Array.from({ length: 300 }, (_, i) =>
@@ -45,13 +46,7 @@ describe('UsearchIndex quantized, under the clusterer', () => {
     }
     return all;
   }
-  const rules: ClusterRules = {
-    metric: 'euclidean',
-    pairThreshold: 0.5,
-    averageThreshold: 0.45,
-    minSupport: 0.5,
-    neighbours: 16,
-  };
+  const rules = TEST_CLUSTER_RULES;
 
   it('returns f16 distances close to the exact ones', () => {
     const all = faces();
