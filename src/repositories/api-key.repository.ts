@@ -36,11 +36,13 @@ export class ApiKeyRepository {
 
   /** The active key with this hash, or null when unknown or revoked. */
   async findActiveByHash(keyHash: Buffer): Promise<ApiKeyRecord | null> {
-    const result = await this.pool.query<ApiKeyRecord>(
-      `SELECT ${COLUMNS} FROM api_keys k LEFT JOIN operators o ON o.id = k.operator_id
+    // Named, so each connection plans it once: every authenticated request runs it.
+    const result = await this.pool.query<ApiKeyRecord>({
+      name: 'api-key-by-hash',
+      text: `SELECT ${COLUMNS} FROM api_keys k LEFT JOIN operators o ON o.id = k.operator_id
        WHERE k.key_hash = $1::bytea AND k.revoked_at IS NULL`,
-      [keyHash],
-    );
+      values: [keyHash],
+    });
     return result.rows[0] ?? null;
   }
 

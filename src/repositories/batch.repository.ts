@@ -227,11 +227,13 @@ export class BatchRepository {
 
   /** The batch, or null when it does not exist or belongs to another operator than `operatorId`. */
   async findById(batchId: string, operatorId: number | null): Promise<BatchRow | null> {
-    const result = await this.pool.query<BatchRow>(
-      `SELECT ${BATCH_COLUMNS} FROM batches b JOIN operators o ON o.id = b.operator_id
+    // Named, so each connection plans it once: the hottest read (clients poll their batches).
+    const result = await this.pool.query<BatchRow>({
+      name: 'batch-by-id',
+      text: `SELECT ${BATCH_COLUMNS} FROM batches b JOIN operators o ON o.id = b.operator_id
        WHERE b.id = $1::uuid AND ($2::bigint IS NULL OR b.operator_id = $2::bigint)`,
-      [batchId, operatorId],
-    );
+      values: [batchId, operatorId],
+    });
     return result.rows[0] ?? null;
   }
 
