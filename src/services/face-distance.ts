@@ -21,6 +21,28 @@ export function faceDistance(a: Float32Array, b: Float32Array, metric: 'euclidea
 }
 
 /**
+ * `faceDistance` when it is below `limit`, else Infinity. For euclidean descriptors the sum stops as soon as it
+ * passes the limit: most pairs in a gallery are strangers, far above any same-person threshold, so this reads
+ * a fraction of each vector. Exact for every pair under the limit.
+ */
+export function distanceBelow(a: Float32Array, b: Float32Array, metric: 'euclidean' | 'cosine', limit: number): number {
+  if (metric === 'cosine') {
+    const distance = faceDistance(a, b, metric);
+    return distance < limit ? distance : Infinity;
+  }
+  if (a.length !== b.length) throw new Error(`descriptor lengths differ: ${a.length} vs ${b.length}`);
+  const bound = limit * limit;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    sum += d * d;
+    // Checked every 16 dimensions: often enough to stop early, rarely enough to keep the loop tight.
+    if ((i & 15) === 15 && sum >= bound) return Infinity;
+  }
+  return sum < bound ? Math.sqrt(sum) : Infinity;
+}
+
+/**
  * Verification figures from labelled distances: for each false-accept rate, the largest threshold whose
  * impostor acceptance stays within it, and the share of genuine pairs accepted there.
  */

@@ -1,4 +1,4 @@
-import { faceDistance } from '../face-distance.js';
+import { distanceBelow, faceDistance } from '../face-distance.js';
 
 export type Metric = 'euclidean' | 'cosine';
 
@@ -165,11 +165,18 @@ export class FaceClusterer {
     fresh.forEach(({ faceId, vector }, i) => {
       // Stored hits first so that equal distances keep the index's (insertion) order, as one search would.
       const neighbours = this.exactly(vector, stored[i]!);
+      // Only earlier faces under the pair threshold can make a candidate cluster in place(): the others are
+      // skipped as soon as their distance passes it, and the candidates are the same as one by one.
+      let added = false;
       for (let j = 0; j < i; j++) {
         const earlier = fresh[j]!;
-        neighbours.push({ faceId: earlier.faceId, distance: faceDistance(vector, earlier.vector, this.rules.metric) });
+        const distance = distanceBelow(vector, earlier.vector, this.rules.metric, this.rules.pairThreshold);
+        if (distance !== Infinity) {
+          neighbours.push({ faceId: earlier.faceId, distance });
+          added = true;
+        }
       }
-      if (i > 0) neighbours.sort((a, b) => a.distance - b.distance);
+      if (added) neighbours.sort((a, b) => a.distance - b.distance);
       this.vectors.set(faceId, vector);
       changes.push(...this.place(faceId, vector, neighbours.slice(0, k)));
     });
