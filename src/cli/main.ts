@@ -15,7 +15,7 @@ import { CliError, describeFailure, EXIT } from './cli-errors.js';
 import { DEFAULT_FACES_DIR, runDemo } from './demo.js';
 import { runEval } from './eval.js';
 import { runRecluster } from './recluster.js';
-import { runExport } from './export.js';
+import { runExport, type ExportOptions } from './export.js';
 import { formatBytes, progressBar, type ProgressBar } from './progress.js';
 import { uploadBatch } from './upload.js';
 import { superviseFaceWorkers } from './worker-supervisor.js';
@@ -257,27 +257,15 @@ apiOptions(
   .option('--since <date-time>', 'only decisions at or after this ISO date-time')
   .option('--full', 'include numbers exported before (default: only new ones)')
   .option('--json', 'print the export record as JSON')
-  .action(
-    async (options: {
-      url: string;
-      key?: string;
-      operator: string;
-      out?: string;
-      format: 'csv' | 'json';
-      status?: 'confirmed' | 'dismissed';
-      since?: string;
-      full?: boolean;
-      json?: boolean;
-    }) => {
-      const { file, export: created } = await runExport(new ApiClient(options.url, options.key), options);
-      if (options.json) console.log(JSON.stringify({ ...created, file }));
-      else
-        console.log(
-          `export ${created.id} for ${created.operator}: ${created.rowCount} numbers, ` +
-            `sha256 ${options.format === 'csv' ? created.csvSha256 : created.jsonSha256}, written to ${file}`,
-        );
-    },
-  );
+  .action(async (options: ExportOptions & { url: string; key?: string; json?: boolean }) => {
+    const { file, export: created } = await runExport(new ApiClient(options.url, options.key), options);
+    if (options.json) console.log(JSON.stringify({ ...created, file }));
+    else
+      console.log(
+        `export ${created.id} for ${created.operator}: ${created.rowCount} numbers, ` +
+          `sha256 ${options.format === 'csv' ? created.csvSha256 : created.jsonSha256}, written to ${file}`,
+      );
+  });
 
 program
   .command('recluster')

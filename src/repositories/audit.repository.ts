@@ -33,23 +33,15 @@ export class AuditRepository implements AuditChainReader {
 
   /** Reads the chain in one REPEATABLE READ snapshot, so rows appended meanwhile do not look like tampering. */
   async withSnapshot<T>(work: (snapshot: AuditChainSnapshot) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const head = (await client.query<{ seq: number; hash: Buffer }>('SELECT seq, hash FROM audit_head')).rows[0];
-      if (!head) throw new Error('audit_head is missing: run the migrations');
-      const result = await work({
-        head,
-        page: (afterSeq, limit) => readChainPage(client, afterSeq, limit),
-      });
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return withTransaction(
+      this.pool,
+      async (client) => {
+        const head = (await client.query<{ seq: number; hash: Buffer }>('SELECT seq, hash FROM audit_head')).rows[0];
+        if (!head) throw new Error('audit_head is missing: run the migrations');
+        return work({ head, page: (afterSeq, limit) => readChainPage(client, afterSeq, limit) });
+      },
+      'ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
   }
 }
 

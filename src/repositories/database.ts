@@ -21,11 +21,14 @@ export function createPool(databaseUrl: string, max = 10): Pool {
   return pool;
 }
 
-/** Runs `work` in one transaction; rolls back on any error. */
-export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in one transaction; rolls back on any error. `mode` adds transaction modes, e.g.
+ * `ISOLATION LEVEL REPEATABLE READ READ ONLY` for a consistent read-only snapshot.
+ */
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, mode = ''): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(mode ? `BEGIN ${mode}` : 'BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;

@@ -37,3 +37,15 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs:
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** Records of a batch counted by state, straight from Postgres. */
+export async function recordStateCounts(
+  pool: { query: <R>(text: string, values: unknown[]) => Promise<{ rows: R[] }> },
+  batchId: string,
+): Promise<Record<string, number>> {
+  const result = await pool.query<{ state: string; n: number }>(
+    'SELECT state, count(*)::int AS n FROM kyc_records WHERE batch_id = $1::uuid GROUP BY state',
+    [batchId],
+  );
+  return Object.fromEntries(result.rows.map((r) => [r.state, r.n]));
+}

@@ -2,10 +2,10 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import yazl from 'yazl';
 import { manifestCsv, sampleRow, type SampleRow } from '../../src/cli/sample-batch.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { pngDeclaring, samplePhoto, tinyJpeg, tinyPng, tinyWebp } from '../helpers/photos.js';
+import { zipOf } from '../helpers/zip.js';
 
 interface UploadResult {
   batch_id: string;
@@ -49,17 +49,7 @@ function multipart(manifest: string | null, photos: Record<string, Buffer>): For
 }
 
 function zip(files: Record<string, Buffer | string>): Promise<Buffer> {
-  const archive = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(files)) {
-    archive.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name);
-  }
-  archive.end();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    archive.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    archive.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    archive.outputStream.on('error', reject);
-  });
+  return zipOf(Object.entries(files).map(([name, content]) => ({ name, content })));
 }
 
 async function post(

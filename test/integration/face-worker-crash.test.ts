@@ -5,7 +5,7 @@ import { createLogger } from '../../src/logger.js';
 import { JobQueueRepository } from '../../src/repositories/job-queue.repository.js';
 import { ALL_SAMPLE_FACES, portrait } from '../../src/cli/sample-portraits.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
-import { uploadPhotos, waitFor } from '../helpers/upload.js';
+import { uploadPhotos, waitFor, recordStateCounts } from '../helpers/upload.js';
 
 let env: TestEnv;
 let key: string;
@@ -22,13 +22,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function stateCounts(batchId: string): Promise<Record<string, number>> {
-  const result = await env.container.pool.query<{ state: string; n: number }>(
-    'SELECT state, count(*)::int AS n FROM kyc_records WHERE batch_id = $1::uuid GROUP BY state',
-    [batchId],
-  );
-  return Object.fromEntries(result.rows.map((r) => [r.state, r.n]));
-}
+const stateCounts = (batchId: string) => recordStateCounts(env.container.pool, batchId);
 
 describe('a face worker killed mid-job', () => {
   it('is restarted, its stalled job is redone, and every record ends with one final state and at most one face', async () => {

@@ -4,7 +4,7 @@ import { superviseFaceWorkers, type Supervisor } from '../../../src/cli/worker-s
 import { createLogger } from '../../../src/logger.js';
 import { spawnServe, startRedis, stopRedis, type ChildServer } from '../../helpers/services.js';
 import { createTestEnv, type TestEnv } from '../../helpers/test-env.js';
-import { uploadPhotos, waitFor } from '../../helpers/upload.js';
+import { uploadPhotos, waitFor, recordStateCounts } from '../../helpers/upload.js';
 
 let env: TestEnv;
 let key: string;
@@ -24,13 +24,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function stateCounts(batchId: string): Promise<Record<string, number>> {
-  const result = await env.container.pool.query<{ state: string; n: number }>(
-    'SELECT state, count(*)::int AS n FROM kyc_records WHERE batch_id = $1::uuid GROUP BY state',
-    [batchId],
-  );
-  return Object.fromEntries(result.rows.map((r) => [r.state, r.n]));
-}
+const stateCounts = (batchId: string) => recordStateCounts(env.container.pool, batchId);
 
 describe('Redis stopped (shutdown nosave) and started again while a batch is processed', () => {
   it('loses no record: every one reaches a final state with at most one face', async () => {
