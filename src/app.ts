@@ -1,4 +1,3 @@
-import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -8,6 +7,7 @@ import type { Container } from './container.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { batchRoutes } from './routes/batches/index.js';
 import { checkRoutes } from './routes/checks/index.js';
@@ -37,12 +37,7 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
   registerErrorHandler(app);
   // Security headers on every response. The API serves no cross-origin pages: no CORS plugin, so browsers on
   // other origins cannot read its answers. /ui/ replaces the CSP with its own stricter one (routes/web).
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      // Deployments may serve plain HTTP inside a private network; upgrading there would break /docs and /ui.
-      directives: { upgradeInsecureRequests: null },
-    },
-  });
+  registerSecurityHeaders(app);
   await app.register(fastifySwagger, {
     openapi: {
       info: {

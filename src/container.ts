@@ -3,6 +3,7 @@ import { ApiKeyRepository } from './repositories/api-key.repository.js';
 import { AuditRepository } from './repositories/audit.repository.js';
 import { BatchRepository } from './repositories/batch.repository.js';
 import { createPool, type Pool } from './repositories/database.js';
+import { ChangeFeedRepository } from './repositories/change-feed.repository.js';
 import { OperatorRepository } from './repositories/operator.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
 import { PhotoStoreRepository } from './repositories/photo-store.repository.js';
@@ -38,20 +39,31 @@ export interface Container {
   exports: ExportService;
   ingest: IngestService;
   checks: CheckService;
+  /** Starts the change feed when read caching is on (resolves even if Postgres is down: it retries). */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createContainer(config: Config, logger: IngestLogger): Container {
+export interface ContainerOptions {
+  /**
+   * Cache hot reads (API keys, batch status) behind a Postgres change feed. For long-lived API processes; off
+   * for CLI commands and workers, which read each thing once.
+   */
+  readCache?: boolean;
+}
+
+export function createContainer(config: Config, logger: IngestLogger, options: ContainerOptions = {}): Container {
   const pool = createPool(config.databaseUrl);
+  const changes = options.readCache ? new ChangeFeedRepository(config.databaseUrl, logger) : null;
   const photos = new PhotoStoreRepository(config.dataDir, config.upload);
   const facesQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Faces);
   const clusterQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Cluster);
   const checksQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Checks);
-  const batchRepository = new BatchRepository(pool);
+  const batchRepository = new BatchRepository(pool, changes);
   const operators = new OperatorRepository(pool);
   const audit = new AuditRepository(pool);
   const authService = new AuthService({
-    keys: new ApiKeyRepository(pool),
+    keys: new ApiKeyRepository(pool, changes),
     operators,
     audit,
     sessions: new SessionRepository(pool),
@@ -104,7 +116,11 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       secret: config.secret,
       maxPhotoBytes: config.upload.maxPhotoBytes,
     }),
+    async start() {
+      await changes?.start();
+    },
     async close() {
+      await changes?.close();
       await facesQueue.close();
       await clusterQueue.close();
       await checksQueue.close();

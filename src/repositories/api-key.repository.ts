@@ -1,4 +1,6 @@
+import type { ChangeFeed } from './change-feed.repository.js';
 import type { Pool } from './database.js';
+import { NotifiedCache } from './notified-cache.js';
 
 export type Role = 'operator' | 'analyst' | 'admin';
 
@@ -17,7 +19,16 @@ const COLUMNS = `k.id, k.role, k.operator_id AS "operatorId", o.code AS "operato
   k.label, to_json(k.created_at)#>>'{}' AS "createdAt", to_json(k.revoked_at)#>>'{}' AS "revokedAt"`;
 
 export class ApiKeyRepository {
-  constructor(private readonly pool: Pool) {}
+  // Every authenticated request looks its key up: with a change feed, active keys are served from memory and
+  // dropped the moment any key or operator changes (revocation included).
+  private readonly activeByHash: NotifiedCache<ApiKeyRecord>;
+
+  constructor(
+    private readonly pool: Pool,
+    changes: ChangeFeed | null = null,
+  ) {
+    this.activeByHash = new NotifiedCache(changes, 'simsift_api_keys', { ttlMs: 60_000, maxEntries: 10_000 });
+  }
 
   async insert(input: {
     keyHash: Buffer;
@@ -35,15 +46,17 @@ export class ApiKeyRepository {
   }
 
   /** The active key with this hash, or null when unknown or revoked. */
-  async findActiveByHash(keyHash: Buffer): Promise<ApiKeyRecord | null> {
-    // Named, so each connection plans it once: every authenticated request runs it.
-    const result = await this.pool.query<ApiKeyRecord>({
-      name: 'api-key-by-hash',
-      text: `SELECT ${COLUMNS} FROM api_keys k LEFT JOIN operators o ON o.id = k.operator_id
-       WHERE k.key_hash = $1::bytea AND k.revoked_at IS NULL`,
-      values: [keyHash],
+  findActiveByHash(keyHash: Buffer): Promise<ApiKeyRecord | null> {
+    return this.activeByHash.get(keyHash.toString('hex'), async () => {
+      // Named, so each connection plans it once.
+      const result = await this.pool.query<ApiKeyRecord>({
+        name: 'api-key-by-hash',
+        text: `SELECT ${COLUMNS} FROM api_keys k LEFT JOIN operators o ON o.id = k.operator_id
+         WHERE k.key_hash = $1::bytea AND k.revoked_at IS NULL`,
+        values: [keyHash],
+      });
+      return result.rows[0] ?? null;
     });
-    return result.rows[0] ?? null;
   }
 
   async revoke(id: number): Promise<boolean> {
@@ -51,6 +64,8 @@ export class ApiKeyRepository {
       'UPDATE api_keys SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS NULL',
       [id],
     );
+    // This process stops accepting the key now; others when the trigger's notification reaches them.
+    this.activeByHash.invalidateAll();
     return result.rowCount === 1;
   }
 

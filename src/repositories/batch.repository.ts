@@ -1,5 +1,7 @@
 import type { PhotoMimeType } from './photo-store.repository.js';
+import type { ChangeFeed } from './change-feed.repository.js';
 import { withTransaction, type Pool } from './database.js';
+import { NotifiedCache } from './notified-cache.js';
 import { insertAuditEntry, type AuditEntry } from './audit.repository.js';
 
 export interface RowError {
@@ -96,7 +98,16 @@ const BATCH_COLUMNS = `b.id, b.operator_id AS "operatorId", o.code AS "operatorC
     '{}'::jsonb) AS "stateCounts"`;
 
 export class BatchRepository {
-  constructor(private readonly pool: Pool) {}
+  // Clients poll their batches: with a change feed, a batch's status is served from memory until one of its
+  // records (or any batch) changes.
+  private readonly byId: NotifiedCache<BatchRow>;
+
+  constructor(
+    private readonly pool: Pool,
+    changes: ChangeFeed | null = null,
+  ) {
+    this.byId = new NotifiedCache(changes, 'simsift_batches', { ttlMs: 30_000, maxEntries: 10_000 });
+  }
 
   async findResultByIdempotencyKey(operatorId: number, idempotencyKey: string): Promise<BatchResult | null> {
     const result = await this.pool.query<BatchResult>(
@@ -227,14 +238,16 @@ export class BatchRepository {
 
   /** The batch, or null when it does not exist or belongs to another operator than `operatorId`. */
   async findById(batchId: string, operatorId: number | null): Promise<BatchRow | null> {
-    // Named, so each connection plans it once: the hottest read (clients poll their batches).
-    const result = await this.pool.query<BatchRow>({
-      name: 'batch-by-id',
-      text: `SELECT ${BATCH_COLUMNS} FROM batches b JOIN operators o ON o.id = b.operator_id
-       WHERE b.id = $1::uuid AND ($2::bigint IS NULL OR b.operator_id = $2::bigint)`,
-      values: [batchId, operatorId],
+    const batch = await this.byId.get(batchId, async () => {
+      // Named, so each connection plans it once: the hottest read (clients poll their batches).
+      const result = await this.pool.query<BatchRow>({
+        name: 'batch-by-id',
+        text: `SELECT ${BATCH_COLUMNS} FROM batches b JOIN operators o ON o.id = b.operator_id WHERE b.id = $1::uuid`,
+        values: [batchId],
+      });
+      return result.rows[0] ?? null;
     });
-    return result.rows[0] ?? null;
+    return batch && (operatorId === null || batch.operatorId === operatorId) ? batch : null;
   }
 
   /** Newest first; keyset on (created_at, id). */
