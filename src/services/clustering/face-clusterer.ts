@@ -213,7 +213,8 @@ export class FaceClusterer {
       const cluster = this.clusters.get(clusterId)!;
       if (this.conflicts([faceId], cluster.members)) continue;
       const forced = cluster.members.some((member) => this.mustLink.get(faceId)?.has(member));
-      const { mean, support } = this.affinity(vector, cluster.members);
+      // Only a forced cluster is weighed whatever its mean; any other that cannot fit stops early.
+      const { mean, support } = this.affinity(vector, cluster.members, forced ? Infinity : this.rules.averageThreshold);
       const fits = mean < this.rules.averageThreshold && support >= this.rules.minSupport;
       if ((forced || fits) && (!best || mean < best.meanDistance)) best = { cluster, meanDistance: mean, support };
     }
@@ -242,8 +243,12 @@ export class FaceClusterer {
     for (const clusterId of candidates) {
       if (clusterId === home.id || !this.clusters.has(clusterId)) continue;
       const other = this.clusters.get(clusterId)!;
-      const meanDistance = this.averageLinkage(home.members, other.members);
       const forced = this.mustLinked(home.members, other.members);
+      const meanDistance = this.averageLinkage(
+        home.members,
+        other.members,
+        forced ? Infinity : this.rules.averageThreshold,
+      );
       if ((forced || meanDistance < this.rules.averageThreshold) && !this.conflicts(home.members, other.members)) {
         const [keep, absorbed] = home.id < other.id ? [home, other] : [other, home];
         for (const member of absorbed.members) this.clusterOf.set(member, keep.id);
@@ -344,22 +349,32 @@ export class FaceClusterer {
       .sort((a, b) => b.members.length - a.members.length || a.clusterId - b.clusterId);
   }
 
-  private affinity(vector: Float32Array, members: number[]): { mean: number; support: number } {
+  /**
+   * Mean distance from a face to the members, and the share of them within the pair threshold. With a `limit`,
+   * stops with mean Infinity once the mean can no longer come out below it (distances are never negative, so
+   * a partial sum past limit x members settles it): exact for every cluster that could fit.
+   */
+  private affinity(vector: Float32Array, members: number[], limit = Infinity): { mean: number; support: number } {
+    const most = limit * members.length;
     let sum = 0;
     let close = 0;
     for (const member of members) {
       const d = faceDistance(vector, this.vectors.get(member)!, this.rules.metric);
       sum += d;
       if (d < this.rules.pairThreshold) close++;
+      if (sum >= most) return { mean: Infinity, support: 0 };
     }
     return { mean: sum / members.length, support: close / members.length };
   }
 
-  private averageLinkage(a: number[], b: number[]): number {
+  /** Mean distance over all cross pairs; with a `limit`, Infinity as soon as the mean cannot end below it. */
+  private averageLinkage(a: number[], b: number[], limit = Infinity): number {
+    const most = limit * a.length * b.length;
     let sum = 0;
     for (const x of a) {
       const vx = this.vectors.get(x)!;
       for (const y of b) sum += faceDistance(vx, this.vectors.get(y)!, this.rules.metric);
+      if (sum >= most) return Infinity;
     }
     return sum / (a.length * b.length);
   }
