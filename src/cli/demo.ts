@@ -1,11 +1,12 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { PassThrough } from 'node:stream';
 import path from 'node:path';
 import { childProcessEnv, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { startServer } from '../server.js';
-import { dropDatabase } from '../repositories/database.js';
+import { dropDatabase, tablesAsText } from '../repositories/database.js';
 import { deleteQueueKeys } from '../repositories/job-queue.repository.js';
 import { runClusterWorker } from '../cluster-worker-runtime.js';
 import { applyConstraintsJob } from '../jobs/job-registry.js';
@@ -16,6 +17,7 @@ import { CliError, EXIT, type ExitCode } from './cli-errors.js';
 import { buildDemoPlan, DEMO_OPERATORS, type DemoOperator, type DemoRecord } from './demo-batch.js';
 import { screenCast } from './demo-cast.js';
 import { datasetSources, sampleSources, seededRandom } from './demo-photos.js';
+import { filesUnder, findDocuments } from './demo-privacy.js';
 import { formatScore, scoreDemo, type CandidateView } from './demo-score.js';
 import { formatBytes, progressBar } from './progress.js';
 import { manifestCsv } from './sample-batch.js';
@@ -91,9 +93,17 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
       `${hasFaces ? '' : ` (no folder at ${facesDir}; pass --faces DIR for more people)`}, seed ${options.seed}`,
   );
 
-  const logger = createLogger({ logLevel: 'warn' });
+  // Every log line (the API's, the cluster worker's and the face workers') goes to stderr and is kept, so the
+  // report can show that no identity document reached the logs.
+  const logLines: Buffer[] = [];
+  const logSink = new PassThrough();
+  logSink.on('data', (chunk: Buffer) => {
+    logLines.push(chunk);
+    process.stderr.write(chunk);
+  });
+  const logger = createLogger({ logLevel: 'warn' }, 'simsift', logSink);
   const server = await startServer(config, logger);
-  const workers = superviseFaceWorkers(config.workerProcesses, logger, childProcessEnv(config), { logsToStderr: true });
+  const workers = superviseFaceWorkers(config.workerProcesses, logger, childProcessEnv(config), { logSink });
   let stopClusterWorker = async () => {};
   const work = await mkdtemp(path.join(os.tmpdir(), 'simsift-demo-'));
   try {
@@ -289,10 +299,29 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
     if (clusterWarnings.length > 0) say(`cluster worker restarts: ${clusterWarnings.length} (see the warning above)`);
     say(`timings: upload ${uploadTime}, faces ${facesTime}, clustering ${clusterTime}, total ${seconds(started)}`);
     say();
+    // Personal data at rest and in the logs: every table, every file the run wrote, every log line.
+    const tables = await tablesAsText(container.pool);
+    const sweep = findDocuments(
+      [
+        ...tables.map((table) => ({ where: `table ${table.table}`, content: table.text })),
+        ...(await filesUnder(config.dataDir)).map((file) => ({ where: `file ${file.where}`, content: file.content })),
+        { where: 'logs', content: Buffer.concat(logLines) },
+      ],
+      plan.records.map((record) => record.row.id_number),
+    );
+    const scannedMb = sweep.scanned.reduce((sum, source) => sum + source.bytes, 0) / 1024 / 1024;
+    say(
+      `personal data: ${sweep.leaks.length} of ${sweep.documents} identity document numbers found in plain text in ` +
+        `${tables.length} tables (${tables.reduce((sum, table) => sum + table.rows, 0)} rows), ` +
+        `${sweep.scanned.length - tables.length - 1} files and ${logLines.length} log chunks (${scannedMb.toFixed(1)} MB)`,
+    );
+    for (const leak of sweep.leaks) say(`  ${leak.document} in ${leak.where}`);
+    say();
     say(`review UI: ${server.url}/ui/`);
     say(`analyst key (sign in with it): ${analyst.key}`);
-    say(score.ok ? 'RESULT: PASS (every planted case found, no false alarm)' : 'RESULT: FAIL');
-    const exitCode: ExitCode = score.ok ? EXIT.ok : EXIT.failure;
+    const ok = score.ok && sweep.leaks.length === 0;
+    say(ok ? 'RESULT: PASS (every planted case found, no false alarm, no document in plain text)' : 'RESULT: FAIL');
+    const exitCode: ExitCode = ok ? EXIT.ok : EXIT.failure;
 
     if (options.keepRunning) {
       say('the API and the workers keep running; press Ctrl+C to stop');

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -28,7 +29,7 @@ export function superviseFaceWorkers(
   processes: number,
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
-  { logsToStderr = false }: { logsToStderr?: boolean } = {},
+  { logsToStderr = false, logSink }: { logsToStderr?: boolean; logSink?: Writable } = {},
 ): Supervisor {
   const entry = faceWorkerEntry();
   const children = new Map<number, ChildProcess>();
@@ -37,10 +38,17 @@ export function superviseFaceWorkers(
 
   const start = (slot: number): Promise<void> => {
     // Commands that print results on stdout (demo, bench) send the workers' logs to stderr instead.
-    const stdio = logsToStderr
-      ? (['ignore', 2, 2, 'ipc'] as const)
-      : (['inherit', 'inherit', 'inherit', 'ipc'] as const);
+    // `logSink` takes both streams instead (the demo searches its logs for personal data).
+    const stdio = logSink
+      ? (['ignore', 'pipe', 'pipe', 'ipc'] as const)
+      : logsToStderr
+        ? (['ignore', 2, 2, 'ipc'] as const)
+        : (['inherit', 'inherit', 'inherit', 'ipc'] as const);
     const child = fork(entry.file, [], { execArgv: entry.execArgv, env, stdio: [...stdio] });
+    if (logSink) {
+      child.stdout?.pipe(logSink, { end: false });
+      child.stderr?.pipe(logSink, { end: false });
+    }
     children.set(slot, child);
     const ready = new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());

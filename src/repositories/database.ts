@@ -124,3 +124,19 @@ export async function migrate(databaseUrl: string, migrationsDir = MIGRATIONS_DI
     await client.end();
   }
 }
+
+/**
+ * Every row of every table in the public schema as Postgres prints it (`row::text`), per table: what a data
+ * dump would hold, for sweeps that look for personal data at rest. For small databases (the demo's).
+ */
+export async function tablesAsText(pool: Pool): Promise<{ table: string; rows: number; text: string }[]> {
+  const tables = await pool.query<{ name: string }>(
+    `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
+  );
+  const dumped: { table: string; rows: number; text: string }[] = [];
+  for (const { name } of tables.rows) {
+    const result = await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${pg.escapeIdentifier(name)} t`);
+    dumped.push({ table: name, rows: result.rows.length, text: result.rows.map((r) => r.row).join('\n') });
+  }
+  return dumped;
+}
