@@ -186,13 +186,21 @@ export class FaceClusterer {
   /**
    * The index's hits with exact distances from the full vectors, nearest first. A quantized index (f16) only
    * proposes neighbours: its distances are approximate, and a face just inside the pair threshold could be
-   * taken as outside it. Costs `neighbours` distance computations per face.
+   * taken as outside it. Hits past the pair threshold are left out: nothing reads them.
    */
   private exactly(vector: Float32Array, hits: readonly Neighbour[]): Neighbour[] {
-    const ranked = hits.map((hit) => {
+    const ranked: Neighbour[] = [];
+    for (const hit of hits) {
       const stored = this.vectors.get(hit.faceId);
-      return stored ? { faceId: hit.faceId, distance: faceDistance(vector, stored, this.rules.metric) } : hit;
-    });
+      if (!stored) {
+        ranked.push(hit);
+        continue;
+      }
+      // Only neighbours under the pair threshold matter in place(): the exact distance of the others is not
+      // needed, and the sum stops as soon as it passes the threshold. Decided on exact distances only.
+      const distance = distanceBelow(vector, stored, this.rules.metric, this.rules.pairThreshold);
+      if (distance !== Infinity) ranked.push({ faceId: hit.faceId, distance });
+    }
     return ranked.sort((a, b) => a.distance - b.distance);
   }
 
