@@ -301,11 +301,12 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
     say();
     // Personal data at rest and in the logs: every table, every file the run wrote, every log line.
     const tables = await tablesAsText(container.pool);
+    const logs = Buffer.concat(logLines);
     const sweep = findDocuments(
       [
         ...tables.map((table) => ({ where: `table ${table.table}`, content: table.text })),
         ...(await filesUnder(config.dataDir)).map((file) => ({ where: `file ${file.where}`, content: file.content })),
-        { where: 'logs', content: Buffer.concat(logLines) },
+        { where: 'logs', content: logs },
       ],
       plan.records.map((record) => record.row.id_number),
     );
@@ -313,7 +314,8 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
     say(
       `personal data: ${sweep.leaks.length} of ${sweep.documents} identity document numbers found in plain text in ` +
         `${tables.length} tables (${tables.reduce((sum, table) => sum + table.rows, 0)} rows), ` +
-        `${sweep.scanned.length - tables.length - 1} files and ${logLines.length} log chunks (${scannedMb.toFixed(1)} MB)`,
+        `${sweep.scanned.length - tables.length - 1} files and ${logs.toString('utf8').split('\n').filter(Boolean).length} ` +
+        `log lines (${scannedMb.toFixed(1)} MB)`,
     );
     for (const leak of sweep.leaks) say(`  ${leak.document} in ${leak.where}`);
     say();
