@@ -1,6 +1,7 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
+import { multistream } from 'pino';
 import path from 'node:path';
 import { childProcessEnv, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -93,15 +94,29 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
       `${hasFaces ? '' : ` (no folder at ${facesDir}; pass --faces DIR for more people)`}, seed ${options.seed}`,
   );
 
-  // Every log line (the API's, the cluster worker's and the face workers') goes to stderr and is kept, so the
-  // report can show that no identity document reached the logs.
+  // Every log line is kept, so the report can show that no identity document reached the logs: the API's and
+  // the cluster worker's at info level (every request), of which warnings and errors also go to stderr, and the
+  // face workers' output as they write it.
   const logLines: Buffer[] = [];
+  const keep = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(chunk);
+      done();
+    },
+  });
   const logSink = new PassThrough();
   logSink.on('data', (chunk: Buffer) => {
     logLines.push(chunk);
     process.stderr.write(chunk);
   });
-  const logger = createLogger({ logLevel: 'warn' }, 'simsift', logSink);
+  const logger = createLogger(
+    { logLevel: 'info' },
+    'simsift',
+    multistream([
+      { level: 'info', stream: keep },
+      { level: 'warn', stream: process.stderr },
+    ]),
+  );
   const server = await startServer(config, logger);
   const workers = superviseFaceWorkers(config.workerProcesses, logger, childProcessEnv(config), { logSink });
   let stopClusterWorker = async () => {};

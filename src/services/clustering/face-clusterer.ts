@@ -220,7 +220,8 @@ export class FaceClusterer {
     for (const clusterId of candidates) {
       const cluster = this.clusters.get(clusterId)!;
       if (this.conflicts([faceId], cluster.members)) continue;
-      const forced = cluster.members.some((member) => this.mustLink.get(faceId)?.has(member));
+      const partners = this.mustLink.get(faceId);
+      const forced = partners !== undefined && cluster.members.some((member) => partners.has(member));
       // Only a forced cluster is weighed whatever its mean; any other that cannot fit stops early.
       const { mean, support } = this.affinity(vector, cluster.members, forced ? Infinity : this.rules.averageThreshold);
       const fits = mean < this.rules.averageThreshold && support >= this.rules.minSupport;
@@ -388,12 +389,24 @@ export class FaceClusterer {
   }
 
   private conflicts(a: number[], b: number[]): boolean {
-    return a.some((x) => b.some((y) => this.cannotLink.get(x)?.has(y)));
+    return linkedAcross(this.cannotLink, a, b);
   }
 
   private mustLinked(a: number[], b: number[]): boolean {
-    return a.some((x) => b.some((y) => this.mustLink.get(x)?.has(y)));
+    return linkedAcross(this.mustLink, a, b);
   }
+}
+
+/**
+ * Whether a constraint pairs a face of `a` with a face of `b`. Called for every candidate cluster of every new
+ * face: with no constraints it costs nothing, and only faces that have constraints look at `b`.
+ */
+function linkedAcross(map: Map<number, Set<number>>, a: number[], b: number[]): boolean {
+  if (map.size === 0) return false;
+  return a.some((x) => {
+    const partners = map.get(x);
+    return partners !== undefined && b.some((y) => partners.has(y));
+  });
 }
 
 function link(map: Map<number, Set<number>>, a: number, b: number): void {
