@@ -27,7 +27,7 @@ export class ApiKeyRepository {
     private readonly pool: Pool,
     changes: ChangeFeed | null = null,
   ) {
-    this.activeByHash = new NotifiedCache(changes, 'simsift_api_keys', { ttlMs: 60_000, maxEntries: 10_000 });
+    this.activeByHash = new NotifiedCache(changes, 'simsift_api_keys', { ttlMs: 10_000, maxEntries: 10_000 });
   }
 
   async insert(input: {

@@ -56,7 +56,13 @@ export class ChangeFeedRepository implements ChangeFeed {
   /** Connects and listens; resolves either way (a failure schedules a retry and leaves caching off). */
   async start(): Promise<void> {
     if (this.closed || this.client) return;
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'simsift-change-feed' });
+    // TCP keepalive, so a connection that silently died (no reset from a partitioned network) is noticed.
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      application_name: 'simsift-change-feed',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     this.client = client;
     client.on('notification', (message) => {
       const handlers = this.changeHandlers.get(message.channel as ChangeChannel) ?? [];
