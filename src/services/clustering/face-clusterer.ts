@@ -216,6 +216,11 @@ export class FaceClusterer {
       if (clusterId !== undefined) candidates.add(clusterId);
     }
 
+    // The neighbours' exact distances, so weighing their clusters does not read their vectors again (in a large
+    // gallery each random read of a vector costs more than the arithmetic). Same values, same decisions.
+    const known = new Map<number, number>();
+    for (const n of neighbours) known.set(n.faceId, n.distance);
+
     let best: { cluster: Cluster; meanDistance: number; support: number } | null = null;
     for (const clusterId of candidates) {
       const cluster = this.clusters.get(clusterId)!;
@@ -223,7 +228,8 @@ export class FaceClusterer {
       const partners = this.mustLink.get(faceId);
       const forced = partners !== undefined && cluster.members.some((member) => partners.has(member));
       // Only a forced cluster is weighed whatever its mean; any other that cannot fit stops early.
-      const { mean, support } = this.affinity(vector, cluster.members, forced ? Infinity : this.rules.averageThreshold);
+      const limit = forced ? Infinity : this.rules.averageThreshold;
+      const { mean, support } = this.affinity(vector, cluster.members, limit, known);
       const fits = mean < this.rules.averageThreshold && support >= this.rules.minSupport;
       if ((forced || fits) && (!best || mean < best.meanDistance)) best = { cluster, meanDistance: mean, support };
     }
@@ -257,6 +263,7 @@ export class FaceClusterer {
         home.members,
         other.members,
         forced ? Infinity : this.rules.averageThreshold,
+        { faceId, distances: known },
       );
       if ((forced || meanDistance < this.rules.averageThreshold) && !this.conflicts(home.members, other.members)) {
         const [keep, absorbed] = home.id < other.id ? [home, other] : [other, home];
@@ -363,12 +370,17 @@ export class FaceClusterer {
    * stops with mean Infinity once the mean can no longer come out below it (distances are never negative, so
    * a partial sum past limit x members settles it): exact for every cluster that could fit.
    */
-  private affinity(vector: Float32Array, members: number[], limit = Infinity): { mean: number; support: number } {
+  private affinity(
+    vector: Float32Array,
+    members: number[],
+    limit = Infinity,
+    known?: ReadonlyMap<number, number>,
+  ): { mean: number; support: number } {
     const most = limit * members.length;
     let sum = 0;
     let close = 0;
     for (const member of members) {
-      const d = faceDistance(vector, this.vectors.get(member)!, this.rules.metric);
+      const d = known?.get(member) ?? faceDistance(vector, this.vectors.get(member)!, this.rules.metric);
       sum += d;
       if (d < this.rules.pairThreshold) close++;
       if (sum >= most) return { mean: Infinity, support: 0 };
@@ -376,13 +388,22 @@ export class FaceClusterer {
     return { mean: sum / members.length, support: close / members.length };
   }
 
-  /** Mean distance over all cross pairs; with a `limit`, Infinity as soon as the mean cannot end below it. */
-  private averageLinkage(a: number[], b: number[], limit = Infinity): number {
+  /**
+   * Mean distance over all cross pairs; with a `limit`, Infinity as soon as the mean cannot end below it.
+   * `known`: distances already computed from one face of `a` (the face being placed) to faces of `b`.
+   */
+  private averageLinkage(
+    a: number[],
+    b: number[],
+    limit = Infinity,
+    known?: { faceId: number; distances: ReadonlyMap<number, number> },
+  ): number {
     const most = limit * a.length * b.length;
     let sum = 0;
     for (const x of a) {
       const vx = this.vectors.get(x)!;
-      for (const y of b) sum += faceDistance(vx, this.vectors.get(y)!, this.rules.metric);
+      const row = known?.faceId === x ? known.distances : undefined;
+      for (const y of b) sum += row?.get(y) ?? faceDistance(vx, this.vectors.get(y)!, this.rules.metric);
       if (sum >= most) return Infinity;
     }
     return sum / (a.length * b.length);
