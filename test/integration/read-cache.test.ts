@@ -42,6 +42,12 @@ async function feedConnected(): Promise<boolean> {
   return result.rowCount === 1;
 }
 
+/** Waits (2 s at most) until GET /v1/batches/:id counts one record in `state`. */
+async function untilOneRecordIn(state: string, what: string): Promise<void> {
+  const seen = await waitFor(async () => ((await batchCounts())[state] === 1 ? true : undefined), 2_000, what);
+  expect(seen).toBe(true);
+}
+
 async function setOneRecordState(state: string): Promise<void> {
   await other.query(
     `UPDATE kyc_records SET state = $2::text, updated_at = now()
@@ -66,12 +72,7 @@ describe('read cache fed by Postgres notifications', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await batchCounts()).toEqual(before);
     await other.query(`SELECT pg_notify('simsift_batches', $1::text)`, [batchId]);
-    const seen = await waitFor(
-      async () => ((await batchCounts()).multiple_faces === 1 ? true : undefined),
-      2_000,
-      'the notified batch to be read again',
-    );
-    expect(seen).toBe(true);
+    await untilOneRecordIn('multiple_faces', 'the notified batch to be read again');
   });
 
   it('shows a record state written by another process as soon as it is committed', async () => {
@@ -80,12 +81,7 @@ describe('read cache fed by Postgres notifications', () => {
     expect(await batchCounts()).toEqual(before);
     await setOneRecordState('unreadable_image');
     // The cache would hold the old counts for 30 s; the notification must drop them within moments.
-    const after = await waitFor(
-      async () => ((await batchCounts()).unreadable_image === 1 ? true : undefined),
-      2_000,
-      'the new state in GET /v1/batches/:id',
-    );
-    expect(after).toBe(true);
+    await untilOneRecordIn('unreadable_image', 'the new state in GET /v1/batches/:id');
   });
 
   it('refuses a key revoked by another process (the CLI) within moments', async () => {
@@ -126,11 +122,6 @@ describe('read cache fed by Postgres notifications', () => {
     await waitFor(async () => ((await feedConnected()) ? true : undefined), 10_000, 'the feed to reconnect');
     await batchCounts();
     await setOneRecordState('no_face');
-    const seen = await waitFor(
-      async () => ((await batchCounts()).no_face === 1 ? true : undefined),
-      2_000,
-      'the state written after the feed came back',
-    );
-    expect(seen).toBe(true);
+    await untilOneRecordIn('no_face', 'the state written after the feed came back');
   });
 });

@@ -119,20 +119,16 @@ export class ClusterService {
     let placed = 0;
     let flagged = 0;
     const touchedTotal = new Set<number>();
-    const record = async (changes: ClusterChange[]) => {
-      const judged = await this.persist(clusterer, changes);
+    const tally = (judged: { flagged: number; touched: Iterable<number> }) => {
       flagged += judged.flagged;
       for (const id of judged.touched) touchedTotal.add(id);
     };
+    const record = async (changes: ClusterChange[]) => tally(await this.persist(clusterer, changes));
     if (rebuilt) {
       // A writer that died between writing a change and its verdict leaves clusters whose stored size lags
       // their members (verdicts and candidates are written together, after membership): judge them now.
       const unjudged = await this.store.unjudgedClusters();
-      if (unjudged.length > 0) {
-        const judged = await this.judge(unjudged, (clusterId) => clusterer.membersOf(clusterId).length);
-        flagged += judged.flagged;
-        for (const id of judged.touched) touchedTotal.add(id);
-      }
+      if (unjudged.length > 0) tally(await this.judge(unjudged, (clusterId) => clusterer.membersOf(clusterId).length));
     }
     await record(await this.applyNewConstraints(clusterer));
     // Face workers commit in parallel, so a face can commit after a higher id was already clustered: such
