@@ -39,22 +39,16 @@ export interface Container {
   exports: ExportService;
   ingest: IngestService;
   checks: CheckService;
-  /** Starts the change feed when read caching is on (resolves even if Postgres is down: it retries). */
+  /** With `readCache` on, starts the change feed and so the caching (resolves even if Postgres is down). */
   start(): Promise<void>;
   close(): Promise<void>;
 }
 
-export interface ContainerOptions {
-  /**
-   * Cache hot reads (API keys, batch status) behind a Postgres change feed. For long-lived API processes; off
-   * for CLI commands and workers, which read each thing once.
-   */
-  readCache?: boolean;
-}
-
-export function createContainer(config: Config, logger: IngestLogger, options: ContainerOptions = {}): Container {
+export function createContainer(config: Config, logger: IngestLogger): Container {
   const pool = createPool(config.databaseUrl);
-  const changes = options.readCache ? new ChangeFeedRepository(config.databaseUrl, logger) : null;
+  // Hot reads (API keys, batch status) are cached behind a Postgres change feed, but only once start() has it
+  // listening: long-lived API processes call it; CLI commands and workers, which read each thing once, do not.
+  const changes = config.readCache ? new ChangeFeedRepository(config.databaseUrl, logger) : null;
   const photos = new PhotoStoreRepository(config.dataDir, config.upload);
   const facesQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Faces);
   const clusterQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Cluster);

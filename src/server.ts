@@ -22,7 +22,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (config.secretGenerated) {
     logger.warn({ file: `${config.dataDir}/secret.key` }, 'SIMSIFT_SECRET not set: generated a development secret');
   }
-  const container = createContainer(config, logger, { readCache: config.readCache });
+  const container = createContainer(config, logger);
   await container.start();
   const app = await buildApp({ container, logger });
   const url = await app.listen({ host: config.host, port: config.port });

@@ -65,7 +65,7 @@ export async function createTestEnv(
   await migrate(config.databaseUrl);
   const logger = createLogger(config, 'simsift-test', logDestination);
   // As in the real server: hot reads come from the change-fed cache, so every test also checks its invalidation.
-  const container = createContainer(config, logger, { readCache: config.readCache });
+  const container = createContainer(config, logger);
   await container.start();
   const app = await buildApp({ container, logger });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
