@@ -41,10 +41,14 @@ export interface UsearchIndexShape {
  *   search 128 (default): 1,854-2,934 faces/s, 0.51-0.73 CPU-ms, recall@10 0.990, pairs 0.9896-0.9900
  * The clusterer only needs the neighbours under the pair threshold, which sit at the top of the list: the
  * narrower search loses 0.1% of those pairs, and the synthetic clusters' precision and recall agree to 3 decimals.
+ * Insert breadth (16/f16/search 128; inserts are most of the index's time at 100k), five runs of 64 and of 48
+ * interleaved: expansion add 64: 2,031-2,482 faces/s, pairs 0.9892-0.9898, recall@10 0.988-0.990;
+ * 48 (default): 2,117-3,336 faces/s (median 3,050), pairs 0.9868-0.9888, recall@10 0.979-0.988; the synthetic
+ * clusters' precision and recall agree to 3 decimals again (0.822 / 0.852).
  */
 export const DEFAULT_INDEX_OPTIONS = {
   connectivity: 16,
-  expansionAdd: 64,
+  expansionAdd: 48,
   expansionSearch: 128,
   quantization: 'f16',
 } as const satisfies UsearchIndexOptions;

@@ -32,3 +32,26 @@ describe('distanceBelow', () => {
     });
   }
 });
+
+describe('faceDistance', () => {
+  it('matches the textbook sums for lengths that are and are not multiples of 8', () => {
+    const random = seededRandom(5);
+    for (const length of [1, 7, 8, 13, 128, 1024]) {
+      const a = Float32Array.from({ length }, () => random() - 0.5);
+      const b = Float32Array.from({ length }, () => random() - 0.5);
+      let squares = 0;
+      let dot = 0;
+      let na = 0;
+      let nb = 0;
+      for (let i = 0; i < length; i++) {
+        squares += (a[i]! - b[i]!) ** 2;
+        dot += a[i]! * b[i]!;
+        na += a[i]! ** 2;
+        nb += b[i]! ** 2;
+      }
+      expect(faceDistance(a, b, 'euclidean')).toBeCloseTo(Math.sqrt(squares), 10);
+      expect(faceDistance(a, b, 'cosine')).toBeCloseTo(1 - dot / Math.sqrt(na * nb), 10);
+      expect(faceDistance(a, a, 'euclidean')).toBe(0);
+    }
+  });
+});
