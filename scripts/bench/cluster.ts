@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { embeddingCacheDir } from '../../src/cli/in-process-pipeline.js';
+import { embeddingCacheDir, gateOf } from '../../src/cli/in-process-pipeline.js';
 import { readModelManifest } from '../../src/repositories/face-engine/model-manifest.js';
 import { loadConfig } from '../../src/config.js';
 import {
@@ -57,10 +57,11 @@ export async function run(argv: string[]): Promise<object> {
   const dataset = path.resolve(flag('--dataset', '../shared/datasets/faces-dev'));
   const config = loadConfig();
   const model = (await readModelManifest()).models.find((entry) => entry.name === 'face_recognition')!;
-  const cacheDir = embeddingCacheDir(path.join(config.dataDir, 'eval-cache'), {
-    name: model.name,
-    version: `${model.package}@${model.packageVersion}`,
-  });
+  const cacheDir = embeddingCacheDir(
+    path.join(config.dataDir, 'eval-cache'),
+    { name: model.name, version: `${model.package}@${model.packageVersion}` },
+    gateOf(config.faces),
+  );
   const measured = await realStatistics(dataset, cacheDir);
   const statisticsOut = flag('--write-statistics', '');
   if (statisticsOut) {

@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config.js';
+import type { Config, FaceConfig } from '../config.js';
 import type { FaceEngine } from '../repositories/face-engine/face-engine.repository.js';
 import type { FaceQuality } from '../repositories/face.repository.js';
 import { ImageRepository } from '../repositories/image.repository.js';
-import { FacePipelineService, type Stage } from '../services/face-pipeline.service.js';
+import {
+  FACE_PIPELINE_REVISION,
+  FacePipelineService,
+  type FaceThresholds,
+  type Stage,
+} from '../services/face-pipeline.service.js';
 
 /** What the face pipeline made of one photo. */
 export interface PhotoResult {
@@ -25,9 +30,31 @@ interface CachedResult {
   embedding: number[] | null;
 }
 
-/** Where results of one embedder (name and weights version) are cached under `base`. */
-export function embeddingCacheDir(base: string, embedder: { name: string; version: string }): string {
-  return path.join(base, `${embedder.name}@${embedder.version}`.replace(/[^A-Za-z0-9@._-]/g, '_'));
+/**
+ * Where results of one embedder (name and weights version) are cached under `base`, for one revision of the
+ * pipeline and one set of face thresholds: a cached result holds the quality gate's verdict, and a changed
+ * setting or pipeline must not be answered from results made under the old one.
+ */
+export function embeddingCacheDir(
+  base: string,
+  embedder: { name: string; version: string },
+  thresholds: FaceThresholds,
+): string {
+  const settings = createHash('sha256')
+    .update(JSON.stringify({ revision: FACE_PIPELINE_REVISION, thresholds }))
+    .digest('hex')
+    .slice(0, 12);
+  return path.join(base, `${embedder.name}@${embedder.version}-${settings}`.replace(/[^A-Za-z0-9@._-]/g, '_'));
+}
+
+/** The settings of `config.faces` that decide what the pipeline makes of a photo (not which embedder runs). */
+export function gateOf({
+  embedder: _embedder,
+  allowCpuBackend: _cpu,
+  jobLockMs: _lock,
+  ...gate
+}: FaceConfig): FaceThresholds {
+  return gate;
 }
 
 /** Photos under `dir` (any depth), sorted, as absolute paths. */
@@ -72,12 +99,7 @@ export async function runPipelineOnFiles(
     clusterQueue: { enqueueFaces: () => Promise.resolve() },
     thresholds: config.faces,
   });
-  const cacheDir = options.cacheDir
-    ? path.join(
-        options.cacheDir,
-        `${engine.embedder.name}@${engine.embedder.version}`.replace(/[^A-Za-z0-9@._-]/g, '_'),
-      )
-    : null;
+  const cacheDir = options.cacheDir ? embeddingCacheDir(options.cacheDir, engine.embedder, gateOf(config.faces)) : null;
   if (cacheDir) await mkdir(cacheDir, { recursive: true });
 
   const results: PhotoResult[] = [];
