@@ -83,11 +83,6 @@ export type PhotoAnalysis =
 type Timer = <T>(stage: Stage, work: () => Promise<T>) => Promise<T>;
 const untimed: Timer = (_stage, work) => work();
 
-/** Whether the face fills the photo (see FILLS_FRAME_SHARE). */
-function fillsFrame(box: FaceBox, image: RgbImage): boolean {
-  return Math.min(box.width, box.height) >= FILLS_FRAME_SHARE * Math.min(image.width, image.height);
-}
-
 /** How many sides of the image the box reaches (within 2% of its size): 2 or more means a tight crop. */
 function edgesTouched(box: FaceBox, image: RgbImage): number {
   const marginX = image.width * 0.02;
@@ -118,6 +113,11 @@ const PAD_FACTOR = 2;
  * either way, and padding every photo there gained nothing (0.941) for 29% more time: hence a share, not always.
  */
 const FILLS_FRAME_SHARE = 0.5;
+
+/** Whether the face fills the photo (see FILLS_FRAME_SHARE). */
+function fillsFrame(box: FaceBox, image: RgbImage): boolean {
+  return Math.min(box.width, box.height) >= FILLS_FRAME_SHARE * Math.min(image.width, image.height);
+}
 
 /**
  * The face pipeline for one KYC record: decode, find the subscriber's face, check it is usable, embed it,
@@ -200,8 +200,8 @@ export class PhotoAnalyser {
       if ((error as Error).name !== 'UnreadableImageError') throw error;
       return { state: 'unreadable_image', detail: { reason: (error as Error).message } };
     }
-    // Detect on the photo. Tight crops (face cut by or filling the frame), tiny faces and misses are retried on a padded
-    // canvas, where detectors and the landmark net see the whole head; the SSD detector is the last resort.
+    // Detect on the photo. Tight crops (face cut by or filling the frame), tiny faces and misses are retried on a
+    // padded canvas, where detectors and the landmark net see the whole head; the SSD detector is the last resort.
     let work = { image: decoded.image, offsetX: 0, offsetY: 0, padded: false };
     let faces = await time('detect', () =>
       models.withImage(work.image, (img) => img.detectBlazeFace(thresholds.minDetectionScore)),
