@@ -1,4 +1,3 @@
-import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -50,8 +49,6 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  // Per-photo size limits are reported per row by the photo store rather than thrown for the whole upload.
-  await app.register(fastifyMultipart, { throwFileSizeLimit: false });
   registerAuth(app, container.auth, { maxFailuresPerMinute: container.config.maxAuthFailuresPerMinute });
   registerMetrics(app, [container.facesQueue, container.clusterQueue]);
   await app.register(healthRoutes, { container });

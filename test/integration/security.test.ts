@@ -212,6 +212,32 @@ describe('security headers and CORS', () => {
     expect((await fetch(`${env.url}/docs/static/swagger-initializer.js`)).status).toBe(200);
   });
 
+  it('sets the same headers on error answers', async () => {
+    const answers = [
+      await call('GET', '/v1/batches', null),
+      await call('GET', '/v1/no-such-route', keys.jio!),
+      await call('GET', '/v1/batches?limit=-1', keys.jio!),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([401, 404, 400]);
+    for (const answer of answers) {
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(answer.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(answer.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    }
+  });
+
+  it('parses multipart bodies only on the upload routes: elsewhere they are 415 unsupported_media_type', async () => {
+    const form = new FormData();
+    form.append('code', 'EVIL');
+    const response = await fetch(`${env.url}/v1/operators`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys.admin!}` },
+      body: form,
+    });
+    expect(response.status).toBe(415);
+    expect(await response.json()).toMatchObject({ code: 'unsupported_media_type' });
+  });
+
   it('never answers with Access-Control-Allow-Origin, to simple or preflight requests', async () => {
     const origin = 'https://evil.example';
     const simple = await call('GET', '/v1/batches', keys.jio!, undefined, { origin });

@@ -28,18 +28,26 @@ export async function processStats(pid: number): Promise<{ rss: number; cpuSecon
   }
 }
 
-/** CPU seconds the whole machine spent busy (every state but idle and iowait) since boot, over all cores. */
-export async function machineBusySeconds(): Promise<number | null> {
+/**
+ * CPU seconds the whole machine spent busy (every state but idle and iowait) since boot, over all cores, and the
+ * part of it that was steal: time a virtual CPU was ready to run but the hypervisor ran something else.
+ */
+export async function machineCpuSeconds(): Promise<{ busy: number; steal: number } | null> {
   try {
     const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
     const ticks = line.trim().split(/\s+/).slice(1).map(Number);
     const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
     // guest time is already counted in user time
     const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
-    return (total - idle) / CLOCK_TICKS;
+    return { busy: (total - idle) / CLOCK_TICKS, steal: (ticks[7] ?? 0) / CLOCK_TICKS };
   } catch {
     return null;
   }
+}
+
+/** CPU seconds the whole machine spent busy since boot, over all cores. */
+export async function machineBusySeconds(): Promise<number | null> {
+  return (await machineCpuSeconds())?.busy ?? null;
 }
 
 /** One process over a run: RSS (bytes) at its first sample, its last and the highest seen, and CPU time used. */

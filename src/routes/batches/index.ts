@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Readable } from 'node:stream';
 import type { Container } from '../../container.js';
 import { principalOf } from '../../plugins/auth.js';
+import { registerMultipart } from '../../plugins/multipart.js';
 import { AppError } from '../../services/errors.js';
 import type { Principal } from '../../services/auth.service.js';
 import { problemResponses } from '../common.schemas.js';
@@ -21,8 +22,10 @@ import {
 
 const READERS = ['operator', 'analyst', 'admin'] as const;
 
-export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (app, { container }) => {
+/** `POST /v1/batches` in its own scope, the only one (with `/v1/checks`) that parses multipart bodies. */
+const batchUploadRoute: FastifyPluginAsyncTypebox<{ container: Container }> = async (app, { container }) => {
   const limits = container.config.upload;
+  await registerMultipart(app);
 
   // The zip body is handed over as a stream; the route spools it to disk itself (bounded by the upload limit).
   app.addContentTypeParser(['application/zip', 'application/x-zip-compressed'], (_request, payload, done) =>
@@ -85,6 +88,10 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       });
     },
   );
+};
+
+export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (app, { container }) => {
+  await app.register(batchUploadRoute, { container });
 
   app.get(
     '/v1/batches',

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Container } from '../../container.js';
 import { principalOf } from '../../plugins/auth.js';
+import { registerMultipart } from '../../plugins/multipart.js';
 import { AppError } from '../../services/errors.js';
 import { problemResponses } from '../common.schemas.js';
 import { CheckHeadersSchema, CheckQuerySchema, CheckResultSchema } from './schemas.js';
@@ -28,6 +29,7 @@ async function readCheckBody(request: FastifyRequest, maxPhotoBytes: number) {
 }
 
 export const checkRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (app, { container }) => {
+  await registerMultipart(app);
   app.post(
     '/v1/checks',
     {
