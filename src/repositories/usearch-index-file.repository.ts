@@ -7,9 +7,15 @@ import type { IndexWatermark, SavedIndexStore } from '../services/clustering/clu
 import type { NeighbourIndex } from '../services/clustering/face-clusterer.js';
 import { UsearchIndex, type UsearchIndexShape } from './usearch-index.repository.js';
 
+/**
+ * 2: indexes are built by inserting one face at a time. A format-1 file may hold faces that concurrent inserts
+ * left unreachable (see UsearchIndex.addMany), so it is rebuilt rather than loaded.
+ */
+const INDEX_FILE_FORMAT = 2;
+
 /** The sidecar `<file>.json`: what the index file holds and how to tell it is whole. */
 interface IndexFileMeta {
-  format: 1;
+  format: number;
   shape: UsearchIndexShape;
   watermark: IndexWatermark;
   bytes: number;
@@ -41,7 +47,8 @@ export class UsearchIndexFile implements SavedIndexStore {
       return { unusable: isMissing(error) ? 'no saved index' : `unreadable ${this.metaFile}` };
     }
     const index = this.createIndex();
-    if (meta.format !== 1 || JSON.stringify(meta.shape) !== JSON.stringify(index.shape)) {
+    if (meta.format !== INDEX_FILE_FORMAT) return { unusable: `saved index is of format ${meta.format}` };
+    if (JSON.stringify(meta.shape) !== JSON.stringify(index.shape)) {
       return { unusable: 'saved index has other settings' };
     }
     try {
@@ -68,7 +75,13 @@ export class UsearchIndexFile implements SavedIndexStore {
     try {
       index.save(partial);
       const bytes = (await stat(partial)).size;
-      const meta: IndexFileMeta = { format: 1, shape: index.shape, watermark, bytes, sha256: await sha256(partial) };
+      const meta: IndexFileMeta = {
+        format: INDEX_FILE_FORMAT,
+        shape: index.shape,
+        watermark,
+        bytes,
+        sha256: await sha256(partial),
+      };
       await rename(partial, this.file);
       await writeFile(`${this.metaFile}.${process.pid}.partial`, JSON.stringify(meta));
       await rename(`${this.metaFile}.${process.pid}.partial`, this.metaFile);

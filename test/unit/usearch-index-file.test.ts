@@ -72,6 +72,12 @@ describe('UsearchIndexFile', () => {
       () => new UsearchIndex('euclidean', 16, { connectivity: 8 }),
     );
     expect(await other.load()).toEqual({ unusable: 'saved index has other settings' });
+    // Written before inserts were made one at a time: it may hold unreachable faces, so it is rebuilt.
+    const metaFile = path.join(dir, 'x.usearch.json');
+    const meta = JSON.parse(await readFile(metaFile, 'utf8')) as { format: number };
+    await writeFile(metaFile, JSON.stringify({ ...meta, format: 1 }));
+    expect(await file.load()).toEqual({ unusable: 'saved index is of format 1' });
+    await writeFile(metaFile, JSON.stringify(meta));
     const bytes = await readFile(path.join(dir, 'x.usearch'));
     bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
     await writeFile(path.join(dir, 'x.usearch'), bytes);
