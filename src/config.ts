@@ -55,6 +55,8 @@ export interface Config {
   reconcileIntervalMs: number;
   /** Backpressure: above this many waiting face jobs, uploads are refused with 429 `queue_full`. */
   maxQueuedRecords: number;
+  /** Photo and scratch files of uploads that never committed are deleted once they are this old. */
+  orphanPhotoGraceMs: number;
   /** API processes cache API keys and batch status, dropped on Postgres change notifications (migration 0012). */
   readCache: boolean;
   /** Failed authentications (unknown or revoked keys) one client IP may make per minute before 429. */
@@ -151,6 +153,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     reconcileIntervalMs: int('SIMSIFT_RECONCILE_INTERVAL_MS', 10_000, 100, 3_600_000),
     maxQueuedRecords: int('SIMSIFT_MAX_QUEUED_RECORDS', 1_000_000, 1, Number.MAX_SAFE_INTEGER),
+    // Longer than any upload takes to stream: a photo is stored before its batch commits.
+    orphanPhotoGraceMs: int('SIMSIFT_ORPHAN_PHOTO_GRACE_MINUTES', 24 * 60, 1, 525_600) * 60_000,
     readCache: bool('SIMSIFT_READ_CACHE', true),
     maxAuthFailuresPerMinute: int('SIMSIFT_AUTH_MAX_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
     workerProcesses: int('SIMSIFT_WORKER_PROCESSES', os.availableParallelism(), 1, 256),

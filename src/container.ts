@@ -22,6 +22,7 @@ import { CheckService } from './services/checks/check.service.js';
 import type { CheckResult } from './services/checks/check-evaluator.service.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IngestService, type IngestLogger } from './services/ingest.service.js';
+import { PhotoSweepService } from './services/photo-sweep.service.js';
 
 /** The composition root: builds every repository and service once, and closes them in order. */
 export interface Container {
@@ -39,6 +40,7 @@ export interface Container {
   exports: ExportService;
   ingest: IngestService;
   checks: CheckService;
+  photoSweep: PhotoSweepService;
   /** With `readCache` on, starts the change feed and so the caching (resolves even if Postgres is down). */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -110,6 +112,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       secret: config.secret,
       maxPhotoBytes: config.upload.maxPhotoBytes,
     }),
+    photoSweep: new PhotoSweepService({ files: photos, photos: batchRepository }, config.orphanPhotoGraceMs),
     async start() {
       await changes?.start();
     },

@@ -12,9 +12,30 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+const PHOTO_SWEEP_INTERVAL_MS = 60 * 60_000;
+
+/** Runs `task` now and every `intervalMs`, never two at once; the timer does not keep the process alive. */
+function repeat(intervalMs: number, task: () => Promise<void>): { stop(): void } {
+  let running = false;
+  const run = async () => {
+    if (running) return;
+    running = true;
+    try {
+      await task();
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void run(), intervalMs);
+  timer.unref();
+  void run();
+  return { stop: () => clearInterval(timer) };
+}
+
 /**
  * Migrates, builds the API and listens. Also runs the reconciler that queues records accepted while Redis
- * was unreachable, so an upload is never lost to a Redis outage.
+ * was unreachable, so an upload is never lost to a Redis outage, and the sweep that deletes the photos of
+ * uploads that never committed (see PhotoSweepService).
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const migrations = await migrate(config.databaseUrl);
@@ -27,29 +48,30 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const app = await buildApp({ container, logger });
   const url = await app.listen({ host: config.host, port: config.port });
 
-  let reconciling = false;
-  const reconcile = async () => {
-    if (reconciling) return;
-    reconciling = true;
+  const reconciler = repeat(config.reconcileIntervalMs, async () => {
     try {
       const queued = await container.ingest.reconcile();
       if (queued > 0) logger.info({ queued }, 'reconciler queued waiting records');
     } catch (error) {
       logger.warn({ err: error }, 'reconciler could not queue waiting records; will retry');
-    } finally {
-      reconciling = false;
     }
-  };
-  const timer = setInterval(() => void reconcile(), config.reconcileIntervalMs);
-  timer.unref();
-  void reconcile();
+  });
+  const photoSweep = repeat(PHOTO_SWEEP_INTERVAL_MS, async () => {
+    try {
+      const removed = await container.photoSweep.sweep();
+      if (removed.orphanPhotos + removed.scratchFiles > 0) logger.info(removed, 'removed files of uncommitted uploads');
+    } catch (error) {
+      logger.warn({ err: error }, 'orphan photo sweep failed; will retry');
+    }
+  });
 
   return {
     app,
     container,
     url,
     async close() {
-      clearInterval(timer);
+      reconciler.stop();
+      photoSweep.stop();
       await app.close();
       await container.close();
     },

@@ -237,6 +237,16 @@ export class BatchRepository {
   }
 
   /** The batch, or null when it does not exist or belongs to another operator than `operatorId`. */
+  /** Which of these photo hashes (hex) an accepted batch stored; the others' files are orphans. */
+  async knownPhotos(hashes: readonly Buffer[]): Promise<Set<string>> {
+    if (hashes.length === 0) return new Set();
+    const result = await this.pool.query<{ sha256: Buffer }>(
+      'SELECT sha256 FROM photos WHERE sha256 = ANY($1::bytea[])',
+      [hashes],
+    );
+    return new Set(result.rows.map((row) => row.sha256.toString('hex')));
+  }
+
   async findById(batchId: string, operatorId: number | null): Promise<BatchRow | null> {
     const batch = await this.byId.get(batchId, async () => {
       // Named, so each connection plans it once: the hottest read (clients poll their batches).

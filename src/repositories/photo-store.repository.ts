@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -73,6 +73,39 @@ export class PhotoStoreRepository {
     return readFile(this.pathFor(sha256, mimeType));
   }
 
+  /**
+   * Photo files and scratch files (parts being written, spooled zips) last modified before `before` (ms since
+   * the epoch), for the orphan sweep. Walks the directories as they are; a file removed meanwhile is skipped.
+   */
+  async *filesModifiedBefore(before: number): AsyncGenerator<PhotoFile> {
+    for (const file of await filesIn(this.tmpDir)) {
+      const modifiedAt = await modifiedTime(file);
+      if (modifiedAt !== null && modifiedAt < before) yield { file, sha256: null, modifiedAt };
+    }
+    for (const first of await filesIn(this.photosDir)) {
+      for (const second of await filesIn(first)) {
+        for (const file of await filesIn(second)) {
+          const match = PHOTO_FILE.exec(path.basename(file));
+          if (!match) continue;
+          const modifiedAt = await modifiedTime(file);
+          if (modifiedAt !== null && modifiedAt < before) {
+            yield { file, sha256: Buffer.from(match[1]!, 'hex'), modifiedAt };
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Removes a file found by {@link filesModifiedBefore} unless it was modified since (an upload of the same bytes
+   * touches it). Returns whether it was removed.
+   */
+  async removeIfUnmodified(found: PhotoFile): Promise<boolean> {
+    if ((await modifiedTime(found.file)) !== found.modifiedAt) return false;
+    await rm(found.file, { force: true });
+    return true;
+  }
+
   /** A scratch path for whole-upload spooling (zip bodies); the caller removes it. */
   async tempPath(suffix: string): Promise<string> {
     await mkdir(this.tmpDir, { recursive: true });
@@ -134,6 +167,9 @@ export class PhotoStoreRepository {
       const finalPath = this.pathFor(sha256, mimeType);
       await mkdir(path.dirname(finalPath), { recursive: true });
       if (await exists(finalPath)) {
+        // Marks the file as in use again, so the orphan sweep leaves it alone while this upload commits.
+        const now = new Date();
+        await utimes(finalPath, now, now);
         await rm(tmpFile, { force: true });
       } else {
         await rename(tmpFile, finalPath);
@@ -145,6 +181,15 @@ export class PhotoStoreRepository {
     }
   }
 }
+
+/** A stored photo's file; `sha256` is null for a scratch file (tmp/). */
+export interface PhotoFile {
+  file: string;
+  sha256: Buffer | null;
+  modifiedAt: number;
+}
+
+const PHOTO_FILE = /^([0-9a-f]{64})\.(jpg|png|webp)$/;
 
 function tooLargeRejection(limit: number): PhotoRejection {
   return reject('photo_too_large', `the photo is larger than ${limit} bytes`);
@@ -160,5 +205,26 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Paths of a directory's entries, or none when it does not exist. */
+async function filesIn(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).map((name) => path.join(dir, name));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      return [];
+    }
+    throw error;
+  }
+}
+
+/** mtime in ms, or null when the file is gone. */
+async function modifiedTime(file: string): Promise<number | null> {
+  try {
+    return (await stat(file)).mtimeMs;
+  } catch {
+    return null;
   }
 }

@@ -1,3 +1,5 @@
+import { readdir, utimes } from 'node:fs/promises';
+import path from 'node:path';
 import sharp from 'sharp';
 
 export { samplePhoto, samplePhotoPath } from '../../src/cli/sample-portraits.js';
@@ -47,4 +49,20 @@ function crc32(bytes: Buffer): number {
     for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
   }
   return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** Every file under a data dir's photos/ and tmp/ (stored photos and upload scratch files), sorted. */
+export async function photoStoreFiles(dataDir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const dir of ['photos', 'tmp']) {
+    const entries = await readdir(path.join(dataDir, dir), { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const entry of entries) if (entry.isFile()) files.push(path.join(entry.parentPath, entry.name));
+  }
+  return files.sort();
+}
+
+/** Sets the files' modification time `ms` into the past. */
+export async function ageFiles(files: readonly string[], ms: number): Promise<void> {
+  const then = new Date(Date.now() - ms);
+  for (const file of files) await utimes(file, then, then);
 }

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestCsv, sampleRow } from '../../../src/cli/sample-batch.js';
-import { tinyJpeg } from '../../helpers/photos.js';
+import { ageFiles, photoStoreFiles, tinyJpeg } from '../../helpers/photos.js';
 import { spawnServe, type ChildServer } from '../../helpers/services.js';
 import { streamingUpload } from '../../helpers/streaming-upload.js';
 import { createTestEnv, type TestEnv } from '../../helpers/test-env.js';
@@ -52,6 +52,13 @@ describe('the API process killed (kill -9) in the middle of a streaming upload',
     expect(await count('batches')).toBe(0);
     expect(await count('kyc_records')).toBe(0);
     expect(await count('audit_log WHERE action = $$batch.create$$')).toBe(0);
+    // What the dead upload stored is referenced by nothing: once past the grace period, the sweep deletes it.
+    const leftBehind = await photoStoreFiles(env.config.dataDir);
+    expect(leftBehind.length).toBeGreaterThan(0);
+    await ageFiles(leftBehind, env.config.orphanPhotoGraceMs + 60_000);
+    const swept = await env.container.photoSweep.sweep();
+    expect(swept.orphanPhotos + swept.scratchFiles).toBe(leftBehind.length);
+    expect(await photoStoreFiles(env.config.dataDir)).toEqual([]);
 
     // A new process starts clean and the retry with the same key is accepted once, in full.
     server = await spawnServe(env.childEnv());
