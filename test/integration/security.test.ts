@@ -252,6 +252,33 @@ describe('security headers and CORS', () => {
   });
 });
 
+describe('request log', () => {
+  it('writes one line per request, on completion, with its id, method, URL, status and time', async () => {
+    const before = logLines.length;
+    const answer = await fetch(`${env.url}/v1/batches/${batchId}`, {
+      headers: { authorization: `Bearer ${keys.jio!}`, 'x-request-id': 'poll-42' },
+    });
+    expect(answer.status).toBe(200);
+    await waitFor(
+      async () => (logLines.slice(before).some((line) => line.includes('poll-42')) ? true : undefined),
+      5_000,
+      'the request log line',
+    );
+    const lines = logLines
+      .slice(before)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.reqId === 'poll-42');
+    expect(lines).toEqual([
+      expect.objectContaining({
+        msg: 'request completed',
+        req: expect.objectContaining({ method: 'GET', url: `/v1/batches/${batchId}` }) as unknown,
+        res: { statusCode: 200 },
+        responseTime: expect.any(Number) as unknown,
+      }),
+    ]);
+  });
+});
+
 describe('personal data at rest and in logs', () => {
   it('keeps the planted Aadhaar and PAN numbers out of every table, the export files and the logs', async () => {
     const database = new URL(env.config.databaseUrl);
