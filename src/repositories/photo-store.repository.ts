@@ -75,15 +75,18 @@ export class PhotoStoreRepository {
 
   /**
    * Photo files and scratch files (parts being written, spooled zips) last modified before `before` (ms since
-   * the epoch), for the orphan sweep. Walks the directories as they are; a file removed meanwhile is skipped.
+   * the epoch), for the orphan sweep. With `dirsChangedAfter`, only the photo directories changed since then are
+   * read (a file added, removed or touched changes its directory's time; see `save`), so a sweep after the first
+   * reads the directories that took new files, not every stored photo. A file removed meanwhile is skipped.
    */
-  async *filesModifiedBefore(before: number): AsyncGenerator<PhotoFile> {
+  async *filesModifiedBefore(before: number, dirsChangedAfter: number | null = null): AsyncGenerator<PhotoFile> {
     for (const file of await filesIn(this.tmpDir)) {
       const modifiedAt = await modifiedTime(file);
       if (modifiedAt !== null && modifiedAt < before) yield { file, sha256: null, modifiedAt };
     }
     for (const first of await filesIn(this.photosDir)) {
       for (const second of await filesIn(first)) {
+        if (dirsChangedAfter !== null && ((await modifiedTime(second)) ?? 0) < dirsChangedAfter) continue;
         for (const file of await filesIn(second)) {
           const match = PHOTO_FILE.exec(path.basename(file));
           if (!match) continue;
@@ -167,9 +170,11 @@ export class PhotoStoreRepository {
       const finalPath = this.pathFor(sha256, mimeType);
       await mkdir(path.dirname(finalPath), { recursive: true });
       if (await exists(finalPath)) {
-        // Marks the file as in use again, so the orphan sweep leaves it alone while this upload commits.
+        // Marks the file as in use again, so the orphan sweep leaves it alone while this upload commits, and its
+        // directory as changed, so the sweep reads it again should this upload never commit.
         const now = new Date();
         await utimes(finalPath, now, now);
+        await utimes(path.dirname(finalPath), now, now);
         await rm(tmpFile, { force: true });
       } else {
         await rename(tmpFile, finalPath);

@@ -2,7 +2,7 @@ import type { PhotoFile } from '../repositories/photo-store.repository.js';
 
 export interface PhotoSweepDeps {
   files: {
-    filesModifiedBefore(before: number): AsyncIterable<PhotoFile>;
+    filesModifiedBefore(before: number, dirsChangedAfter: number | null): AsyncIterable<PhotoFile>;
     removeIfUnmodified(found: PhotoFile): Promise<boolean>;
   };
   photos: { knownPhotos(hashes: readonly Buffer[]): Promise<Set<string>> };
@@ -26,6 +26,13 @@ const CHUNK = 1_000;
  * still streaming; an upload that meets an existing file touches it, so the sweep passes over it too.
  */
 export class PhotoSweepService {
+  /**
+   * The cut-off of the last sweep that finished. A file becomes old enough at some sweep's cut-off; its
+   * directory changed when the file arrived (or was last touched), after the previous cut-off, so each sweep
+   * after the first reads only the directories changed since the previous one's cut-off.
+   */
+  private lastCutoff: number | null = null;
+
   constructor(
     private readonly deps: PhotoSweepDeps,
     private readonly graceMs: number,
@@ -44,7 +51,8 @@ export class PhotoSweepService {
       }
       photos = [];
     };
-    for await (const found of this.deps.files.filesModifiedBefore(this.now() - this.graceMs)) {
+    const cutoff = this.now() - this.graceMs;
+    for await (const found of this.deps.files.filesModifiedBefore(cutoff, this.lastCutoff)) {
       if (found.sha256 === null) {
         if (await this.deps.files.removeIfUnmodified(found)) result.scratchFiles++;
         continue;
@@ -53,6 +61,7 @@ export class PhotoSweepService {
       if (photos.length >= CHUNK) await removeOrphans();
     }
     if (photos.length > 0) await removeOrphans();
+    this.lastCutoff = cutoff;
     return result;
   }
 }

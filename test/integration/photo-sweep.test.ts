@@ -2,11 +2,14 @@
  * Photos are stored while an upload streams, before its batch commits. The sweep deletes what uploads that
  * never committed left on disk (their photos and scratch files) once past the grace period, and nothing else.
  */
+import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { BatchRepository } from '../../src/repositories/batch.repository.js';
+import { PhotoSweepService } from '../../src/services/photo-sweep.service.js';
 import { ageFiles, photoStoreFiles, tinyJpeg } from '../helpers/photos.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos } from '../helpers/upload.js';
@@ -75,5 +78,37 @@ describe('orphan photo sweep', () => {
       await fetch(`${env.url}/v1/batches`, { headers: { authorization: `Bearer ${key}` } })
     ).json()) as { items: { accepted: number }[] };
     expect(batches.items.map((batch) => batch.accepted)).toEqual([2]);
+  });
+
+  it('reads only directories changed since its last cut-off; a touched orphan marks its directory changed', async () => {
+    let now = Date.now();
+    const sweep = new PhotoSweepService(
+      { files: env.container.photos, photos: new BatchRepository(env.container.pool) },
+      GRACE_MS,
+      () => now,
+    );
+    const bytes = await tinyJpeg(60);
+    const stored = await env.container.photos.save(Readable.from([bytes]));
+    if (!stored.ok) throw new Error(stored.message);
+    const file = env.container.photos.pathFor(stored.sha256, stored.mimeType);
+    // Stored long ago by an upload that never committed, in a directory nothing has changed since.
+    await ageFiles([file, path.dirname(file)], 3 * GRACE_MS);
+    const dirsChangedRecently = async () => {
+      const found: string[] = [];
+      for await (const photo of env.container.photos.filesModifiedBefore(Infinity, now - GRACE_MS))
+        found.push(photo.file);
+      return found;
+    };
+    expect(await dirsChangedRecently()).not.toContain(file);
+
+    // Just before a sweep, an upload of the same bytes (which never commits either) meets the file.
+    await env.container.photos.save(Readable.from([bytes]));
+    expect(await dirsChangedRecently()).toContain(file);
+    await sweep.sweep();
+    expect(existsSync(file)).toBe(true);
+    // A grace period later the next sweep, which reads only changed directories, still finds it.
+    now += GRACE_MS + 60_000;
+    await sweep.sweep();
+    expect(existsSync(file)).toBe(false);
   });
 });

@@ -19,13 +19,14 @@ describe('PhotoSweepService', () => {
     ];
     const asked: number[] = [];
     const removed: string[] = [];
-    let before = 0;
+    const walks: [number, number | null][] = [];
+    let now = NOW;
     const sweep = new PhotoSweepService(
       {
         files: {
-          async *filesModifiedBefore(cutoff) {
-            before = cutoff;
-            yield* files;
+          async *filesModifiedBefore(cutoff, dirsChangedAfter) {
+            walks.push([cutoff, dirsChangedAfter]);
+            if (walks.length === 1) yield* files;
           },
           // One file was touched by an upload since it was listed.
           removeIfUnmodified: async (found) => {
@@ -43,10 +44,16 @@ describe('PhotoSweepService', () => {
         },
       },
       GRACE,
-      () => NOW,
+      () => now,
     );
     expect(await sweep.sweep()).toEqual({ orphanPhotos: 1_249, scratchFiles: 1 });
-    expect(before).toBe(NOW - GRACE);
+    // The first sweep reads every directory, the next only those changed since the first one's cut-off.
+    now += 3_600_000;
+    expect(await sweep.sweep()).toEqual({ orphanPhotos: 0, scratchFiles: 0 });
+    expect(walks).toEqual([
+      [NOW - GRACE, null],
+      [now - GRACE, NOW - GRACE],
+    ]);
     expect(asked).toEqual([1_000, 1_000, 500]);
     expect(removed).toContain('tmp/a.part');
     expect(removed.filter((file) => file !== 'tmp/a.part').every((file) => Number(file.slice(1)) % 2 === 1)).toBe(true);
