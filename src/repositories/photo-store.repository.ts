@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -54,6 +54,7 @@ export function sniffImageType(head: Buffer): PhotoMimeType | null {
 export class PhotoStoreRepository {
   private readonly photosDir: string;
   private readonly tmpDir: string;
+  private readonly sweepFile: string;
 
   constructor(
     dataDir: string,
@@ -61,6 +62,7 @@ export class PhotoStoreRepository {
   ) {
     this.photosDir = path.join(dataDir, 'photos');
     this.tmpDir = path.join(dataDir, 'tmp');
+    this.sweepFile = path.join(dataDir, 'photo-sweep.json');
   }
 
   pathFor(sha256: Buffer, mimeType: PhotoMimeType): string {
@@ -107,6 +109,26 @@ export class PhotoStoreRepository {
     if ((await modifiedTime(found.file)) !== found.modifiedAt) return false;
     await rm(found.file, { force: true });
     return true;
+  }
+
+  /**
+   * The cut-off of the last orphan sweep that finished, by any process sharing this data dir, or null. Kept so
+   * a restarted API does not read every stored photo again.
+   */
+  async lastSweepCutoff(): Promise<number | null> {
+    try {
+      const { cutoff } = JSON.parse(await readFile(this.sweepFile, 'utf8')) as { cutoff?: unknown };
+      return typeof cutoff === 'number' && Number.isFinite(cutoff) ? cutoff : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Records a finished sweep's cut-off (written aside and renamed, so a reader never sees half a file). */
+  async saveSweepCutoff(cutoff: number): Promise<void> {
+    const partial = `${this.sweepFile}.${randomUUID()}.part`;
+    await writeFile(partial, JSON.stringify({ cutoff }));
+    await rename(partial, this.sweepFile);
   }
 
   /** A scratch path for whole-upload spooling (zip bodies); the caller removes it. */

@@ -4,6 +4,8 @@ export interface PhotoSweepDeps {
   files: {
     filesModifiedBefore(before: number, dirsChangedAfter: number | null): AsyncIterable<PhotoFile>;
     removeIfUnmodified(found: PhotoFile): Promise<boolean>;
+    lastSweepCutoff(): Promise<number | null>;
+    saveSweepCutoff(cutoff: number): Promise<void>;
   };
   photos: { knownPhotos(hashes: readonly Buffer[]): Promise<Set<string>> };
 }
@@ -26,13 +28,6 @@ const CHUNK = 1_000;
  * still streaming; an upload that meets an existing file touches it, so the sweep passes over it too.
  */
 export class PhotoSweepService {
-  /**
-   * The cut-off of the last sweep that finished. A file becomes old enough at some sweep's cut-off; its
-   * directory changed when the file arrived (or was last touched), after the previous cut-off, so each sweep
-   * after the first reads only the directories changed since the previous one's cut-off.
-   */
-  private lastCutoff: number | null = null;
-
   constructor(
     private readonly deps: PhotoSweepDeps,
     private readonly graceMs: number,
@@ -52,7 +47,11 @@ export class PhotoSweepService {
       photos = [];
     };
     const cutoff = this.now() - this.graceMs;
-    for await (const found of this.deps.files.filesModifiedBefore(cutoff, this.lastCutoff)) {
+    // A file becomes old enough at some sweep's cut-off, and its directory changed when the file arrived (or was
+    // last touched), after the previous finished sweep's cut-off: only directories changed since then are read.
+    // The first sweep in a data dir reads them all.
+    const previous = await this.deps.files.lastSweepCutoff();
+    for await (const found of this.deps.files.filesModifiedBefore(cutoff, previous)) {
       if (found.sha256 === null) {
         if (await this.deps.files.removeIfUnmodified(found)) result.scratchFiles++;
         continue;
@@ -61,7 +60,7 @@ export class PhotoSweepService {
       if (photos.length >= CHUNK) await removeOrphans();
     }
     if (photos.length > 0) await removeOrphans();
-    this.lastCutoff = cutoff;
+    await this.deps.files.saveSweepCutoff(cutoff);
     return result;
   }
 }

@@ -110,5 +110,7 @@ describe('orphan photo sweep', () => {
     now += GRACE_MS + 60_000;
     await sweep.sweep();
     expect(existsSync(file)).toBe(false);
+    // Kept in the data dir, so an API that restarts reads only the directories changed since.
+    expect(await env.container.photos.lastSweepCutoff()).toBe(now - GRACE_MS);
   });
 });

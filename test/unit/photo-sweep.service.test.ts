@@ -21,12 +21,17 @@ describe('PhotoSweepService', () => {
     const removed: string[] = [];
     const walks: [number, number | null][] = [];
     let now = NOW;
+    let savedCutoff: number | null = null;
     const sweep = new PhotoSweepService(
       {
         files: {
           async *filesModifiedBefore(cutoff, dirsChangedAfter) {
             walks.push([cutoff, dirsChangedAfter]);
             if (walks.length === 1) yield* files;
+          },
+          lastSweepCutoff: async () => savedCutoff,
+          saveSweepCutoff: async (cutoff) => {
+            savedCutoff = cutoff;
           },
           // One file was touched by an upload since it was listed.
           removeIfUnmodified: async (found) => {
