@@ -6,7 +6,7 @@ import type { Container } from './container.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerMetrics } from './plugins/metrics.js';
-import { registerRequestLog } from './plugins/request-log.js';
+import { OneLinePerRequest } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { batchRoutes } from './routes/batches/index.js';
@@ -31,12 +31,10 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     requestIdHeader: 'x-request-id',
-    // registerRequestLog writes one line per request instead.
-    disableRequestLogging: true,
+    logController: new OneLinePerRequest(),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ProblemSchema);
-  registerRequestLog(app);
   registerErrorHandler(app);
   // Security headers on every response. The API serves no cross-origin pages: no CORS plugin, so browsers on
   // other origins cannot read its answers. /ui/ replaces the CSP with its own stricter one (routes/web).

@@ -271,8 +271,10 @@ describe('request log', () => {
     expect(lines).toEqual([
       expect.objectContaining({
         msg: 'request completed',
-        req: expect.objectContaining({ method: 'GET', url: `/v1/batches/${batchId}` }) as unknown,
-        res: { statusCode: 200 },
+        method: 'GET',
+        url: `/v1/batches/${batchId}`,
+        remoteAddress: '127.0.0.1',
+        statusCode: 200,
         responseTime: expect.any(Number) as unknown,
       }),
     ]);
