@@ -15,7 +15,7 @@ import { ReviewService } from './services/review.service.js';
 import { ExportRepository } from './repositories/export.repository.js';
 import { ExportService } from './services/export.service.js';
 import { AuditChainService } from './services/audit-chain.service.js';
-import { AuthService } from './services/auth.service.js';
+import { AUTH_FAILURE_WINDOW_MS, AuthService } from './services/auth.service.js';
 import { BatchService } from './services/batch.service.js';
 import { ClusterQueryService, type FaceRules } from './services/cluster-query.service.js';
 import { CheckService } from './services/checks/check.service.js';
@@ -23,6 +23,7 @@ import type { CheckResult } from './services/checks/check-evaluator.service.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IngestService, type IngestLogger } from './services/ingest.service.js';
 import { PhotoSweepService } from './services/photo-sweep.service.js';
+import { AuthFailureRepository } from './repositories/auth-failure.repository.js';
 
 /** The composition root: builds every repository and service once, and closes them in order. */
 export interface Container {
@@ -58,11 +59,13 @@ export function createContainer(config: Config, logger: IngestLogger): Container
   const batchRepository = new BatchRepository(pool, changes);
   const operators = new OperatorRepository(pool);
   const audit = new AuditRepository(pool);
+  const authFailures = new AuthFailureRepository(config.redisUrl, config.queuePrefix, AUTH_FAILURE_WINDOW_MS);
   const authService = new AuthService({
     keys: new ApiKeyRepository(pool, changes),
     operators,
     audit,
     sessions: new SessionRepository(pool),
+    failures: authFailures,
   });
   const clusterRepository = new ClusterRepository(pool);
   const reviewRepository = new ReviewRepository(pool);
@@ -117,6 +120,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       await changes?.start();
     },
     async close() {
+      authFailures.close();
       await changes?.close();
       await facesQueue.close();
       await clusterQueue.close();

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AuthService, Principal, Role } from '../services/auth.service.js';
+import { AUTH_FAILURE_WINDOW_MS, type AuthService, type Principal, type Role } from '../services/auth.service.js';
 import { AppError } from '../services/errors.js';
+import type { SharedFailureCount } from '../repositories/auth-failure.repository.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,14 +27,17 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return null;
 }
 
-const WINDOW_MS = 60_000;
+const WINDOW_MS = AUTH_FAILURE_WINDOW_MS;
 // Bounds the memory one flood of spoofed-looking clients can take; expired windows are swept at this size.
 const MAX_TRACKED_CLIENTS = 10_000;
 
 /**
- * Failed authentications (unknown or revoked API keys) per client IP, counted in fixed one-minute windows.
- * In memory and per API process: enough to make guessing keys slow, with nothing to run or share. Behind a
- * reverse proxy every client shares the proxy's IP unless Fastify's `trustProxy` is configured.
+ * Failed authentications (unknown or revoked API keys) per client IP, counted in fixed one-minute windows that
+ * open with an IP's first failure. Each failure is also counted in Redis, shared by every API process; the
+ * shared count, when it comes, replaces this process's own, so the limit holds across processes (a process
+ * learns of a block when that IP next fails there). Checking a block stays in memory: requests that authenticate
+ * never wait for Redis. Behind a reverse proxy every client shares the proxy's IP unless Fastify's `trustProxy`
+ * is configured.
  */
 export class AuthFailureLimiter {
   private readonly windows = new Map<string, { start: number; failures: number }>();
@@ -55,15 +59,21 @@ export class AuthFailureLimiter {
     return window.failures >= this.maxFailuresPerMinute ? Math.ceil(left / 1000) : 0;
   }
 
-  recordFailure(ip: string): void {
+  /** Counts one failure; `shared` is the count across processes for the same failure, when Redis gave it. */
+  recordFailure(ip: string, shared: SharedFailureCount | null = null): void {
     const now = this.now();
-    const window = this.windows.get(ip);
+    let window = this.windows.get(ip);
     if (window && window.start + WINDOW_MS > now) {
       window.failures++;
-      return;
+    } else {
+      if (this.windows.size >= MAX_TRACKED_CLIENTS) this.sweep(now);
+      window = { start: now, failures: 1 };
+      this.windows.set(ip, window);
     }
-    if (this.windows.size >= MAX_TRACKED_CLIENTS) this.sweep(now);
-    this.windows.set(ip, { start: now, failures: 1 });
+    if (shared) {
+      window.start = now + shared.resetInMs - WINDOW_MS;
+      window.failures = Math.max(window.failures, shared.failures);
+    }
   }
 
   private sweep(now: number): void {
@@ -131,7 +141,9 @@ export function registerAuth(
 
   // Route handlers reject keys too (the review UI's sign-in), so failures are counted where every error passes.
   app.addHook('onError', async (request, _reply, error) => {
-    if (error instanceof AppError && error.code === 'invalid_api_key') limiter.recordFailure(request.ip);
+    if (error instanceof AppError && error.code === 'invalid_api_key') {
+      limiter.recordFailure(request.ip, await auth.recordFailure(request.ip));
+    }
   });
 }
 

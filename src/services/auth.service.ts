@@ -1,5 +1,6 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { ApiKeyRecord, Role } from '../repositories/api-key.repository.js';
+import type { SharedFailureCount } from '../repositories/auth-failure.repository.js';
 import type { SessionRecord } from '../repositories/session.repository.js';
 import type { Operator } from '../repositories/operator.repository.js';
 import type { AuditEntry } from '../repositories/audit.repository.js';
@@ -40,6 +41,8 @@ export interface AuthServiceDeps {
     findActive(tokenHash: Buffer): Promise<SessionRecord | null>;
     delete(tokenHash: Buffer): Promise<void>;
   };
+  /** Failed authentications per client address, shared by every API process (Redis). */
+  failures?: { record(address: string): Promise<SharedFailureCount> };
 }
 
 /** Roles that may sign in to the review UI. */
@@ -53,6 +56,9 @@ export interface Session {
 }
 
 const KEY_PREFIX = 'ssk_';
+
+/** Failed authentications are counted per client address in windows this long (see the auth plugin). */
+export const AUTH_FAILURE_WINDOW_MS = 60_000;
 
 /** SHA-256 of a key or session token, as stored. One-shot `hash()`: a fifth of the time of a Hash object. */
 export function hashApiKey(key: string): Buffer {
@@ -71,6 +77,19 @@ export class AuthService {
     const record = await this.deps.keys.findActiveByHash(hashApiKey(key));
     if (!record) return null;
     return { keyId: record.id, role: record.role, operatorId: record.operatorId, operatorCode: record.operatorCode };
+  }
+
+  /**
+   * Counts a failed authentication from `address` where every API process sees it; null when that count cannot
+   * be reached (Redis down), and each process then counts on its own.
+   */
+  async recordFailure(address: string): Promise<SharedFailureCount | null> {
+    if (!this.deps.failures) return null;
+    try {
+      return await this.deps.failures.record(address);
+    } catch {
+      return null;
+    }
   }
 
   /**

@@ -93,3 +93,16 @@ describe('Postgres down', () => {
     }
   });
 });
+
+describe('Redis down, bad API keys', () => {
+  it('answers 401 without hanging and still limits failures in memory, per process', async () => {
+    const get = (bearer: string) => fetch(`${env.url}/v1/batches`, { headers: { authorization: `Bearer ${bearer}` } });
+    const started = Date.now();
+    const answers: number[] = [];
+    for (let i = 0; i < env.config.maxAuthFailuresPerMinute; i++) answers.push((await get(`ssk_wrong-${i}`)).status);
+    expect(answers.every((status) => status === 401)).toBe(true);
+    // The shared count gives up within its timeout (500 ms) for each failure; nothing waits on ioredis retries.
+    expect(Date.now() - started).toBeLessThan(env.config.maxAuthFailuresPerMinute * 1_000);
+    expect((await get(key)).status).toBe(429);
+  });
+});

@@ -10,10 +10,12 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
 import { runClusterWorker } from '../../src/cluster-worker-runtime.js';
 import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
 import { portrait } from '../../src/cli/sample-portraits.js';
 import { runFaceWorker } from '../../src/face-worker-runtime.js';
+import { createContainer } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { waitFor } from '../helpers/upload.js';
@@ -353,6 +355,34 @@ describe('failed authentication rate limit', () => {
       expect((await fetch(`${limited.url}/healthz`)).status).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('holds the limit across API processes: their failures are counted together', async () => {
+    const first = await createTestEnv({ maxAuthFailuresPerMinute: 3 });
+    // A second API process: same database, Redis and queue prefix, its own memory.
+    const container = createContainer(first.config, createLogger(first.config, 'second-api'));
+    const second = await buildApp({ container, logger: createLogger(first.config, 'second-api') });
+    try {
+      const secondUrl = await second.listen({ host: '127.0.0.1', port: 0 });
+      const good = await first.key('operator', 'VI');
+      const get = (url: string, key: string) =>
+        fetch(`${url}/v1/batches`, { headers: { authorization: `Bearer ${key}` } });
+      expect((await get(first.url, 'ssk_wrong-1')).status).toBe(401);
+      expect((await get(first.url, 'ssk_wrong-2')).status).toBe(401);
+      // Counted alone, this would be the second process's first failure.
+      expect((await get(secondUrl, 'ssk_wrong-3')).status).toBe(401);
+      const blocked = await get(secondUrl, good);
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The first process learns of it at the address's next failure there, and blocks from then on.
+      expect((await get(first.url, good)).status).toBe(200);
+      expect((await get(first.url, 'ssk_wrong-4')).status).toBe(401);
+      expect((await get(first.url, good)).status).toBe(429);
+    } finally {
+      await second.close();
+      await container.close();
+      await first.close();
     }
   });
 });
