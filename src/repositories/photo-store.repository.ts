@@ -90,6 +90,13 @@ export class PhotoStoreRepository {
       for (const second of await filesIn(first)) {
         if (dirsChangedAfter !== null && ((await modifiedTime(second)) ?? 0) < dirsChangedAfter) continue;
         for (const file of await filesIn(second)) {
+          if (file.endsWith(ASIDE_SUFFIX)) {
+            // Left by a sweep that died between moving a file aside and deleting it. The move set its ctime, so
+            // an aside file of a sweep still running is not taken for one.
+            const changed = await stat(file).catch(() => null);
+            if (changed && changed.ctimeMs < before) yield { file, sha256: null, modifiedAt: changed.mtimeMs };
+            continue;
+          }
           const match = PHOTO_FILE.exec(path.basename(file));
           if (!match) continue;
           const modifiedAt = await modifiedTime(file);
@@ -107,8 +114,22 @@ export class PhotoStoreRepository {
    */
   async removeIfUnmodified(found: PhotoFile): Promise<boolean> {
     if ((await modifiedTime(found.file)) !== found.modifiedAt) return false;
-    await rm(found.file, { force: true });
-    return true;
+    // Moved aside first, then checked again: an upload that touched the file before the move is seen here and
+    // the file goes back; one that comes after finds no file and puts its own copy in place (see `save`).
+    const aside = `${found.file}.${randomUUID()}${ASIDE_SUFFIX}`;
+    try {
+      await rename(found.file, aside);
+    } catch {
+      return false;
+    }
+    if ((await modifiedTime(aside)) === found.modifiedAt) {
+      await rm(aside, { force: true });
+      return true;
+    }
+    // Touched: it goes back, unless an upload has put its own copy of the same bytes in place meanwhile.
+    if (await exists(found.file)) await rm(aside, { force: true });
+    else await rename(aside, found.file);
+    return false;
   }
 
   /**
@@ -191,16 +212,11 @@ export class PhotoStoreRepository {
       const sha256 = hash.digest();
       const finalPath = this.pathFor(sha256, mimeType);
       await mkdir(path.dirname(finalPath), { recursive: true });
-      if (await exists(finalPath)) {
-        // Marks the file as in use again, so the orphan sweep leaves it alone while this upload commits, and its
-        // directory as changed, so the sweep reads it again should this upload never commit.
-        const now = new Date();
-        await utimes(finalPath, now, now);
-        await utimes(path.dirname(finalPath), now, now);
-        await rm(tmpFile, { force: true });
-      } else {
-        await rename(tmpFile, finalPath);
-      }
+      // An existing file is marked as in use again, so the orphan sweep leaves it alone while this upload commits,
+      // and its directory as changed, so the sweep reads it again should this upload never commit. Should the
+      // sweep take the file away meanwhile, this upload's copy takes its place.
+      if (!(await touch(finalPath))) await rename(tmpFile, finalPath);
+      await touch(path.dirname(finalPath));
       return { ok: true, sha256, mimeType, byteSize, width, height };
     } finally {
       out.destroy();
@@ -217,6 +233,8 @@ export interface PhotoFile {
 }
 
 const PHOTO_FILE = /^([0-9a-f]{64})\.(jpg|png|webp)$/;
+// A file the sweep moved aside to delete it.
+const ASIDE_SUFFIX = '.sweep';
 
 function tooLargeRejection(limit: number): PhotoRejection {
   return reject('photo_too_large', `the photo is larger than ${limit} bytes`);
@@ -243,6 +261,18 @@ async function filesIn(dir: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') {
       return [];
     }
+    throw error;
+  }
+}
+
+/** Sets a file's times to now; false when it does not exist. */
+async function touch(file: string): Promise<boolean> {
+  const now = new Date();
+  try {
+    await utimes(file, now, now);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
   }
 }

@@ -3,7 +3,7 @@
  * never committed left on disk (their photos and scratch files) once past the grace period, and nothing else.
  */
 import { existsSync } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,5 +112,23 @@ describe('orphan photo sweep', () => {
     expect(existsSync(file)).toBe(false);
     // Kept in the data dir, so an API that restarts reads only the directories changed since.
     expect(await env.container.photos.lastSweepCutoff()).toBe(now - GRACE_MS);
+  });
+
+  it('deletes what a sweep that died left moved aside, once it is old', async () => {
+    let now = Date.now();
+    const sweep = new PhotoSweepService(
+      { files: env.container.photos, photos: new BatchRepository(env.container.pool) },
+      GRACE_MS,
+      () => now,
+    );
+    const stored = await env.container.photos.save(Readable.from([await tinyJpeg(80)]));
+    if (!stored.ok) throw new Error(stored.message);
+    const aside = `${env.container.photos.pathFor(stored.sha256, stored.mimeType)}.0000.sweep`;
+    await rename(env.container.photos.pathFor(stored.sha256, stored.mimeType), aside);
+    await sweep.sweep();
+    expect(existsSync(aside)).toBe(true);
+    now += GRACE_MS + 60_000;
+    await sweep.sweep();
+    expect(existsSync(aside)).toBe(false);
   });
 });
