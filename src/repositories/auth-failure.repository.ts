@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { quickFailingRedis } from './job-queue.repository.js';
 
 /** Failed authentications of one client address in its current window, across every API process. */
 export interface SharedFailureCount {
@@ -58,14 +59,7 @@ export class AuthFailureRepository {
   }
 
   private open(): Redis {
-    if (this.connection) return this.connection;
-    const connection = new Redis(this.redisUrl, {
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      retryStrategy: (attempt) => (attempt > 3 ? null : attempt * 200),
-    });
-    connection.on('error', () => undefined);
-    this.connection = connection;
-    return connection;
+    this.connection ??= quickFailingRedis(this.redisUrl);
+    return this.connection;
   }
 }

@@ -145,18 +145,26 @@ export class JobQueueRepository {
 
   private open() {
     if (this.current) return this.current;
-    const connection = new Redis(this.redisUrl, {
-      // Give up on a dead server after a few quick attempts: the caller's timeout decides, not ioredis.
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      retryStrategy: (attempt) => (attempt > 3 ? null : attempt * 200),
-    });
-    connection.on('error', () => undefined);
+    const connection = quickFailingRedis(this.redisUrl);
     const queue = new Queue(this.queueName, { connection, prefix: this.prefix });
     queue.on('error', () => undefined);
     this.current = { connection, queue };
     return this.current;
   }
+}
+
+/**
+ * A Redis connection that gives up on a dead server after a few quick attempts, so the caller's timeout decides,
+ * not ioredis. Its errors surface in the commands that fail, not as events.
+ */
+export function quickFailingRedis(redisUrl: string): Redis {
+  const connection = new Redis(redisUrl, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => (attempt > 3 ? null : attempt * 200),
+  });
+  connection.on('error', () => undefined);
+  return connection;
 }
 
 export class JobTimeoutError extends Error {

@@ -28,6 +28,15 @@ afterAll(async () => {
   await env?.close();
 });
 
+/** A sweep over this env's data dir whose clock the test moves. */
+function sweepWithClock(now: () => number): PhotoSweepService {
+  return new PhotoSweepService(
+    { files: env.container.photos, photos: new BatchRepository(env.container.pool) },
+    GRACE_MS,
+    now,
+  );
+}
+
 /** A refused upload: its photos come before a manifest that lacks required columns, so they are stored first. */
 async function refusedUpload(photos: Buffer[]): Promise<number> {
   const form = new FormData();
@@ -82,11 +91,7 @@ describe('orphan photo sweep', () => {
 
   it('reads only directories changed since its last cut-off; a touched orphan marks its directory changed', async () => {
     let now = Date.now();
-    const sweep = new PhotoSweepService(
-      { files: env.container.photos, photos: new BatchRepository(env.container.pool) },
-      GRACE_MS,
-      () => now,
-    );
+    const sweep = sweepWithClock(() => now);
     const bytes = await tinyJpeg(60);
     const stored = await env.container.photos.save(Readable.from([bytes]));
     if (!stored.ok) throw new Error(stored.message);
@@ -116,11 +121,7 @@ describe('orphan photo sweep', () => {
 
   it('deletes what a sweep that died left moved aside, once it is old', async () => {
     let now = Date.now();
-    const sweep = new PhotoSweepService(
-      { files: env.container.photos, photos: new BatchRepository(env.container.pool) },
-      GRACE_MS,
-      () => now,
-    );
+    const sweep = sweepWithClock(() => now);
     const stored = await env.container.photos.save(Readable.from([await tinyJpeg(80)]));
     if (!stored.ok) throw new Error(stored.message);
     const aside = `${env.container.photos.pathFor(stored.sha256, stored.mimeType)}.0000.sweep`;
