@@ -13,11 +13,17 @@ export function faceWorkerEntry(): { file: string; execArgv: string[] } {
     : { file: path.join(PROJECT_ROOT, 'dist', 'workers', 'face-worker.js'), execArgv: [] };
 }
 
+// A face job takes about a second and a worker gives itself its job lock (30 s by default) to stop.
+const STOP_KILL_AFTER_MS = 60_000;
+
 export interface Supervisor {
   /** Resolves once every process has loaded its models and is taking jobs. */
   ready: Promise<void>;
   pids(): number[];
-  /** SIGTERM to every process (each finishes its current job), then waits for them to exit. */
+  /**
+   * SIGTERM to every process (each finishes its current job), then waits for them to exit; one still running a
+   * minute later (stuck where even its own deadline cannot fire) gets SIGKILL.
+   */
   stop(): Promise<void>;
 }
 
@@ -77,7 +83,11 @@ export function superviseFaceWorkers(
           (child) =>
             new Promise<void>((resolve) => {
               if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              child.once('exit', () => resolve());
+              const kill = setTimeout(() => child.kill('SIGKILL'), STOP_KILL_AFTER_MS);
+              child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+              });
               child.kill('SIGTERM');
             }),
         ),
