@@ -23,9 +23,9 @@ try {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'finishing the current job, then exiting');
-    // BullMQ's close can hang on a connection that is still reconnecting after a Redis restart (seen in the
-    // Redis fault test). Past the job lock a job this process still held goes to another worker anyway, and
-    // its face row is upserted, so exiting then loses nothing.
+    // BullMQ's close can hang on a blocking connection left reconnecting (taskforcesh/bullmq#4656, open; seen
+    // once after the Redis fault test's restart). Past the job lock a job this process still held goes to
+    // another worker anyway, and its face row is upserted, so exiting then loses nothing.
     setTimeout(() => {
       logger.warn({ afterMs: config.faces.jobLockMs }, 'did not stop in time; exiting');
       process.exit(1);
