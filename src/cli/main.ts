@@ -65,6 +65,20 @@ function integerOption(name: string, value: string | undefined, min = 1): number
   return n;
 }
 
+// A graceful stop that has not finished by then is not going to: BullMQ's close can wait forever on a blocking
+// connection left reconnecting (taskforcesh/bullmq#4656). The API's in-flight uploads get this long to finish
+// (an upload cut off leaves no batch); the workers' supervisor kills a stuck face worker after a minute.
+const SERVE_STOP_DEADLINE_MS = 30_000;
+const WORKER_STOP_DEADLINE_MS = 75_000;
+
+/** Exits anyway once `ms` have passed, should the graceful stop under way hang. */
+function exitAfter(ms: number, logger: { warn(details: object, message: string): void }): void {
+  setTimeout(() => {
+    logger.warn({ afterMs: ms }, 'did not stop in time; exiting');
+    process.exit(1);
+  }, ms).unref();
+}
+
 program
   .command('serve')
   .description('run the HTTP API (migrates the database first)')
@@ -75,6 +89,7 @@ program
     logger.info({ url: server.url, docs: `${server.url}/docs` }, 'simsift API listening');
     const stop = async (signal: string) => {
       logger.info({ signal }, 'shutting down');
+      exitAfter(SERVE_STOP_DEADLINE_MS, logger);
       await server.close();
       process.exit(0);
     };
@@ -99,6 +114,7 @@ program
     logger.info({ processes, pids: supervisor.pids() }, 'face workers and cluster worker ready');
     const stop = async (signal: string) => {
       logger.info({ signal }, 'stopping workers after their current jobs');
+      exitAfter(WORKER_STOP_DEADLINE_MS, logger);
       await Promise.all([supervisor.stop(), clusterWorker.close()]);
       process.exit(0);
     };
