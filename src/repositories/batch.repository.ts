@@ -236,7 +236,6 @@ export class BatchRepository {
     return result.rows.map((row) => row.id);
   }
 
-  /** The batch, or null when it does not exist or belongs to another operator than `operatorId`. */
   /** Which of these photo hashes (hex) an accepted batch stored; the others' files are orphans. */
   async knownPhotos(hashes: readonly Buffer[]): Promise<Set<string>> {
     if (hashes.length === 0) return new Set();
@@ -247,6 +246,7 @@ export class BatchRepository {
     return new Set(result.rows.map((row) => row.sha256.toString('hex')));
   }
 
+  /** The batch, or null when it does not exist or belongs to another operator than `operatorId`. */
   async findById(batchId: string, operatorId: number | null): Promise<BatchRow | null> {
     const batch = await this.byId.get(batchId, async () => {
       // Named, so each connection plans it once: the hottest read (clients poll their batches).
