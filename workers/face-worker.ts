@@ -4,6 +4,7 @@
 import { ConfigError, loadConfig } from '../src/config.js';
 import { runFaceWorker } from '../src/face-worker-runtime.js';
 import { createLogger } from '../src/logger.js';
+import { exitAfter } from '../src/shutdown.js';
 
 let config;
 try {
@@ -26,10 +27,7 @@ try {
     // BullMQ's close can hang on a blocking connection left reconnecting (taskforcesh/bullmq#4656, open; seen
     // once after the Redis fault test's restart). Past the job lock a job this process still held goes to
     // another worker anyway, and its face row is upserted, so exiting then loses nothing.
-    setTimeout(() => {
-      logger.warn({ afterMs: config.faces.jobLockMs }, 'did not stop in time; exiting');
-      process.exit(1);
-    }, config.faces.jobLockMs).unref();
+    exitAfter(config.faces.jobLockMs, logger);
     worker.close().then(
       () => process.exit(0),
       (error: unknown) => {

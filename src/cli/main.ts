@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../config.js';
 import { createContainer } from '../container.js';
 import { runClusterWorker } from '../cluster-worker-runtime.js';
 import { createLogger } from '../logger.js';
+import { exitAfter } from '../shutdown.js';
 import { migrate } from '../repositories/database.js';
 import { startServer } from '../server.js';
 import { ROLES, type Role } from '../services/auth.service.js';
@@ -70,14 +71,6 @@ function integerOption(name: string, value: string | undefined, min = 1): number
 // (an upload cut off leaves no batch); the workers' supervisor kills a stuck face worker after a minute.
 const SERVE_STOP_DEADLINE_MS = 30_000;
 const WORKER_STOP_DEADLINE_MS = 75_000;
-
-/** Exits anyway once `ms` have passed, should the graceful stop under way hang. */
-function exitAfter(ms: number, logger: { warn(details: object, message: string): void }): void {
-  setTimeout(() => {
-    logger.warn({ afterMs: ms }, 'did not stop in time; exiting');
-    process.exit(1);
-  }, ms).unref();
-}
 
 program
   .command('serve')

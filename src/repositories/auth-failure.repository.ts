@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { quickFailingRedis } from './job-queue.repository.js';
+import { quickFailingRedis, withTimeout } from './job-queue.repository.js';
 
 /** Failed authentications of one client address in its current window, across every API process. */
 export interface SharedFailureCount {
@@ -29,16 +29,13 @@ export class AuthFailureRepository {
   async record(address: string): Promise<SharedFailureCount> {
     const key = `${this.prefix}:auth-failures:${address}`;
     const connection = this.open();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`auth failure count timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
-    });
     try {
       // SET NX opens the window with its expiry; INCR keeps the expiry of an existing key.
-      const replies = await Promise.race([
+      const replies = await withTimeout(
         connection.multi().set(key, 0, 'PX', this.windowMs, 'NX').incr(key).pttl(key).exec(),
-        timeout,
-      ]);
+        TIMEOUT_MS,
+        'auth failure count',
+      );
       const failures = replies?.[1]?.[1];
       const resetInMs = replies?.[2]?.[1];
       if (typeof failures !== 'number' || typeof resetInMs !== 'number') throw new Error('unexpected Redis reply');
@@ -48,8 +45,6 @@ export class AuthFailureRepository {
       this.connection?.disconnect();
       this.connection = null;
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

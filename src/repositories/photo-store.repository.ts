@@ -127,7 +127,7 @@ export class PhotoStoreRepository {
       return true;
     }
     // Touched: it goes back, unless an upload has put its own copy of the same bytes in place meanwhile.
-    if (await exists(found.file)) await rm(aside, { force: true });
+    if ((await modifiedTime(found.file)) !== null) await rm(aside, { force: true });
     else await rename(aside, found.file);
     return false;
   }
@@ -242,15 +242,6 @@ function tooLargeRejection(limit: number): PhotoRejection {
 
 function reject(code: PhotoRejectionCode, message: string): PhotoRejection {
   return { ok: false, code, message };
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Paths of a directory's entries, or none when it does not exist. */
