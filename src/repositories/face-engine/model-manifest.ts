@@ -1,3 +1,4 @@
+import type { FaceEvidenceCalibration } from '../../services/rules/face-evidence.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -27,6 +28,8 @@ export interface ModelEntry {
   /** Embedders only: distance below which two faces are taken as one person (see `calibration`). */
   samePersonThreshold?: number;
   calibration?: string;
+  /** Embedders only: what a distance says (false-match rate, same-person tail), for the identity graph. */
+  faceEvidence?: FaceEvidenceCalibration;
 }
 
 export interface ModelManifest {

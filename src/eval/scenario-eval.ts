@@ -1,0 +1,154 @@
+import { createHmac } from 'node:crypto';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { FaceEngine, type EmbedderName } from '../repositories/face-engine/face-engine.repository.js';
+import { ExactIndex } from '../services/clustering/face-clusterer.js';
+import { faceDistance } from '../services/face-distance.js';
+import { fitFaceEvidence, type FaceEvidenceCalibration } from '../services/rules/face-evidence.js';
+import { faceNeighbourhoods } from '../services/rules/face-links.js';
+import { personCandidates, linkSearchDistance } from '../services/rules/person-rules.js';
+import {
+  DEFAULT_IDENTITY_POLICY,
+  resolvePersons,
+  type IdentityPolicy,
+  type SubscriberRecord,
+} from '../services/rules/identity-graph.js';
+import { listPhotos, runPipelineOnFiles } from '../cli/in-process-pipeline.js';
+import { seededRandom } from '../services/seeded-random.js';
+import { halfOf, photosByPerson, planScenario, type Scenario } from './scenario.js';
+import { scoreScenario, type ScoredCandidate } from './scenario-score.js';
+
+export interface ScenarioEvalOptions {
+  dataset: string;
+  seed?: number;
+  /** People of one half only (thresholds are chosen on `tune` and reported on `report`), or everyone. */
+  half?: 'tune' | 'report' | 'all';
+  embedder?: EmbedderName;
+  /** Overrides of the identity policy, for choosing it on the tune half. */
+  policy?: Partial<Omit<IdentityPolicy, 'calibration'>>;
+  /** Fit the face evidence on the labelled photos of the chosen half instead of using the manifest's. */
+  fitEvidence?: boolean;
+  /** A loaded engine to reuse across runs (the models load once per process). */
+  engine?: FaceEngine;
+}
+
+/**
+ * The scenario evaluation, in process: plans a KYC batch from `<identity>/<image>` photos, runs the real face
+ * pipeline on its photos (cached per model and photo) and the identity graph and rules on the result, and scores
+ * the candidates against the ground truth.
+ */
+export async function runScenarioEval(
+  config: Config,
+  calibration: FaceEvidenceCalibration | undefined,
+  options: ScenarioEvalOptions,
+) {
+  const started = performance.now();
+  const { scenario, people } = await buildScenario(options);
+  const engine =
+    options.engine ??
+    (await FaceEngine.create({
+      embedder: options.embedder ?? config.faces.embedder,
+      allowCpuBackend: config.faces.allowCpuBackend,
+    }));
+  const cacheDir = path.join(config.dataDir, 'eval-cache');
+  // Every photo of the half's people is embedded: the scenario's, and the rest for fitting the evidence.
+  const allFiles = [...people.values()].flat();
+  const results = await runPipelineOnFiles(allFiles, engine, config, { cacheDir });
+  const embeddingOf = new Map(results.map((result) => [result.file, result.embedding]));
+  const { metric } = engine.embedder;
+
+  let evidence = calibration;
+  if (options.fitEvidence || !evidence) {
+    const labelled = results.filter((result) => result.embedding);
+    const personOf = (file: string) => path.relative(path.resolve(options.dataset), file).split(path.sep)[0];
+    const genuine: number[] = [];
+    const impostor: number[] = [];
+    for (let i = 0; i < labelled.length; i++)
+      for (let j = i + 1; j < labelled.length; j++) {
+        const d = faceDistance(labelled[i]!.embedding!, labelled[j]!.embedding!, metric);
+        (personOf(labelled[i]!.file) === personOf(labelled[j]!.file) ? genuine : impostor).push(d);
+      }
+    evidence = fitFaceEvidence(genuine, impostor, `${options.half ?? 'all'} half of ${path.basename(options.dataset)}`);
+  }
+  const policy: IdentityPolicy = { ...DEFAULT_IDENTITY_POLICY, ...options.policy, calibration: evidence };
+
+  const hmacKey = 'scenario';
+  const records: SubscriberRecord[] = scenario.records.map((record, i) => ({
+    recordId: i + 1,
+    msisdn: record.row.msisdn,
+    name: record.row.name,
+    fatherName: record.row.father_name || null,
+    dob: record.row.dob || null,
+    idHmac: createHmac('sha256', hmacKey).update(`${record.row.id_type}:${record.row.id_number}`).digest('hex'),
+    lsa: record.row.lsa,
+    posAgentId: record.row.pos_agent_id,
+    activationDate: record.row.activation_date,
+    faceId: embeddingOf.get(record.photo) ? i + 1 : null,
+  }));
+  const index = new ExactIndex(metric);
+  const vectors = new Map<number, Float32Array>();
+  for (const record of records) {
+    if (record.faceId === null) continue;
+    const vector = embeddingOf.get(scenario.records[record.recordId - 1]!.photo)!;
+    vectors.set(record.faceId, vector);
+    index.add(record.faceId, vector);
+  }
+  const gallery = {
+    metric,
+    size: index.size,
+    vectorOf: (faceId: number) => vectors.get(faceId),
+    searchMany: index.searchMany.bind(index),
+  };
+  const neighbourhoods = faceNeighbourhoods(gallery, [...vectors.keys()], linkSearchDistance(policy, gallery.size));
+  const persons = resolvePersons(
+    {
+      records,
+      faceLinks: neighbourhoods.links,
+      distance: neighbourhoods.distance,
+      photoLinks: [],
+      cohort: neighbourhoods.cohort,
+      galleryFaces: gallery.size,
+    },
+    policy,
+  );
+  const candidates: ScoredCandidate[] = [];
+  const byRecord = new Map(records.map((record) => [record.recordId, record]));
+  for (const candidate of personCandidates(persons)) {
+    candidates.push({
+      msisdn: byRecord.get(candidate.recordId)!.msisdn,
+      reasons: candidate.reasons,
+      score: candidate.score,
+    });
+  }
+  for (const record of records) {
+    if (record.faceId === null) candidates.push({ msisdn: record.msisdn, reasons: ['NO_USABLE_FACE'], score: 0.2 });
+  }
+  const withoutFace = new Set(records.filter((record) => record.faceId === null).map((record) => record.msisdn));
+  return {
+    dataset: path.resolve(options.dataset),
+    half: options.half ?? 'all',
+    seed: options.seed ?? 1,
+    embedder: `${engine.embedder.name} (${engine.embedder.version})`,
+    mode: 'in_process',
+    people: people.size,
+    gallery_faces: gallery.size,
+    evidence,
+    policy: { ...policy, calibration: undefined },
+    ...scoreScenario(scenario, candidates, withoutFace),
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+  };
+}
+
+/** The scenario of one half (or all) of the dataset's people, planned with `seed`. */
+export async function buildScenario(options: Pick<ScenarioEvalOptions, 'dataset' | 'seed' | 'half'>): Promise<{
+  scenario: Scenario;
+  people: Map<string, string[]>;
+}> {
+  const dataset = path.resolve(options.dataset);
+  const files = await listPhotos(dataset);
+  if (files.length === 0) throw new Error(`no photos under ${dataset}`);
+  const all = photosByPerson(dataset, files);
+  const half = options.half ?? 'all';
+  const people = new Map([...all].filter(([person]) => half === 'all' || halfOf(person) === half));
+  return { scenario: planScenario(people, seededRandom(options.seed ?? 1)), people };
+}

@@ -1,0 +1,128 @@
+import { CAP_BREACH, IDENTITY_FRAUD, LEGITIMATE, type Scenario, type ScenarioCaseKind } from './scenario.js';
+
+/** A block candidate as the scoring needs it (in process, or from GET /v1/block-candidates). */
+export interface ScoredCandidate {
+  msisdn: string;
+  reasons: readonly string[];
+  score: number;
+}
+
+const IDENTITY_REASONS = new Set(['MULTI_IDENTITY_FACE', 'DOCUMENT_REUSE', 'PHOTO_REUSE']);
+/** How many of the queue's top candidates are checked for being real cases. */
+export const QUEUE_TOP = 50;
+
+/**
+ * Scores what was flagged against the scenario's ground truth, by msisdn:
+ * - identity fraud (rings, document reuse): precision and recall of an identity reason;
+ * - cap breaches: recall of SIM_CAP_EXCEEDED on the records over the cap, and its precision;
+ * - legitimate subscribers (multi-SIM and single-SIM): the share with any candidate;
+ * - the queue: candidates by score, and the share of the top 50 that are planted fraud;
+ * - photos without a usable face (NO_USABLE_FACE) are kept apart: they are a photo-quality flag.
+ */
+export function scoreScenario(
+  scenario: Scenario,
+  candidates: readonly ScoredCandidate[],
+  /** msisdns whose photo gave no embedding. */
+  withoutFace: ReadonlySet<string> = new Set(),
+) {
+  const kindOf = new Map(scenario.records.map((record) => [record.row.msisdn, record.kind]));
+  const byMsisdn = new Map<string, { reasons: Set<string>; score: number }>();
+  for (const candidate of candidates) {
+    const entry = byMsisdn.get(candidate.msisdn) ?? { reasons: new Set<string>(), score: 0 };
+    for (const reason of candidate.reasons) entry.reasons.add(reason);
+    entry.score = Math.max(entry.score, candidate.score);
+    byMsisdn.set(candidate.msisdn, entry);
+  }
+  const reasonsOf = (msisdn: string) => {
+    const reasons = new Set(byMsisdn.get(msisdn)?.reasons ?? []);
+    reasons.delete('NO_USABLE_FACE');
+    return reasons;
+  };
+  const all = scenario.records.map((record) => record.row.msisdn);
+  const ofKinds = (kinds: ReadonlySet<ScenarioCaseKind>) => all.filter((msisdn) => kinds.has(kindOf.get(msisdn)!));
+  const hasIdentity = (msisdn: string) => [...reasonsOf(msisdn)].some((reason) => IDENTITY_REASONS.has(reason));
+  const hasCap = (msisdn: string) => reasonsOf(msisdn).has('SIM_CAP_EXCEEDED');
+  const ratio = (n: number, d: number) => (d === 0 ? null : round(n / d));
+
+  const identityPositives = ofKinds(IDENTITY_FRAUD);
+  const identityFlagged = all.filter(hasIdentity);
+  const capPositives = ofKinds(CAP_BREACH);
+  const capFlagged = all.filter(hasCap);
+  const legitimate = ofKinds(LEGITIMATE);
+  const legitimateFlagged = legitimate.filter((msisdn) => reasonsOf(msisdn).size > 0);
+  const multiSim = ofKinds(new Set(['legitimate_multi_sim']));
+  const fraud = (msisdn: string) => {
+    const kind = kindOf.get(msisdn);
+    return kind !== undefined && !LEGITIMATE.has(kind);
+  };
+  const queue = [...byMsisdn]
+    .filter(([msisdn]) => reasonsOf(msisdn).size > 0)
+    .sort((a, b) => b[1].score - a[1].score || a[0].localeCompare(b[0]));
+  const top = queue.slice(0, QUEUE_TOP);
+
+  const perKind = Object.fromEntries(
+    [...new Set(scenario.records.map((record) => record.kind))].map((kind) => {
+      const msisdns = ofKinds(new Set([kind]));
+      return [
+        kind,
+        {
+          records: msisdns.length,
+          flagged: msisdns.filter((msisdn) => reasonsOf(msisdn).size > 0).length,
+          identity_reason: msisdns.filter(hasIdentity).length,
+          cap_reason: msisdns.filter(hasCap).length,
+          without_face: msisdns.filter((msisdn) => withoutFace.has(msisdn)).length,
+        },
+      ];
+    }),
+  );
+  return {
+    records: all.length,
+    cases: Object.fromEntries(
+      [...new Set(scenario.cases.map((c) => c.kind))].map((kind) => [
+        kind,
+        scenario.cases.filter((c) => c.kind === kind).length,
+      ]),
+    ),
+    identity_fraud: {
+      positives: identityPositives.length,
+      flagged: identityFlagged.length,
+      precision: ratio(
+        identityFlagged.filter((m) => IDENTITY_FRAUD.has(kindOf.get(m)!)).length,
+        identityFlagged.length,
+      ),
+      recall: ratio(identityPositives.filter(hasIdentity).length, identityPositives.length),
+      recall_with_face: ratio(
+        identityPositives.filter(hasIdentity).length,
+        identityPositives.filter((m) => !withoutFace.has(m)).length,
+      ),
+    },
+    cap_breach: {
+      positives: capPositives.length,
+      flagged: capFlagged.length,
+      precision: ratio(capFlagged.filter((m) => CAP_BREACH.has(kindOf.get(m)!)).length, capFlagged.length),
+      recall: ratio(capPositives.filter(hasCap).length, capPositives.length),
+    },
+    legitimate: {
+      records: legitimate.length,
+      flagged: legitimateFlagged.length,
+      share_flagged: ratio(legitimateFlagged.length, legitimate.length),
+      multi_sim_records: multiSim.length,
+      multi_sim_flagged: multiSim.filter((m) => reasonsOf(m).size > 0).length,
+    },
+    queue: {
+      candidates: queue.length,
+      top: top.length,
+      top_precision: ratio(top.filter(([msisdn]) => fraud(msisdn)).length, top.length),
+      first_false: queue.findIndex(([msisdn]) => !fraud(msisdn)) + 1 || null,
+    },
+    photo_quality: {
+      without_face: withoutFace.size,
+      no_usable_face_flags: candidates.filter((c) => c.reasons.includes('NO_USABLE_FACE')).length,
+    },
+    per_kind: perKind,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}
