@@ -14,6 +14,7 @@ import { FaceEngine } from './repositories/face-engine/face-engine.repository.js
 import { ImageRepository } from './repositories/image.repository.js';
 import { CheckEvaluatorService } from './services/checks/check-evaluator.service.js';
 import { PhotoAnalyser } from './services/face-pipeline.service.js';
+import { DEFAULT_IDENTITY_POLICY } from './services/rules/identity-graph.js';
 
 // Held while clustering: two cluster workers (on two machines) never write at once.
 const CLUSTER_WRITER_LOCK = 0x5157_0002;
@@ -49,6 +50,7 @@ export async function createClusterService(config: Config, pool: Pool): Promise<
   const embedder = manifest.models.find((model) => model.name === config.faces.embedder)!;
   const pairThreshold = embedder.samePersonThreshold!;
   const metric = embedder.metric!;
+  if (!embedder.faceEvidence) throw new Error(`models/manifest.json has no faceEvidence for ${embedder.name}`);
   return new ClusterService(
     new ClusterRepository(pool),
     config.faces.embedder,
@@ -60,6 +62,7 @@ export async function createClusterService(config: Config, pool: Pool): Promise<
       neighbours: config.clustering.neighbours,
     },
     () => new UsearchIndex(metric, embedder.descriptorLength!),
+    { ...DEFAULT_IDENTITY_POLICY, calibration: embedder.faceEvidence },
     // Saved by the cluster worker so its next start loads the graph instead of inserting every face again.
     new UsearchIndexFile(
       path.join(config.dataDir, 'index', `${config.faces.embedder}.usearch`),

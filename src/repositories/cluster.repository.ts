@@ -1,5 +1,6 @@
 import type { ClusterChange } from '../services/clustering/face-clusterer.js';
-import type { ClusterRecord, ClusterVerdict } from '../services/fraud-rules.js';
+import type { ClusterRecord } from '../services/fraud-rules.js';
+import type { CandidateWrite, ClusterJudgement, StoredSubscriberRecord } from '../services/rules/rules.service.js';
 import { withTransaction, type Pool } from './database.js';
 import { bytesToEmbedding } from './face.repository.js';
 
@@ -352,16 +353,50 @@ export class ClusterRepository {
   }
 
   /**
-   * Stores each judged cluster's size, reasons and evidence, and makes its block candidates match, in one
-   * transaction: one row per member number of a flagged cluster, upserted (reasons, score and evidence
-   * refreshed; an analyst's status never touched), and pending rows removed from clusters that are no longer
-   * flagged or no longer hold the number.
+   * The records whose faces are in `clusterIds`, and every record sharing an identity document with them, with
+   * or without a face (a document's connections are counted together), for the identity graph.
+   */
+  async subscriberRecords(clusterIds: readonly number[]): Promise<StoredSubscriberRecord[]> {
+    const result = await this.pool.query<StoredSubscriberRecord>(
+      `WITH judged AS (
+         SELECT f.record_id FROM cluster_members m JOIN faces f ON f.id = m.face_id
+         WHERE m.cluster_id = ANY($1::bigint[])),
+       documents AS (
+         SELECT DISTINCT r.id_hmac FROM judged j JOIN kyc_records r ON r.id = j.record_id)
+       SELECT r.id AS "recordId", r.msisdn, r.name, r.father_name AS "fatherName", r.dob,
+         encode(r.id_hmac, 'hex') AS "idHmac", r.lsa, r.pos_agent_id AS "posAgentId",
+         r.activation_date AS "activationDate", f.id AS "faceId", m.cluster_id AS "clusterId"
+       FROM kyc_records r
+         LEFT JOIN faces f ON f.record_id = r.id
+         LEFT JOIN cluster_members m ON m.face_id = f.id
+       WHERE r.id IN (SELECT record_id FROM judged) OR r.id_hmac IN (SELECT id_hmac FROM documents)
+       ORDER BY r.id`,
+      [clusterIds],
+    );
+    return result.rows;
+  }
+
+  /** Pairs of the given faces whose photos are one picture (perceptual hashes within a few bits). */
+  async photoLinks(faceIds: readonly number[]): Promise<[number, number][]> {
+    const result = await this.pool.query<{ a: number; b: number }>(
+      `SELECT a.id AS a, b.id AS b FROM faces a JOIN faces b ON b.id > a.id AND ${samePhoto('a', 'b')}
+       WHERE a.id = ANY($1::bigint[]) AND b.id = ANY($1::bigint[])`,
+      [faceIds],
+    );
+    return result.rows.map((row) => [row.a, row.b]);
+  }
+
+  /**
+   * Stores each judged cluster's size, reasons, score and evidence, and makes the block candidates of those
+   * clusters match `candidates`, in one transaction: each given candidate is upserted (reasons, score and
+   * evidence refreshed; an analyst's status never touched), and pending rows of the judged clusters that are
+   * not among them are removed.
    */
   async saveVerdicts(
-    verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict; score: number }[],
+    verdicts: readonly (ClusterJudgement & { size: number })[],
+    candidates: readonly CandidateWrite[],
   ): Promise<void> {
     if (verdicts.length === 0) return;
-    const flagged = verdicts.filter((v) => v.verdict.reasons.length > 0);
     await withTransaction(this.pool, async (client) => {
       await client.query(
         `UPDATE clusters c SET size = v.size, evidence = v.evidence, updated_at = now(), score = v.score,
@@ -372,34 +407,35 @@ export class ClusterRepository {
         [
           verdicts.map((v) => v.clusterId),
           verdicts.map((v) => v.size),
-          verdicts.map((v) => v.verdict.reasons.join(',')),
-          verdicts.map((v) => JSON.stringify(v.verdict.evidence)),
-          verdicts.map((v) => (v.verdict.reasons.length > 0 ? v.score : 0)),
+          verdicts.map((v) => v.reasons.join(',')),
+          verdicts.map((v) => JSON.stringify(v.evidence)),
+          verdicts.map((v) => (v.reasons.length > 0 ? v.score : 0)),
         ],
       );
       await client.query(
         `DELETE FROM block_candidates b WHERE b.cluster_id = ANY($1::bigint[]) AND b.status = 'pending'
-           AND NOT EXISTS (SELECT 1 FROM cluster_members m JOIN faces f ON f.id = m.face_id
-             JOIN kyc_records r ON r.id = f.record_id JOIN clusters c ON c.id = m.cluster_id
-             WHERE m.cluster_id = b.cluster_id AND r.msisdn = b.msisdn AND c.flagged)`,
-        [verdicts.map((v) => v.clusterId)],
+           AND NOT EXISTS (SELECT 1 FROM unnest($2::bigint[], $3::bigint[]) AS k(cluster_id, record_id)
+             JOIN kyc_records r ON r.id = k.record_id
+             WHERE k.cluster_id = b.cluster_id AND r.msisdn = b.msisdn)`,
+        [verdicts.map((v) => v.clusterId), candidates.map((c) => c.clusterId), candidates.map((c) => c.recordId)],
       );
-      if (flagged.length === 0) return;
+      if (candidates.length === 0) return;
       await client.query(
         `INSERT INTO block_candidates (cluster_id, record_id, operator_id, msisdn, reasons, score, evidence)
          SELECT DISTINCT ON (r.msisdn, v.cluster_id) v.cluster_id, r.id, r.operator_id, r.msisdn,
            string_to_array(v.reasons, ','), v.score, v.evidence
-         FROM unnest($1::bigint[], $2::text[], $3::real[], $4::jsonb[]) AS v(cluster_id, reasons, score, evidence)
-         JOIN cluster_members m ON m.cluster_id = v.cluster_id JOIN faces f ON f.id = m.face_id
-         JOIN kyc_records r ON r.id = f.record_id
-         ORDER BY r.msisdn, v.cluster_id, r.id DESC
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::real[], $5::jsonb[])
+           AS v(cluster_id, record_id, reasons, score, evidence)
+         JOIN kyc_records r ON r.id = v.record_id
+         ORDER BY r.msisdn, v.cluster_id, v.score DESC, r.id DESC
          ON CONFLICT (msisdn, cluster_id) DO UPDATE SET reasons = EXCLUDED.reasons, score = EXCLUDED.score,
            evidence = EXCLUDED.evidence, record_id = EXCLUDED.record_id, updated_at = now()`,
         [
-          flagged.map((v) => v.clusterId),
-          flagged.map((v) => v.verdict.reasons.join(',')),
-          flagged.map((v) => v.score),
-          flagged.map((v) => JSON.stringify(v.verdict.evidence)),
+          candidates.map((c) => c.clusterId),
+          candidates.map((c) => c.recordId),
+          candidates.map((c) => c.reasons.join(',')),
+          candidates.map((c) => c.score),
+          candidates.map((c) => JSON.stringify(c.evidence)),
         ],
       );
     });

@@ -56,16 +56,39 @@ export interface FaceRules {
   pairThreshold: number;
 }
 
-/** What each reason means, in words an analyst can check against the evidence on screen. */
-export function explainReasons(reasons: readonly string[], evidence: Partial<ClusterVerdict['evidence']>) {
+/** A finding as the cluster's evidence stores it (RulesService): its score and the parts it is built from. */
+interface StoredFinding {
+  reason: string;
+  score: number;
+  parts: { part: string; value: number; text: string }[];
+}
+
+/**
+ * What each reason means, in words an analyst can check against the evidence on screen, with the score of the
+ * strongest finding behind it and that score's parts (face evidence, identity conflict, context), each in words.
+ */
+export function explainReasons(
+  reasons: readonly string[],
+  evidence: Partial<ClusterVerdict['evidence']> & { findings?: StoredFinding[] },
+) {
   const text: Record<string, string> = {
     MULTI_IDENTITY_FACE: `One face appears under ${evidence.identities ?? 'several'} different identities: the documents differ and the names or dates of birth do not match.`,
-    SIM_CAP_EXCEEDED: `This person holds ${evidence.connections ?? 'more'} connections; the cap in these service areas is ${evidence.simCap ?? 9}.`,
-    DOCUMENT_REUSE: 'An identity document in this cluster also appears on records with a different face.',
+    SIM_CAP_EXCEEDED: `This subscriber holds ${evidence.connections ?? 'more'} connections; the cap in these service areas is ${evidence.simCap ?? 9}. A subscriber is one document plus every face confidently theirs, and each document is also counted on its own.`,
+    DOCUMENT_REUSE:
+      "An identity document in this cluster is also on a face that is confidently a different person (farther apart than one person's photos almost ever are).",
     PHOTO_REUSE: 'The same photograph (perceptual hash) is used for different identities.',
     NO_USABLE_FACE: 'The KYC photo shows no usable face, so the subscriber cannot be checked against anyone.',
   };
-  return reasons.map((reason) => ({ reason, text: text[reason] ?? reason }));
+  return reasons.map((reason) => {
+    const best = (evidence.findings ?? [])
+      .filter((finding) => finding.reason === reason)
+      .sort((a, b) => b.score - a.score)[0];
+    return {
+      reason,
+      text: text[reason] ?? reason,
+      ...(best ? { score: best.score, parts: best.parts.map(({ part, value, text }) => ({ part, value, text })) } : {}),
+    };
+  });
 }
 
 /** Keyset cursors here are the last row's id. */

@@ -1,4 +1,5 @@
 import type { ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+import { DEFAULT_IDENTITY_POLICY, type IdentityPolicy } from '../../src/services/rules/identity-graph.js';
 
 /** face_recognition's calibrated rules (threshold 0.5, average linkage at 0.9 of it), for clusterer tests. */
 export const TEST_CLUSTER_RULES: ClusterRules = {
@@ -7,4 +8,18 @@ export const TEST_CLUSTER_RULES: ClusterRules = {
   averageThreshold: 0.45,
   minSupport: 0.5,
   neighbours: 16,
+};
+
+/**
+ * face_recognition's face evidence as the manifest holds it (fitted on the tune half of faces-dev), with the
+ * default decision policy: what the cluster worker uses, for tests of the rules.
+ */
+export const TEST_IDENTITY_POLICY: IdentityPolicy = {
+  ...DEFAULT_IDENTITY_POLICY,
+  calibration: {
+    strangers: { mean: 0.78785, sd: 0.09311 },
+    samePerson: { mean: 0.34954, sd: 0.1038 },
+    populationFactor: 1,
+    measuredOn: 'test',
+  },
 };

@@ -4,6 +4,7 @@ import { ClusterService } from '../../src/services/clustering/cluster.service.js
 import { portrait } from '../../src/cli/sample-portraits.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos } from '../helpers/upload.js';
+import { TEST_IDENTITY_POLICY } from '../helpers/cluster-rules.js';
 
 let env: TestEnv;
 
@@ -35,13 +36,19 @@ async function insertFace(db: { query: TestEnv['container']['pool']['query'] }, 
 describe('faces that commit out of id order', () => {
   it('are still clustered when a higher id was clustered before they committed', async () => {
     const pool = env.container.pool;
-    const service = new ClusterService(new ClusterRepository(pool), 'test', {
-      metric: 'euclidean',
-      pairThreshold: 0.5,
-      averageThreshold: 0.45,
-      minSupport: 0.5,
-      neighbours: 8,
-    });
+    const service = new ClusterService(
+      new ClusterRepository(pool),
+      'test',
+      {
+        metric: 'euclidean',
+        pairThreshold: 0.5,
+        averageThreshold: 0.45,
+        minSupport: 0.5,
+        neighbours: 8,
+      },
+      undefined,
+      TEST_IDENTITY_POLICY,
+    );
     const first = await insertFace(pool, 1, 0);
     // A face worker takes the next id but commits late, after another worker's face is clustered.
     const late = await pool.connect();
@@ -75,13 +82,19 @@ describe('faces that commit out of id order', () => {
     await pool.query("INSERT INTO clusters (id, embedder) VALUES (777, 'test')");
     await pool.query('INSERT INTO cluster_members (face_id, cluster_id) VALUES ($1::bigint, 777)', [face]);
     await pool.query('UPDATE clusters SET size = 0 WHERE id = 777');
-    const restarted = new ClusterService(new ClusterRepository(pool), 'test', {
-      metric: 'euclidean',
-      pairThreshold: 0.5,
-      averageThreshold: 0.45,
-      minSupport: 0.5,
-      neighbours: 8,
-    });
+    const restarted = new ClusterService(
+      new ClusterRepository(pool),
+      'test',
+      {
+        metric: 'euclidean',
+        pairThreshold: 0.5,
+        averageThreshold: 0.45,
+        minSupport: 0.5,
+        neighbours: 8,
+      },
+      undefined,
+      TEST_IDENTITY_POLICY,
+    );
     await restarted.clusterPending();
     const judged = await pool.query<{ size: number }>('SELECT size FROM clusters WHERE id = 777');
     expect(judged.rows[0]!.size).toBe(1);

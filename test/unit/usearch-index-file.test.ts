@@ -7,7 +7,7 @@ import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js
 import type { ClusterStore } from '../../src/services/clustering/cluster.service.js';
 import { ClusterService } from '../../src/services/clustering/cluster.service.js';
 import type { ClusterChange } from '../../src/services/clustering/face-clusterer.js';
-import { TEST_CLUSTER_RULES } from '../helpers/cluster-rules.js';
+import { TEST_CLUSTER_RULES, TEST_IDENTITY_POLICY } from '../helpers/cluster-rules.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -106,8 +106,11 @@ class FakeStore implements ClusterStore {
     }
     return this.events;
   }
-  async recordsOf() {
-    return new Map();
+  async subscriberRecords() {
+    return [];
+  }
+  async photoLinks() {
+    return [];
   }
   async relatedClusters() {
     return [];
@@ -137,7 +140,7 @@ describe('ClusterService with a saved index', () => {
     const store = new FakeStore();
     store.faces = all.slice(0, 600).map((face) => ({ ...face, clusterId: null }));
     const file = new UsearchIndexFile(path.join(dir, 'index', 'face_recognition.usearch'), create);
-    const first = new ClusterService(store, 'face_recognition', rules, create, file);
+    const first = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
     expect((await first.rebuild()).savedIndex).toBe('no saved index');
     await first.clusterPending();
     expect(await first.saveIndex()).toEqual({ faces: 600 });
@@ -145,7 +148,7 @@ describe('ClusterService with a saved index', () => {
 
     // More faces arrive; a new worker starts from the saved index and clusters them.
     store.faces.push(...all.slice(600).map((face) => ({ ...face, clusterId: null })));
-    const second = new ClusterService(store, 'face_recognition', rules, create, file);
+    const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
     expect(await second.rebuild()).toMatchObject({ faces: 600, savedIndex: 'loaded (600 faces)' });
     await second.clusterPending();
     for (const [faceId, clusterId] of clustersAt600) {
@@ -154,10 +157,10 @@ describe('ClusterService with a saved index', () => {
     expect(await second.saveIndex()).toEqual({ faces: 900 });
 
     // The same clusters from the saved index as from a full rebuild, and newer faces find older ones.
-    const third = new ClusterService(store, 'face_recognition', rules, create, file);
+    const third = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
     expect(await third.rebuild()).toMatchObject({ faces: 900, savedIndex: 'loaded (900 faces)' });
     const probe = all[650]!.vector;
-    const full = new ClusterService(store, 'face_recognition', rules, create);
+    const full = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY);
     await full.rebuild();
     expect(await third.match(probe)).toEqual(await full.match(probe));
 
@@ -180,13 +183,13 @@ describe('ClusterService with a saved index', () => {
     const store = new FakeStore();
     store.faces = all.filter((face) => face.faceId !== 50).map((face) => ({ ...face, clusterId: null }));
     const file = new UsearchIndexFile(path.join(dir, 'late.usearch'), create);
-    const first = new ClusterService(store, 'face_recognition', rules, create, file);
+    const first = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
     await first.clusterPending();
     expect(await first.saveIndex()).toEqual({ faces: 599 });
     store.faces.splice(49, 0, { ...all[49]!, clusterId: null });
     await first.clusterPending();
     expect(store.faces[49]!.clusterId).not.toBeNull();
-    const second = new ClusterService(store, 'face_recognition', rules, create, file);
+    const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
     expect(await second.rebuild()).toMatchObject({ faces: 600, savedIndex: 'loaded (599 faces)' });
     expect(await second.match(all[49]!.vector)).toEqual(await first.match(all[49]!.vector));
   });

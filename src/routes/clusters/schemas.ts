@@ -107,7 +107,22 @@ export const ClusterDetailSchema = Type.Object(
     threshold: Type.Number({ description: "the embedder's same-person distance threshold" }),
     metric: Type.String(),
     nameSimilarity: Type.Array(Type.Array(Type.Number()), { description: 'normalised name similarity, 0..1' }),
-    explanations: Type.Array(Type.Object({ reason: Type.String(), text: Type.String() })),
+    explanations: Type.Array(
+      Type.Object({
+        reason: Type.String(),
+        text: Type.String(),
+        score: Type.Optional(Type.Number({ description: 'score of the strongest finding behind this reason' })),
+        parts: Type.Optional(
+          Type.Array(
+            Type.Object({
+              part: Type.String({ description: 'face, conflict, context, connections, document or photo' }),
+              value: Type.Number({ description: '0..1' }),
+              text: Type.String(),
+            }),
+          ),
+        ),
+      }),
+    ),
     candidates: Type.Array(CandidateSchema),
   },
   { additionalProperties: false },

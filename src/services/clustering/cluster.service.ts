@@ -1,5 +1,5 @@
-import type { ClusterRecord, ClusterVerdict } from '../fraud-rules.js';
-import { candidateScore, judgeCluster } from '../fraud-rules.js';
+import type { IdentityPolicy } from '../rules/identity-graph.js';
+import { RulesService, type CandidateWrite, type ClusterJudgement, type RulesStore } from '../rules/rules.service.js';
 import { pairAgreement } from './cluster-metrics.js';
 import { reclusterAll } from './recluster.js';
 import {
@@ -12,7 +12,7 @@ import {
   type NeighbourIndex,
 } from './face-clusterer.js';
 
-export interface ClusterStore {
+export interface ClusterStore extends RulesStore {
   loadFaces(
     embedder: string,
     afterFaceId?: number,
@@ -20,8 +20,6 @@ export interface ClusterStore {
   ): Promise<{ faceId: number; vector: Float32Array; clusterId: number | null }[]>;
   lastEventId(): Promise<number>;
   applyChanges(embedder: string, changes: readonly ClusterChange[]): Promise<number>;
-  recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>>;
-  relatedClusters(clusterIds: readonly number[]): Promise<number[]>;
   /**
    * Replaces cluster memberships wholesale (an applied recluster): `moves` give faces their new cluster,
    * `created` clusters are inserted first and `removed` ones (left empty) deleted, in one transaction.
@@ -40,9 +38,13 @@ export interface ClusterStore {
   ): Promise<{ faceId: number; vector: Float32Array; clusterId: null }[]>;
   /** Analysts' constraints stored after `afterId`, oldest first. */
   constraints(afterId: number): Promise<{ id: number; kind: string; faceA: number; faceB: number }[]>;
-  /** Cluster verdicts and their block candidates, written together. */
+  /**
+   * Cluster verdicts and the block candidates of the judged clusters, written together: the candidates given
+   * replace the pending ones of those clusters.
+   */
   saveVerdicts(
-    verdicts: readonly { clusterId: number; size: number; verdict: ClusterVerdict; score: number }[],
+    verdicts: readonly (ClusterJudgement & { size: number })[],
+    candidates: readonly CandidateWrite[],
   ): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export class ClusterService {
   private knownEventId = -1;
   private lastConstraintId = 0;
   private lastFullSweep = Date.now();
+  private readonly fraudRules: RulesService;
 
   constructor(
     private readonly store: ClusterStore,
@@ -95,9 +98,13 @@ export class ClusterService {
     private readonly rules: ClusterRules,
     /** A fresh nearest-neighbour index (ANN in production, exact in tests). */
     private readonly createIndex: () => NeighbourIndex = () => new ExactIndex(rules.metric),
+    /** How records resolve into subscribers and when the fraud rules fire (the embedder's face evidence). */
+    identity: IdentityPolicy,
     /** Where the index is saved between starts (none: every start inserts every face). */
     private readonly savedIndex?: SavedIndexStore,
-  ) {}
+  ) {
+    this.fraudRules = new RulesService(store, identity);
+  }
 
   /** The live clusterer's index and how many faces it held when last saved or loaded. */
   private index: NeighbourIndex | null = null;
@@ -209,17 +216,30 @@ export class ClusterService {
     return this.judge(changed, (clusterId) => clusterer.membersOf(clusterId).length);
   }
 
-  /** Judges clusters and those sharing a document or photo with them; writes verdicts and candidates. */
+  /**
+   * Judges the changed clusters with every cluster whose subscribers could change with them (shared documents
+   * and photos, nearby faces: see RulesService) and writes their verdicts and block candidates.
+   */
   private async judge(changed: number[], sizeOf: (clusterId: number) => number) {
-    // Clusters sharing a document or photo with the changed ones are judged again too (reuse rules).
-    const live = [...new Set([...changed, ...(await this.store.relatedClusters(changed))])];
-    const records = await this.store.recordsOf(live);
-    const verdicts = live.map((clusterId) => {
-      const verdict = judgeCluster(records.get(clusterId) ?? []);
-      return { clusterId, size: sizeOf(clusterId), verdict, score: candidateScore(verdict) };
+    const clusterer = this.clusterer!;
+    const index = this.index!;
+    const { clusters, candidates } = await this.fraudRules.judge(changed, {
+      metric: this.rules.metric,
+      size: index.size,
+      vectorOf: (faceId) => clusterer.vectorOf(faceId),
+      searchMany: (vectors, k) => index.searchMany(vectors, k),
+      clusterOf: (faceId) => clusterer.clusterIdOf(faceId),
+      membersOf: (clusterId) => clusterer.membersOf(clusterId),
     });
-    await this.store.saveVerdicts(verdicts);
-    return { touched: live, flagged: verdicts.filter((v) => v.verdict.reasons.length > 0).length };
+    const live = clusters.filter((cluster) => sizeOf(cluster.clusterId) > 0);
+    await this.store.saveVerdicts(
+      live.map((cluster) => ({ ...cluster, size: sizeOf(cluster.clusterId) })),
+      candidates.filter((candidate) => sizeOf(candidate.clusterId) > 0),
+    );
+    return {
+      touched: live.map((cluster) => cluster.clusterId),
+      flagged: live.filter((v) => v.reasons.length > 0).length,
+    };
   }
 
   /**
@@ -300,11 +320,11 @@ export class ClusterService {
       (id) => sizes.has(id),
     );
     if (moves.length > 0) {
-      this.knownEventId = await this.store.replaceClusters(this.embedder, { moves, created, removed });
-      await this.judge(changed, (clusterId) => sizes.get(clusterId) ?? 0);
+      await this.store.replaceClusters(this.embedder, { moves, created, removed });
+      // The in-memory clusters are stale now: the rules read the new ones.
+      await this.rebuild();
+      await this.judge(changed, (clusterId) => this.clusterer!.membersOf(clusterId).length);
     }
-    // The in-memory clusters are stale now: the next use reloads them from Postgres.
-    this.clusterer = null;
     return {
       faces: clustered.length,
       clustersBefore: oldIds.size,

@@ -123,6 +123,11 @@ export class FaceClusterer {
     else this.index.addMany(ids, vectors);
   }
 
+  /** A stored face's descriptor. */
+  vectorOf(faceId: number): Float32Array | undefined {
+    return this.vectors.get(faceId);
+  }
+
   /** Member face ids of a cluster. */
   membersOf(clusterId: number): number[] {
     return [...(this.clusters.get(clusterId)?.members ?? [])];

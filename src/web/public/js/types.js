@@ -70,6 +70,21 @@
  */
 
 /**
+ * @typedef {object} ScorePart
+ * @property {string} part face, conflict, context, connections, document or photo
+ * @property {number} value 0..1
+ * @property {string} text what the part means, in words
+ */
+
+/**
+ * @typedef {object} Explanation
+ * @property {string} reason
+ * @property {string} text
+ * @property {number} [score] score of the strongest finding behind the reason
+ * @property {ScorePart[]} [parts]
+ */
+
+/**
  * @typedef {object} ClusterDetail
  * @property {number} id
  * @property {number} size
@@ -82,7 +97,7 @@
  * @property {number[][]} [distances]
  * @property {number} [threshold]
  * @property {number[][]} [nameSimilarity]
- * @property {{ reason: string, text: string }[]} [explanations]
+ * @property {Explanation[]} [explanations]
  * @property {BlockCandidate[]} [candidates]
  */
 

@@ -14,6 +14,41 @@ import { failure, loading, navigate, refreshPendingCount, setTitle, toast } from
 const RECOMPUTE_POLL_MS = 1000;
 const RECOMPUTE_GIVE_UP_MS = 30_000;
 
+/** Names of a score's parts, as the analyst reads them. @type {Record<string, string>} */
+const PART_LABELS = {
+  face: 'Face evidence',
+  conflict: 'Identity conflict',
+  context: 'Context',
+  connections: 'Connections',
+  document: 'Different faces',
+  photo: 'Same picture',
+};
+
+/**
+ * How a reason's score is built: each part's value and what it means, in words.
+ * @param {import('../types.js').Explanation} explanation
+ */
+function scoreParts(explanation) {
+  return h(
+    'div',
+    { class: 'score-parts' },
+    h('span', { class: 'muted' }, 'score ', h('strong', null, (explanation.score ?? 0).toFixed(2)), ' from:'),
+    h(
+      'ul',
+      null,
+      (explanation.parts ?? []).map((part) =>
+        h(
+          'li',
+          { attrs: { 'data-part': part.part } },
+          h('strong', null, `${PART_LABELS[part.part] ?? part.part} ${part.value.toFixed(2)}`),
+          ' — ',
+          part.text,
+        ),
+      ),
+    ),
+  );
+}
+
 /**
  * One flagged cluster: faces and records side by side, distance and name evidence, and the decisions.
  * @param {import('../main.js').ViewContext} context
@@ -293,6 +328,7 @@ export function clusterView({ root, path }) {
                 null,
                 reasonChip(explanation.reason),
                 h('span', null, explanation.text || REASON_LABELS[explanation.reason] || ''),
+                explanation.parts ? scoreParts(explanation) : null,
               ),
             ),
           ),

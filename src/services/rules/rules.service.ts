@@ -1,0 +1,170 @@
+import type { ReasonCode } from '../fraud-rules.js';
+import { faceNeighbourhoods, type FaceGallery } from './face-links.js';
+import {
+  resolvePersons,
+  type IdentityPolicy,
+  type Person,
+  type RuleFinding,
+  type SubscriberRecord,
+} from './identity-graph.js';
+import { linkSearchDistance, personCandidates } from './person-rules.js';
+
+/** A record as stored: the identity graph's view plus the face cluster its face is in. */
+export type StoredSubscriberRecord = SubscriberRecord & { clusterId: number | null };
+
+/** What the rules read from Postgres. */
+export interface RulesStore {
+  /**
+   * The records whose faces are in `clusterIds`, and every record sharing an identity document with them (with
+   * or without a face): a document's records are counted together.
+   */
+  subscriberRecords(clusterIds: readonly number[]): Promise<StoredSubscriberRecord[]>;
+  /** Pairs of the given faces whose photos are one picture (perceptual hash). */
+  photoLinks(faceIds: readonly number[]): Promise<[number, number][]>;
+  /** Clusters sharing a document or a photo with records in `clusterIds`. */
+  relatedClusters(clusterIds: readonly number[]): Promise<number[]>;
+}
+
+/** One face cluster's verdict: the union of its members' findings (the review queue's unit). */
+export interface ClusterJudgement {
+  clusterId: number;
+  reasons: ReasonCode[];
+  score: number;
+  evidence: ClusterEvidence;
+}
+
+/** What the analyst sees for a cluster: each person its records belong to, and their findings in words. */
+export interface ClusterEvidence {
+  identities: number;
+  connections: number;
+  simCap: number;
+  findings: (RuleFinding & { person: number })[];
+  /** The subscribers (persons) the cluster's records belong to; records elsewhere are listed with their cluster. */
+  persons: { recordIds: number[]; identities: number; connections: number; simCap: number; clusters: number[] }[];
+}
+
+/** A block candidate to write: one per flagged record, in the cluster of its face (null: no face). */
+export interface CandidateWrite {
+  clusterId: number;
+  recordId: number;
+  reasons: ReasonCode[];
+  score: number;
+  evidence: { findings: RuleFinding[]; person: { recordIds: number[]; clusters: number[] } };
+}
+
+/** How many rounds the judged set grows by face links before the rules run on it. */
+const EXPANSION_ROUNDS = 3;
+
+/**
+ * The fraud rules' one home: given the clusters that changed, it gathers every record whose subscriber could
+ * change with them (shared documents and photos, faces near theirs), resolves subscribers with the identity
+ * graph, and returns a verdict per face cluster and a block candidate per flagged record.
+ */
+export class RulesService {
+  constructor(
+    private readonly store: RulesStore,
+    private readonly policy: IdentityPolicy,
+  ) {}
+
+  async judge(
+    changed: readonly number[],
+    gallery: FaceGallery & { clusterOf(faceId: number): number | undefined; membersOf(clusterId: number): number[] },
+  ): Promise<{ clusters: ClusterJudgement[]; candidates: CandidateWrite[] }> {
+    const searchDistance = linkSearchDistance(this.policy, gallery.size);
+    const judged = new Set(changed);
+    for (const id of await this.store.relatedClusters([...judged])) judged.add(id);
+    // Faces near the judged faces may join their subscribers: their clusters are judged too.
+    let frontier = [...judged];
+    for (let round = 0; round < EXPANSION_ROUNDS && frontier.length > 0; round++) {
+      const faces = frontier.flatMap((clusterId) => gallery.membersOf(clusterId));
+      const { links } = faceNeighbourhoods(gallery, faces, searchDistance);
+      const reached = new Set<number>();
+      for (const link of links) {
+        for (const faceId of [link.faceA, link.faceB]) {
+          const clusterId = gallery.clusterOf(faceId);
+          if (clusterId !== undefined && !judged.has(clusterId)) reached.add(clusterId);
+        }
+      }
+      for (const id of await this.store.relatedClusters([...reached])) if (!judged.has(id)) reached.add(id);
+      for (const id of reached) judged.add(id);
+      frontier = [...reached];
+    }
+
+    const stored = await this.store.subscriberRecords([...judged]);
+    // A face not yet in the live index (still being clustered) counts as no face for now: it is judged when
+    // its own cluster is written.
+    const records = stored.map((record) =>
+      record.faceId !== null && gallery.vectorOf(record.faceId) === undefined ? { ...record, faceId: null } : record,
+    );
+    const faceIds = records.flatMap((record) => (record.faceId === null ? [] : [record.faceId]));
+    const neighbourhoods = faceNeighbourhoods(gallery, faceIds, searchDistance);
+    const persons = resolvePersons(
+      {
+        records,
+        faceLinks: neighbourhoods.links,
+        distance: neighbourhoods.distance,
+        photoLinks: await this.store.photoLinks(faceIds),
+        cohort: neighbourhoods.cohort,
+        galleryFaces: gallery.size,
+      },
+      this.policy,
+    );
+    return project(persons, records, [...judged]);
+  }
+}
+
+/** Persons onto the review's units: a verdict per judged cluster and a candidate per flagged record. */
+function project(persons: readonly Person[], records: readonly StoredSubscriberRecord[], judged: readonly number[]) {
+  const clusterOfRecord = new Map(records.map((record) => [record.recordId, record.clusterId]));
+  const personOfRecord = new Map<number, number>();
+  persons.forEach((person, i) => person.recordIds.forEach((recordId) => personOfRecord.set(recordId, i)));
+  const clustersOf = (person: Person) =>
+    [...new Set(person.recordIds.map((id) => clusterOfRecord.get(id)).filter((id): id is number => id != null))].sort(
+      (a, b) => a - b,
+    );
+
+  const candidates: CandidateWrite[] = [];
+  const judgedSet = new Set(judged);
+  for (const candidate of personCandidates(persons)) {
+    const clusterId = clusterOfRecord.get(candidate.recordId);
+    // Records without a face have no cluster to be reviewed in; NO_USABLE_FACE speaks for them.
+    if (clusterId == null || !judgedSet.has(clusterId)) continue;
+    const person = persons[personOfRecord.get(candidate.recordId)!]!;
+    candidates.push({
+      clusterId,
+      recordId: candidate.recordId,
+      reasons: candidate.reasons,
+      score: candidate.score,
+      evidence: { findings: candidate.findings, person: { recordIds: person.recordIds, clusters: clustersOf(person) } },
+    });
+  }
+
+  const clusters: ClusterJudgement[] = judged.map((clusterId) => {
+    const own = records.filter((record) => record.clusterId === clusterId);
+    const ownPersons = [...new Set(own.map((record) => personOfRecord.get(record.recordId)!))].sort((a, b) => a - b);
+    const ownCandidates = candidates.filter((candidate) => candidate.clusterId === clusterId);
+    const findings = ownPersons.flatMap((p, i) => persons[p]!.findings.map((finding) => ({ ...finding, person: i })));
+    const main = ownPersons
+      .map((p) => persons[p]!)
+      .sort((a, b) => b.score - a.score || b.connections - a.connections)[0];
+    return {
+      clusterId,
+      reasons: [...new Set(ownCandidates.flatMap((candidate) => candidate.reasons))],
+      score: Math.max(0, ...ownCandidates.map((candidate) => candidate.score)),
+      evidence: {
+        identities: main?.identities ?? 0,
+        connections: main?.connections ?? 0,
+        simCap: main?.simCap ?? 0,
+        findings: findings.filter((finding) => ownCandidates.some((c) => finding.recordIds.includes(c.recordId))),
+        persons: ownPersons.map((p) => ({
+          recordIds: persons[p]!.recordIds,
+          identities: persons[p]!.identities,
+          connections: persons[p]!.connections,
+          simCap: persons[p]!.simCap,
+          clusters: clustersOf(persons[p]!),
+        })),
+      },
+    };
+  });
+  return { clusters, candidates };
+}
