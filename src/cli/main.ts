@@ -15,6 +15,7 @@ import { runStatus } from './batch-status.js';
 import { CliError, describeFailure, EXIT } from './cli-errors.js';
 import { DEFAULT_FACES_DIR, runDemo } from './demo.js';
 import { runEval } from './eval.js';
+import { runScenarioCli } from './scenario.js';
 import { runRecluster } from './recluster.js';
 import { runExport, type ExportOptions } from './export.js';
 import { formatBytes, progressBar, type ProgressBar } from './progress.js';
@@ -289,7 +290,10 @@ program
 
 program
   .command('eval')
-  .description('measure clustering accuracy on a labelled folder of <identity>/<image> photos')
+  .description(
+    'measure accuracy on a labelled folder of <identity>/<image> photos: clustering and verification, or with ' +
+      '--scenario a KYC batch with planted fraud scored end to end',
+  )
   .requiredOption('--dataset <dir>', 'folder of <identity>/<image> photos')
   .option('--limit <n>', 'use only the first N photos')
   .addOption(new Option('--embedder <name>', 'descriptor model').choices(['face_recognition', 'faceres']))
@@ -301,6 +305,23 @@ program
     'also report LFW-protocol 10-fold verification accuracy on an LFW-style pairs.txt whose images are under ' +
       '--dataset (<name>/<name>_<nnnn>.jpg or <name>/<n>.jpg); a pair with a photo without a usable face counts as wrong',
   )
+  .option(
+    '--scenario',
+    'plant rings, cap breaches (one and two documents), document reuse, legitimate multi-SIM subscribers and ' +
+      'single-SIM strangers from different photos of each person, run the pipeline and the rules, and score them',
+  )
+  .addOption(
+    new Option('--half <half>', 'scenario: the people of one half (choose settings on tune, report on report)')
+      .choices(['tune', 'report', 'all'])
+      .default('all'),
+  )
+  .option('--seed <n>', 'scenario: the first seed', '1')
+  .option('--seeds <n>', 'scenario: how many scenarios (seeds) to add up, in process', '1')
+  .option('--api <url>', 'scenario: upload through a running simsift API instead of running in process')
+  .option('--key <key>', 'scenario with --api: an operator key (default: SIMSIFT_API_KEY)')
+  .option('--min-precision <p>', 'scenario: exit 1 when identity-fraud precision is below this')
+  .option('--min-recall <r>', 'scenario: exit 1 when identity-fraud recall is below this')
+  .option('--max-legitimate-flagged <share>', 'scenario: exit 1 when more legitimate subscribers are flagged')
   .option('--json', 'print one JSON object (the default)')
   .action(
     async (options: {
@@ -311,8 +332,34 @@ program
       averageThreshold?: string;
       minSupport?: string;
       pairs?: string;
+      scenario?: boolean;
+      half: 'tune' | 'report' | 'all';
+      seed: string;
+      seeds: string;
+      api?: string;
+      key?: string;
+      minPrecision?: string;
+      minRecall?: string;
+      maxLegitimateFlagged?: string;
     }) => {
       const number = (value?: string) => (value === undefined ? undefined : Number(value));
+      if (options.scenario) {
+        const result = await runScenarioCli(await config(), {
+          dataset: options.dataset,
+          half: options.half,
+          seed: integerOption('--seed', options.seed, 0)!,
+          seeds: integerOption('--seeds', options.seeds, 1)!,
+          embedder: options.embedder,
+          api: options.api,
+          key: options.key ?? process.env.SIMSIFT_API_KEY,
+          minPrecision: number(options.minPrecision),
+          minRecall: number(options.minRecall),
+          maxLegitimateFlagged: number(options.maxLegitimateFlagged),
+        });
+        console.log(JSON.stringify(result));
+        if (!result.ok) process.exitCode = EXIT.failure;
+        return;
+      }
       const result = await runEval(await config(), {
         dataset: options.dataset,
         limit: number(options.limit),

@@ -1,5 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { ApiClient } from '../cli/api-client.js';
+import { manifestCsv, type SampleRow } from '../cli/sample-batch.js';
+import { uploadBatch } from '../cli/upload.js';
 import type { Config } from '../config.js';
 import { FaceEngine, type EmbedderName } from '../repositories/face-engine/face-engine.repository.js';
 import { ExactIndex } from '../services/clustering/face-clusterer.js';
@@ -15,6 +20,7 @@ import {
 } from '../services/rules/identity-graph.js';
 import { listPhotos, runPipelineOnFiles } from '../cli/in-process-pipeline.js';
 import { seededRandom } from '../services/seeded-random.js';
+import { NO_USABLE_FACE_SCORE } from '../services/fraud-rules.js';
 import { halfOf, photosByPerson, planScenario, type Scenario } from './scenario.js';
 import { scoreScenario, type ScoredCandidate } from './scenario-score.js';
 
@@ -121,7 +127,8 @@ export async function runScenarioEval(
     });
   }
   for (const record of records) {
-    if (record.faceId === null) candidates.push({ msisdn: record.msisdn, reasons: ['NO_USABLE_FACE'], score: 0.2 });
+    if (record.faceId === null)
+      candidates.push({ msisdn: record.msisdn, reasons: ['NO_USABLE_FACE'], score: NO_USABLE_FACE_SCORE });
   }
   const withoutFace = new Set(records.filter((record) => record.faceId === null).map((record) => record.msisdn));
   return {
@@ -152,3 +159,85 @@ export async function buildScenario(options: Pick<ScenarioEvalOptions, 'dataset'
   const people = new Map([...all].filter(([person]) => half === 'all' || halfOf(person) === half));
   return { scenario: planScenario(people, seededRandom(options.seed ?? 1)), people };
 }
+
+/** Every page of a cursor-paginated list endpoint. */
+async function listAll<T>(client: ApiClient, path: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const separator = path.includes('?') ? '&' : '?';
+    const page: { items: T[]; next_cursor: string | null } = await client.get(
+      `${path}${separator}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
+/**
+ * The scenario through a running simsift: uploads the batch with an operator key (`POST /v1/batches`), waits
+ * for the face workers and the cluster worker, and scores `GET /v1/block-candidates`. Run it against a fresh
+ * database: numbers flagged before the upload would be scored too.
+ */
+export async function runScenarioOverApi(options: ScenarioEvalOptions & { url: string; key: string }) {
+  const started = performance.now();
+  const { scenario, people } = await buildScenario(options);
+  const api = new ApiClient(options.url, options.key);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'simsift-scenario-'));
+  try {
+    const rows: SampleRow[] = [];
+    for (const [i, record] of scenario.records.entries()) {
+      const photo = `${i + 1}${path.extname(record.photo).toLowerCase()}`;
+      await copyFile(record.photo, path.join(dir, photo));
+      rows.push({ ...record.row, photo });
+    }
+    const manifest = path.join(dir, 'manifest.csv');
+    await writeFile(manifest, manifestCsv(rows));
+    const upload = await uploadBatch({
+      url: options.url,
+      key: options.key,
+      manifest,
+      photos: dir,
+      idempotencyKey: `scenario-${options.half ?? 'all'}-${options.seed ?? 1}-${Date.now()}`,
+    });
+    if (upload.status !== 202) throw new Error(`upload failed: HTTP ${upload.status} ${JSON.stringify(upload.body)}`);
+    const body = upload.body as { batch_id: string; rejected: number; errors: unknown[] };
+    if (body.rejected > 0) throw new Error(`the API rejected ${body.rejected} rows: ${JSON.stringify(body.errors)}`);
+    const deadline = Date.now() + 30 * 60_000;
+    for (;;) {
+      const batch = await api.get<{ state: string; progress: number }>(`/v1/batches/${body.batch_id}`);
+      if (batch.state === 'completed') break;
+      if (Date.now() > deadline) throw new Error('the face workers did not finish the batch in 30 minutes');
+      process.stderr.write(`scenario: faces ${Math.round(batch.progress * 100)}%\n`);
+      await sleep(2_000);
+    }
+    // The cluster worker writes verdicts after the faces: wait until the candidates stop changing for 5 s.
+    let candidates: { msisdn: string; reasons: string[]; score: number }[] = [];
+    let previous = '';
+    let stable = 0;
+    while (stable < 5 && Date.now() < deadline) {
+      candidates = await listAll(api, '/v1/block-candidates');
+      const fingerprint = JSON.stringify(candidates.map((c) => [c.msisdn, c.reasons, c.score]).sort());
+      stable = fingerprint === previous ? stable + 1 : 0;
+      previous = fingerprint;
+      await sleep(1_000);
+    }
+    const withoutFace = new Set(candidates.filter((c) => c.reasons.includes('NO_USABLE_FACE')).map((c) => c.msisdn));
+    return {
+      dataset: path.resolve(options.dataset),
+      half: options.half ?? 'all',
+      seed: options.seed ?? 1,
+      mode: 'api',
+      api: options.url,
+      batch_id: body.batch_id,
+      people: people.size,
+      ...scoreScenario(scenario, candidates, withoutFace),
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -42,8 +42,6 @@ export function scoreScenario(
   const ofKinds = (kinds: ReadonlySet<ScenarioCaseKind>) => all.filter((msisdn) => kinds.has(kindOf.get(msisdn)!));
   const hasIdentity = (msisdn: string) => [...reasonsOf(msisdn)].some((reason) => IDENTITY_REASONS.has(reason));
   const hasCap = (msisdn: string) => reasonsOf(msisdn).has('SIM_CAP_EXCEEDED');
-  const ratio = (n: number, d: number) => (d === 0 ? null : round(n / d));
-
   const identityPositives = ofKinds(IDENTITY_FRAUD);
   const identityFlagged = all.filter(hasIdentity);
   const capPositives = ofKinds(CAP_BREACH);
@@ -75,52 +73,100 @@ export function scoreScenario(
       ];
     }),
   );
-  return {
+  const counts: ScenarioCounts = {
     records: all.length,
+    identity_positives: identityPositives.length,
+    identity_positives_with_face: identityPositives.filter((m) => !withoutFace.has(m)).length,
+    identity_found: identityPositives.filter(hasIdentity).length,
+    identity_flagged: identityFlagged.length,
+    identity_flagged_true: identityFlagged.filter((m) => IDENTITY_FRAUD.has(kindOf.get(m)!)).length,
+    cap_positives: capPositives.length,
+    cap_found: capPositives.filter(hasCap).length,
+    cap_flagged: capFlagged.length,
+    cap_flagged_true: capFlagged.filter((m) => CAP_BREACH.has(kindOf.get(m)!)).length,
+    legitimate: legitimate.length,
+    legitimate_flagged: legitimateFlagged.length,
+    multi_sim: multiSim.length,
+    multi_sim_flagged: multiSim.filter((m) => reasonsOf(m).size > 0).length,
+    queue: queue.length,
+    queue_top: top.length,
+    queue_top_true: top.filter(([msisdn]) => fraud(msisdn)).length,
+    without_face: withoutFace.size,
+    no_usable_face_flags: candidates.filter((c) => c.reasons.includes('NO_USABLE_FACE')).length,
+  };
+  return {
+    ...summarise(counts),
     cases: Object.fromEntries(
       [...new Set(scenario.cases.map((c) => c.kind))].map((kind) => [
         kind,
         scenario.cases.filter((c) => c.kind === kind).length,
       ]),
     ),
+    queue_first_false: queue.findIndex(([msisdn]) => !fraud(msisdn)) + 1 || null,
+    per_kind: perKind,
+    counts,
+  };
+}
+
+/** The raw counts behind a score: they add up over several scenarios (seeds). */
+export interface ScenarioCounts {
+  records: number;
+  identity_positives: number;
+  identity_positives_with_face: number;
+  identity_found: number;
+  identity_flagged: number;
+  identity_flagged_true: number;
+  cap_positives: number;
+  cap_found: number;
+  cap_flagged: number;
+  cap_flagged_true: number;
+  legitimate: number;
+  legitimate_flagged: number;
+  multi_sim: number;
+  multi_sim_flagged: number;
+  queue: number;
+  queue_top: number;
+  queue_top_true: number;
+  without_face: number;
+  no_usable_face_flags: number;
+}
+
+/** Precision, recall and shares from counts (null where there was nothing to measure). */
+export function summarise(c: ScenarioCounts) {
+  const ratio = (n: number, d: number) => (d === 0 ? null : round(n / d));
+  return {
+    records: c.records,
     identity_fraud: {
-      positives: identityPositives.length,
-      flagged: identityFlagged.length,
-      precision: ratio(
-        identityFlagged.filter((m) => IDENTITY_FRAUD.has(kindOf.get(m)!)).length,
-        identityFlagged.length,
-      ),
-      recall: ratio(identityPositives.filter(hasIdentity).length, identityPositives.length),
-      recall_with_face: ratio(
-        identityPositives.filter(hasIdentity).length,
-        identityPositives.filter((m) => !withoutFace.has(m)).length,
-      ),
+      positives: c.identity_positives,
+      flagged: c.identity_flagged,
+      precision: ratio(c.identity_flagged_true, c.identity_flagged),
+      recall: ratio(c.identity_found, c.identity_positives),
+      recall_with_face: ratio(c.identity_found, c.identity_positives_with_face),
     },
     cap_breach: {
-      positives: capPositives.length,
-      flagged: capFlagged.length,
-      precision: ratio(capFlagged.filter((m) => CAP_BREACH.has(kindOf.get(m)!)).length, capFlagged.length),
-      recall: ratio(capPositives.filter(hasCap).length, capPositives.length),
+      positives: c.cap_positives,
+      flagged: c.cap_flagged,
+      precision: ratio(c.cap_flagged_true, c.cap_flagged),
+      recall: ratio(c.cap_found, c.cap_positives),
     },
     legitimate: {
-      records: legitimate.length,
-      flagged: legitimateFlagged.length,
-      share_flagged: ratio(legitimateFlagged.length, legitimate.length),
-      multi_sim_records: multiSim.length,
-      multi_sim_flagged: multiSim.filter((m) => reasonsOf(m).size > 0).length,
+      records: c.legitimate,
+      flagged: c.legitimate_flagged,
+      share_flagged: ratio(c.legitimate_flagged, c.legitimate),
+      multi_sim_records: c.multi_sim,
+      multi_sim_flagged: c.multi_sim_flagged,
     },
-    queue: {
-      candidates: queue.length,
-      top: top.length,
-      top_precision: ratio(top.filter(([msisdn]) => fraud(msisdn)).length, top.length),
-      first_false: queue.findIndex(([msisdn]) => !fraud(msisdn)) + 1 || null,
-    },
-    photo_quality: {
-      without_face: withoutFace.size,
-      no_usable_face_flags: candidates.filter((c) => c.reasons.includes('NO_USABLE_FACE')).length,
-    },
-    per_kind: perKind,
+    queue: { candidates: c.queue, top: c.queue_top, top_precision: ratio(c.queue_top_true, c.queue_top) },
+    photo_quality: { without_face: c.without_face, no_usable_face_flags: c.no_usable_face_flags },
   };
+}
+
+/** Counts of several scenarios added up. */
+export function addCounts(all: readonly ScenarioCounts[]): ScenarioCounts {
+  const total = { ...all[0]! };
+  for (const counts of all.slice(1))
+    for (const key of Object.keys(total) as (keyof ScenarioCounts)[]) total[key] += counts[key];
+  return total;
 }
 
 function round(value: number): number {
