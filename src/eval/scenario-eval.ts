@@ -7,6 +7,7 @@ import { manifestCsv, type SampleRow } from '../cli/sample-batch.js';
 import { uploadBatch } from '../cli/upload.js';
 import type { Config } from '../config.js';
 import { FaceEngine, type EmbedderName } from '../repositories/face-engine/face-engine.repository.js';
+import type { FaceQuality } from '../repositories/face.repository.js';
 import { ExactIndex } from '../services/clustering/face-clusterer.js';
 import { faceDistance } from '../services/face-distance.js';
 import { fitFaceEvidence, type FaceEvidenceCalibration } from '../services/rules/face-evidence.js';
@@ -61,6 +62,7 @@ export async function runScenarioEval(
   const allFiles = [...people.values()].flat();
   const results = await runPipelineOnFiles(allFiles, engine, config, { cacheDir });
   const embeddingOf = new Map(results.map((result) => [result.file, result.embedding]));
+  const resultOf = new Map(results.map((result) => [result.file, result]));
   const { metric } = engine.embedder;
 
   let evidence = calibration;
@@ -90,6 +92,7 @@ export async function runScenarioEval(
     posAgentId: record.row.pos_agent_id,
     activationDate: record.row.activation_date,
     faceId: embeddingOf.get(record.photo) ? i + 1 : null,
+    faceQuality: qualityOf(resultOf.get(record.photo)?.quality ?? null),
   }));
   const index = new ExactIndex(metric);
   const vectors = new Map<number, Float32Array>();
@@ -144,6 +147,11 @@ export async function runScenarioEval(
     ...scoreScenario(scenario, candidates, withoutFace),
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
+}
+
+/** The measures of a face's quality the rules read. */
+function qualityOf(quality: FaceQuality | null): SubscriberRecord['faceQuality'] {
+  return quality ? { blur: quality.blur, yaw: quality.yaw } : null;
 }
 
 /** The scenario of one half (or all) of the dataset's people, planned with `seed`. */

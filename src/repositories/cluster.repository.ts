@@ -365,7 +365,9 @@ export class ClusterRepository {
          SELECT DISTINCT r.id_hmac FROM judged j JOIN kyc_records r ON r.id = j.record_id)
        SELECT r.id AS "recordId", r.msisdn, r.name, r.father_name AS "fatherName", r.dob,
          encode(r.id_hmac, 'hex') AS "idHmac", r.lsa, r.pos_agent_id AS "posAgentId",
-         r.activation_date AS "activationDate", f.id AS "faceId", m.cluster_id AS "clusterId"
+         r.activation_date AS "activationDate", f.id AS "faceId", m.cluster_id AS "clusterId",
+         CASE WHEN f.quality ? 'blur' AND f.quality ? 'yaw' THEN jsonb_build_object('blur', (f.quality->>'blur')::real,
+           'yaw', (f.quality->>'yaw')::real) END AS "faceQuality"
        FROM kyc_records r
          LEFT JOIN faces f ON f.record_id = r.id
          LEFT JOIN cluster_members m ON m.face_id = f.id

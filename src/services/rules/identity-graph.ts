@@ -29,6 +29,8 @@ export interface SubscriberRecord {
   activationDate: string;
   /** The record's face, or null when its photo gave none. */
   faceId: number | null;
+  /** The face's sharpness (variance of the Laplacian) and head turn (degrees), when measured. */
+  faceQuality?: { blur: number; yaw: number } | null;
 }
 
 /** A face pair found by nearest-neighbour search, each pair once. */
@@ -78,6 +80,11 @@ export interface IdentityPolicy {
    * at most this many expected coincidences in the gallery (the names carry the rest of the evidence).
    */
   namedLinkMaxExpectedFalseMatches: number;
+  /**
+   * A face is clear enough to call another face a different person only when it is at least this sharp and
+   * turned no more than this far. Blurred or turned faces still match; they only cannot accuse.
+   */
+  clearFace: { minBlur: number; maxAbsYaw: number };
 }
 
 export const DEFAULT_IDENTITY_POLICY: Omit<IdentityPolicy, 'calibration'> = {
@@ -85,6 +92,7 @@ export const DEFAULT_IDENTITY_POLICY: Omit<IdentityPolicy, 'calibration'> = {
   minCohortZ: 4,
   differentPersonShare: 0.001,
   namedLinkMaxExpectedFalseMatches: 1,
+  clearFace: { minBlur: 50, maxAbsYaw: 30 },
 };
 
 /** One named part of a candidate's score, with the words the analyst reads. */
@@ -216,23 +224,27 @@ export function resolvePersons(input: IdentityGraphInput, policy: IdentityPolicy
     if (members.length < 2) continue;
     const withFace = members.filter((record) => record.faceId !== null);
     const groups = plausibleGroups(withFace, (a, b) => input.distance(a.faceId!, b.faceId!) <= differentDistance);
-    if (groups.length > 1) {
+    // Only groups with a clear face can stand for a different person: a group of blurred or turned faces alone
+    // is inconclusive, and stays with the document.
+    const clear = (record: SubscriberRecord) => isClear(record, policy);
+    const conclusive = groups.filter((group) => group.some(clear));
+    if (conclusive.length > 1) {
       let closest = Infinity;
-      for (let i = 0; i < withFace.length; i++)
-        for (let j = i + 1; j < withFace.length; j++)
-          closest = Math.min(closest, input.distance(withFace[i]!.faceId!, withFace[j]!.faceId!));
-      reusedDocuments.set(idHmac, { groups: groups.map((g) => g.map((r) => r.recordId)), closest });
-      for (const group of groups) for (const record of group.slice(1)) union(group[0]!.recordId, record.recordId);
+      for (let i = 0; i < conclusive.length; i++)
+        for (let j = i + 1; j < conclusive.length; j++)
+          for (const a of conclusive[i]!.filter(clear))
+            for (const b of conclusive[j]!.filter(clear))
+              closest = Math.min(closest, input.distance(a.faceId!, b.faceId!));
+      reusedDocuments.set(idHmac, { groups: conclusive.map((g) => g.map((r) => r.recordId)), closest });
+      const inconclusive = groups.filter((group) => !group.some(clear)).flat();
+      const homes = conclusive.map((group) => [...group, ...(group === conclusive[0] ? inconclusive : [])]);
+      for (const group of homes) for (const record of group.slice(1)) union(group[0]!.recordId, record.recordId);
     } else {
-      for (const record of members.slice(1)) {
-        union(members[0]!.recordId, record.recordId);
-      }
+      for (const record of members.slice(1)) union(members[0]!.recordId, record.recordId);
       links.push(
-        ...members.slice(1).map((record): PersonLink => ({
-          kind: 'document',
-          recordA: members[0]!.recordId,
-          recordB: record.recordId,
-        })),
+        ...members
+          .slice(1)
+          .map((record): PersonLink => ({ kind: 'document', recordA: members[0]!.recordId, recordB: record.recordId })),
       );
     }
   }
@@ -456,6 +468,13 @@ function contextOf(members: SubscriberRecord[]): ScorePart {
       `${Math.round(agent * 100)}% through one PoS agent, ${Math.round(lsa * 100)}% in one service area, ` +
       `activations within ${Math.round(span)} days.`,
   };
+}
+
+/** Clear enough to call another face a different person (see IdentityPolicy.clearFace); unmeasured counts as clear. */
+function isClear(record: SubscriberRecord, policy: IdentityPolicy): boolean {
+  const quality = record.faceQuality;
+  if (!quality) return true;
+  return quality.blur >= policy.clearFace.minBlur && Math.abs(quality.yaw) <= policy.clearFace.maxAbsYaw;
 }
 
 /** Same identity: the same document, or matching names whose dates of birth do not contradict each other. */
