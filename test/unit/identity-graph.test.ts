@@ -3,40 +3,8 @@ import { ExactIndex } from '../../src/services/clustering/face-clusterer.js';
 import { faceNeighbourhoods } from '../../src/services/rules/face-links.js';
 import { resolvePersons, type IdentityPolicy, type SubscriberRecord } from '../../src/services/rules/identity-graph.js';
 import { linkSearchDistance, personCandidates } from '../../src/services/rules/person-rules.js';
-import { seededRandom } from '../../src/services/seeded-random.js';
 import { TEST_IDENTITY_POLICY } from '../helpers/cluster-rules.js';
-
-const DIMENSIONS = 128;
-
-/** A made-up name for subscriber `i`: two random 7-letter words, so no two subscribers' names match. */
-function nameOf(i: number): string {
-  const random = seededRandom(i + 1);
-  const word = () => Array.from({ length: 7 }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
-  return `${word()} ${word()}`;
-}
-
-/**
- * Synthetic 128-d faces with face_recognition's geometry: strangers about 0.85 apart, one person's photos about
- * `spread` apart (per-dimension noise scaled so that the expected pair distance is the given one).
- */
-class FaceSpace {
-  private readonly random: () => number;
-  constructor(seed: number) {
-    this.random = seededRandom(seed);
-  }
-  private gaussian(): number {
-    const u = Math.max(1e-12, this.random());
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.random());
-  }
-  /** A point whose distance to another such point is about `pairDistance`. */
-  around(centre: Float32Array | null, pairDistance: number): Float32Array {
-    const sd = pairDistance / Math.sqrt(2 * DIMENSIONS);
-    return Float32Array.from({ length: DIMENSIONS }, (_, i) => (centre?.[i] ?? 0) + sd * this.gaussian());
-  }
-  stranger(): Float32Array {
-    return this.around(null, 0.85);
-  }
-}
+import { FaceSpace, nameOf } from '../helpers/face-space.js';
 
 /** A gallery of records with faces, and the identity graph's input over all of them. */
 class Gallery {
@@ -135,6 +103,29 @@ describe('identity graph', () => {
     expect(finding.parts.find((part) => part.part === 'document')!.text).toMatch(/2 different faces/);
     for (const id of legitimate) expect(reasonsOf(id)).toEqual([]);
     expect(persons.filter((person) => person.reasons.length > 0)).toHaveLength(2);
+  });
+
+  it('does not call a blurred or turned face a different person under one document', () => {
+    const space = new FaceSpace(7);
+    const gallery = new Gallery();
+    gallery.addStrangers(space, 60);
+    const sharp = { blur: 240, yaw: 5 };
+    const a = gallery.add({ name: 'Asha Verma', idHmac: 'doc-asha', faceQuality: sharp }, space.stranger());
+    const blurred = gallery.add(
+      { name: 'Asha Verma', idHmac: 'doc-asha', faceQuality: { blur: 20, yaw: 5 } },
+      space.stranger(),
+    );
+    const turned = gallery.add(
+      { name: 'Asha Verma', idHmac: 'doc-asha', faceQuality: { blur: 240, yaw: 40 } },
+      space.stranger(),
+    );
+    const { reasonsOf, personOf } = gallery.resolve();
+    for (const id of [a, blurred, turned]) expect(reasonsOf(id)).toEqual([]);
+    expect(personOf(a).recordIds).toEqual([a, blurred, turned]);
+    // With no quality bar the same faces are confidently different people.
+    expect(gallery.resolve({ ...TEST_IDENTITY_POLICY, clearFace: { minBlur: 0, maxAbsYaw: 90 } }).reasonsOf(a)).toEqual(
+      ['DOCUMENT_REUSE'],
+    );
   });
 
   it('does not flag look-alike strangers in a dense neighbourhood, which a bare distance threshold would', () => {
