@@ -13,6 +13,7 @@ import { faceDistance } from '../services/face-distance.js';
 import { fitFaceEvidence, type FaceEvidenceCalibration } from '../services/rules/face-evidence.js';
 import { faceNeighbourhoods } from '../services/rules/face-links.js';
 import { personCandidates, linkSearchDistance } from '../services/rules/person-rules.js';
+import { NO_USABLE_FACE_SCORE } from '../services/rules/rules.service.js';
 import {
   DEFAULT_IDENTITY_POLICY,
   resolvePersons,
@@ -21,7 +22,6 @@ import {
 } from '../services/rules/identity-graph.js';
 import { listPhotos, runPipelineOnFiles } from '../cli/in-process-pipeline.js';
 import { seededRandom } from '../services/seeded-random.js';
-import { NO_USABLE_FACE_SCORE } from '../services/fraud-rules.js';
 import { halfOf, photosByPerson, planScenario, type Scenario } from './scenario.js';
 import { scoreScenario, type ScoredCandidate } from './scenario-score.js';
 

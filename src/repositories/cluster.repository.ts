@@ -1,6 +1,11 @@
 import type { ClusterChange } from '../services/clustering/face-clusterer.js';
 import type { ClusterRecord } from '../services/fraud-rules.js';
 import type { CandidateWrite, ClusterJudgement, StoredSubscriberRecord } from '../services/rules/rules.service.js';
+import {
+  dropPendingCandidatesOfClusters,
+  moveCandidatesOnMerge,
+  writeClusterCandidates,
+} from './block-candidate.repository.js';
 import { withTransaction, type Pool } from './database.js';
 import { bytesToEmbedding } from './face.repository.js';
 
@@ -207,16 +212,7 @@ export class ClusterRepository {
             change.absorbedId,
           ]);
           await client.query('DELETE FROM clusters WHERE id = $1::bigint', [change.absorbedId]);
-          // Candidates follow their face into the surviving cluster; a number already there keeps its row.
-          await client.query(
-            `UPDATE block_candidates b SET cluster_id = $1::bigint, updated_at = now()
-             WHERE b.cluster_id = $2::bigint AND NOT EXISTS
-               (SELECT 1 FROM block_candidates k WHERE k.cluster_id = $1::bigint AND k.msisdn = b.msisdn)`,
-            [change.clusterId, change.absorbedId],
-          );
-          await client.query("DELETE FROM block_candidates WHERE cluster_id = $1::bigint AND status = 'pending'", [
-            change.absorbedId,
-          ]);
+          await moveCandidatesOnMerge(client, change.clusterId, change.absorbedId);
         }
         await client.query(
           `INSERT INTO cluster_events (kind, cluster_id, face_id, absorbed_id, details)
@@ -253,9 +249,7 @@ export class ClusterRepository {
          FROM unnest($1::bigint[], $2::bigint[]) AS v(face_id, cluster_id) WHERE m.face_id = v.face_id`,
         [plan.moves.map((m) => m.faceId), plan.moves.map((m) => m.clusterId)],
       );
-      await client.query("DELETE FROM block_candidates WHERE cluster_id = ANY($1::bigint[]) AND status = 'pending'", [
-        plan.removed,
-      ]);
+      await dropPendingCandidatesOfClusters(client, plan.removed);
       await client.query('DELETE FROM clusters WHERE id = ANY($1::bigint[])', [plan.removed]);
       await client.query(
         `INSERT INTO cluster_events (kind, cluster_id, details)
@@ -414,31 +408,10 @@ export class ClusterRepository {
           verdicts.map((v) => (v.reasons.length > 0 ? v.score : 0)),
         ],
       );
-      await client.query(
-        `DELETE FROM block_candidates b WHERE b.cluster_id = ANY($1::bigint[]) AND b.status = 'pending'
-           AND NOT EXISTS (SELECT 1 FROM unnest($2::bigint[], $3::bigint[]) AS k(cluster_id, record_id)
-             JOIN kyc_records r ON r.id = k.record_id
-             WHERE k.cluster_id = b.cluster_id AND r.msisdn = b.msisdn)`,
-        [verdicts.map((v) => v.clusterId), candidates.map((c) => c.clusterId), candidates.map((c) => c.recordId)],
-      );
-      if (candidates.length === 0) return;
-      await client.query(
-        `INSERT INTO block_candidates (cluster_id, record_id, operator_id, msisdn, reasons, score, evidence)
-         SELECT DISTINCT ON (r.msisdn, v.cluster_id) v.cluster_id, r.id, r.operator_id, r.msisdn,
-           string_to_array(v.reasons, ','), v.score, v.evidence
-         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::real[], $5::jsonb[])
-           AS v(cluster_id, record_id, reasons, score, evidence)
-         JOIN kyc_records r ON r.id = v.record_id
-         ORDER BY r.msisdn, v.cluster_id, v.score DESC, r.id DESC
-         ON CONFLICT (msisdn, cluster_id) DO UPDATE SET reasons = EXCLUDED.reasons, score = EXCLUDED.score,
-           evidence = EXCLUDED.evidence, record_id = EXCLUDED.record_id, updated_at = now()`,
-        [
-          candidates.map((c) => c.clusterId),
-          candidates.map((c) => c.recordId),
-          candidates.map((c) => c.reasons.join(',')),
-          candidates.map((c) => c.score),
-          candidates.map((c) => JSON.stringify(c.evidence)),
-        ],
+      await writeClusterCandidates(
+        client,
+        verdicts.map((v) => v.clusterId),
+        candidates,
       );
     });
   }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { insertAuditEntry } from './audit.repository.js';
+import { markCandidatesExported, recordReverificationOutcomes } from './block-candidate.repository.js';
 import { withTransaction, type Pool } from './database.js';
 
 /** One number on a block list, as the export's rows are built from it. */
@@ -102,12 +103,7 @@ export class ExportRepository {
         files.json,
       ]);
       const ids = selected.rows.map((row) => row.candidateId);
-      await client.query(
-        `UPDATE block_candidates SET export_id = $2::bigint, exported_at = now(), updated_at = now(),
-           status = CASE WHEN status = 'confirmed' THEN 'exported' ELSE status END
-         WHERE id = ANY($1::bigint[])`,
-        [ids, id],
-      );
+      await markCandidatesExported(client, ids, id);
       await insertAuditEntry(client, {
         apiKeyId: meta.apiKeyId,
         actor: meta.actor,
@@ -161,14 +157,8 @@ export class ExportRepository {
     meta: { actor: string; apiKeyId: number | null },
   ): Promise<{ updated: number; unknown: string[] }> {
     return withTransaction(this.pool, async (client) => {
-      const updated = await client.query<{ msisdn: string }>(
-        `UPDATE block_candidates b SET reverification = i.outcome, reverified_at = now(), updated_at = now()
-         FROM unnest($2::text[], $3::text[]) AS i(msisdn, outcome)
-         WHERE b.operator_id = $1::bigint AND b.msisdn = i.msisdn AND b.status IN ('confirmed', 'exported')
-         RETURNING b.msisdn`,
-        [operatorId, items.map((i) => i.msisdn), items.map((i) => i.outcome)],
-      );
-      const matched = new Set(updated.rows.map((row) => row.msisdn));
+      const updated = await recordReverificationOutcomes(client, operatorId, items);
+      const matched = new Set(updated);
       await insertAuditEntry(client, {
         apiKeyId: meta.apiKeyId,
         actor: meta.actor,
@@ -178,7 +168,7 @@ export class ExportRepository {
         details: { count: items.length },
         after: { outcomes: items.filter((i) => matched.has(i.msisdn)) },
       });
-      return { updated: updated.rowCount ?? 0, unknown: items.map((i) => i.msisdn).filter((m) => !matched.has(m)) };
+      return { updated: updated.length, unknown: items.map((i) => i.msisdn).filter((m) => !matched.has(m)) };
     });
   }
 }

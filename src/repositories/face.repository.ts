@@ -2,7 +2,8 @@ import { endianness } from 'node:os';
 import type { FaceBox } from './face-engine/face-engine.repository.js';
 import { withTransaction, type Pool } from './database.js';
 import type { PhotoMimeType } from './photo-store.repository.js';
-import { NO_USABLE_FACE_SCORE } from '../services/fraud-rules.js';
+import type { RecordCandidateWrite } from '../services/rules/rules.service.js';
+import { withdrawRecordCandidate, writeRecordCandidate } from './block-candidate.repository.js';
 
 export interface RecordPhoto {
   recordId: number;
@@ -93,31 +94,25 @@ export class FaceRepository {
         [face.recordId, JSON.stringify(face.quality)],
       );
       // A face found on a retry withdraws an earlier "no usable face" candidate that nobody has decided yet.
-      await client.query(
-        `DELETE FROM block_candidates WHERE record_id = $1::bigint AND cluster_id IS NULL AND status = 'pending'`,
-        [face.recordId],
-      );
+      await withdrawRecordCandidate(client, face.recordId);
       return saved.rows[0]!.id;
     });
   }
 
-  async saveOutcome(recordId: number, state: string, detail: Record<string, unknown>): Promise<void> {
+  /** A record that ended without a usable face: its state, and the candidate the rules made of it. */
+  async saveOutcome(
+    recordId: number,
+    state: string,
+    detail: Record<string, unknown>,
+    candidate: RecordCandidateWrite,
+  ): Promise<void> {
     await withTransaction(this.pool, async (client) => {
       await client.query('DELETE FROM faces WHERE record_id = $1::bigint', [recordId]);
       await client.query(
         `UPDATE kyc_records SET state = $2::text, state_detail = $3::jsonb, updated_at = now() WHERE id = $1::bigint`,
         [recordId, state, JSON.stringify(detail)],
       );
-      // NO_USABLE_FACE: a connection whose KYC photo shows no usable face cannot be checked against anyone.
-      await client.query(
-        `INSERT INTO block_candidates (cluster_id, record_id, operator_id, msisdn, reasons, score, evidence)
-         SELECT NULL, r.id, r.operator_id, r.msisdn, ARRAY['NO_USABLE_FACE'], $2::real,
-           jsonb_build_object('state', $3::text, 'detail', $4::jsonb)
-         FROM kyc_records r WHERE r.id = $1::bigint
-         ON CONFLICT (record_id) WHERE cluster_id IS NULL
-         DO UPDATE SET evidence = EXCLUDED.evidence, updated_at = now()`,
-        [recordId, NO_USABLE_FACE_SCORE, state, JSON.stringify(detail)],
-      );
+      await writeRecordCandidate(client, candidate);
     });
   }
 }

@@ -1,4 +1,5 @@
 import { insertAuditEntry, type AuditEntry } from './audit.repository.js';
+import { decideCandidates } from './block-candidate.repository.js';
 import { withTransaction, type Pool } from './database.js';
 import { bytesToEmbedding } from './face.repository.js';
 
@@ -63,28 +64,7 @@ export class ReviewRepository {
     meta: { actor: string; apiKeyId: number | null; source: CaseSource; note: string | null; action: string },
   ): Promise<number> {
     return withTransaction(this.pool, async (client) => {
-      const before = await client.query<{ msisdn: string; status: string; decisionReason: string | null }>(
-        `SELECT msisdn, status, decision_reason AS "decisionReason" FROM block_candidates
-         WHERE cluster_id = $1::bigint AND msisdn = ANY($2::text[]) AND status <> 'exported'
-         ORDER BY msisdn FOR UPDATE`,
-        [clusterId, decisions.map((d) => d.msisdn)],
-      );
-      const updated = await client.query<{ msisdn: string; status: string; decisionReason: string | null }>(
-        `UPDATE block_candidates b SET status = d.status, decision_reason = d.reason, decided_at = now(),
-           decided_by = $5::text, source = $6::text, decision_note = $7::text, updated_at = now()
-         FROM unnest($2::text[], $3::text[], $4::text[]) AS d(msisdn, status, reason)
-         WHERE b.cluster_id = $1::bigint AND b.msisdn = d.msisdn AND b.status <> 'exported'
-         RETURNING b.msisdn, b.status, b.decision_reason AS "decisionReason"`,
-        [
-          clusterId,
-          decisions.map((d) => d.msisdn),
-          decisions.map((d) => d.status),
-          decisions.map((d) => d.reason),
-          meta.actor,
-          meta.source,
-          meta.note,
-        ],
-      );
+      const { before, after } = await decideCandidates(client, clusterId, decisions, meta);
       const entry: AuditEntry = {
         apiKeyId: meta.apiKeyId,
         actor: meta.actor,
@@ -92,11 +72,11 @@ export class ReviewRepository {
         entity: 'cluster',
         entityId: String(clusterId),
         details: { source: meta.source, note: meta.note },
-        before: { candidates: before.rows },
-        after: { candidates: [...updated.rows].sort((a, b) => a.msisdn.localeCompare(b.msisdn)) },
+        before: { candidates: before },
+        after: { candidates: after },
       };
       await insertAuditEntry(client, entry);
-      return updated.rowCount ?? 0;
+      return after.length;
     });
   }
 

@@ -11,6 +11,7 @@ import type { FaceQuality, NewFace, RecordPhoto } from '../repositories/face.rep
 import type { PhotoMimeType } from '../repositories/photo-store.repository.js';
 import { chooseSubject, estimatePose, laplacianVariance, round } from './face-quality.js';
 import type { RecordState } from './record-states.js';
+import { noUsableFaceCandidate, type RecordCandidateWrite } from './rules/rules.service.js';
 
 /** Thresholds of the face quality gate; defaults (and the measurements behind them) are in config.ts. */
 export interface FaceThresholds {
@@ -33,7 +34,13 @@ export interface FaceStore {
   /** Upserts the face and marks the record `face_ready`, in one transaction. Returns the face id. */
   saveFace(face: NewFace): Promise<number>;
   /** Marks a record with a reason state (no usable face) and removes any face an earlier attempt stored. */
-  saveOutcome(recordId: number, state: RecordState, detail: Record<string, unknown>): Promise<void>;
+  /** The record's reason state, with the block candidate the rules make of it (NO_USABLE_FACE). */
+  saveOutcome(
+    recordId: number,
+    state: RecordState,
+    detail: Record<string, unknown>,
+    candidate: RecordCandidateWrite,
+  ): Promise<void>;
 }
 export interface PhotoReader {
   read(sha256: Buffer, mimeType: PhotoMimeType): Promise<Buffer>;
@@ -157,7 +164,14 @@ export class FacePipelineService {
     const bytes = await time('read', () => photos.read(record.photoSha256, record.mimeType));
     const analysis = await this.analyser.analyse(bytes, time);
     if (analysis.state !== 'face_ready') {
-      await time('db', () => store.saveOutcome(recordId, analysis.state, analysis.detail));
+      await time('db', () =>
+        store.saveOutcome(
+          recordId,
+          analysis.state,
+          analysis.detail,
+          noUsableFaceCandidate(recordId, analysis.state, analysis.detail),
+        ),
+      );
       return { recordId, state: analysis.state, detail: analysis.detail, faceId: null, timings };
     }
     const thumbnailPath = await time('thumbnail', () =>

@@ -176,9 +176,6 @@ export function judgeCluster(records: readonly ClusterRecord[]): ClusterVerdict 
  * How strongly a flagged cluster suggests fraud, 0..1, for ordering the review queue: several identities on
  * one face weigh most, growing with their number; exceeding the SIM cap adds to it.
  */
-/** Ranks below every face-cluster rule: a missing face is a lead to check, not evidence of a ring. */
-export const NO_USABLE_FACE_SCORE = 0.2;
-
 export function candidateScore(verdict: ClusterVerdict): number {
   let score = 0;
   if (verdict.reasons.includes('MULTI_IDENTITY_FACE'))

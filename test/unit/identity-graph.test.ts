@@ -116,7 +116,7 @@ describe('identity graph', () => {
       space.stranger(),
     );
     const turned = gallery.add(
-      { name: 'Asha Verma', idHmac: 'doc-asha', faceQuality: { blur: 240, yaw: 40 } },
+      { name: 'Asha Verma', idHmac: 'doc-asha', faceQuality: { blur: 240, yaw: 55 } },
       space.stranger(),
     );
     const { reasonsOf, personOf } = gallery.resolve();

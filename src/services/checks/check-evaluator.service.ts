@@ -1,13 +1,8 @@
 import type { ClusterMatch } from '../clustering/face-clusterer.js';
 import type { CheckFacePayload } from '../../jobs/job-registry.js';
 import type { PhotoAnalysis } from '../face-pipeline.service.js';
-import {
-  candidateScore,
-  judgeCluster,
-  NO_USABLE_FACE_SCORE,
-  type ClusterRecord,
-  type ReasonCode,
-} from '../fraud-rules.js';
+import { candidateScore, judgeCluster, type ClusterRecord, type ReasonCode } from '../fraud-rules.js';
+import { NO_USABLE_FACE_SCORE } from '../rules/rules.service.js';
 
 export interface CheckResult {
   face: { state: PhotoAnalysis['state']; quality: Record<string, unknown> };

@@ -52,6 +52,46 @@ export interface CandidateWrite {
   evidence: { findings: RuleFinding[]; person: { recordIds: number[]; clusters: number[] } };
 }
 
+/** A candidate that belongs to a record, not to a face cluster: its photo gave no usable face. */
+export interface RecordCandidateWrite {
+  recordId: number;
+  reasons: ReasonCode[];
+  score: number;
+  evidence: { state: string; detail: Record<string, unknown>; findings: RuleFinding[] };
+}
+
+/** Ranks below every face rule: a missing face is a lead to check, not evidence of a ring. */
+export const NO_USABLE_FACE_SCORE = 0.2;
+
+/**
+ * NO_USABLE_FACE: a connection whose KYC photo shows no usable face cannot be checked against anyone, so it is
+ * put in front of an analyst with the pipeline's reason (no face, two competing faces, too small, unreadable).
+ */
+export function noUsableFaceCandidate(
+  recordId: number,
+  state: string,
+  detail: Record<string, unknown>,
+): RecordCandidateWrite {
+  const finding: RuleFinding = {
+    reason: 'NO_USABLE_FACE',
+    score: NO_USABLE_FACE_SCORE,
+    recordIds: [recordId],
+    parts: [
+      {
+        part: 'photo',
+        value: NO_USABLE_FACE_SCORE,
+        text: `The photo ended as ${state.replaceAll('_', ' ')}: the subscriber cannot be matched against anyone.`,
+      },
+    ],
+  };
+  return {
+    recordId,
+    reasons: ['NO_USABLE_FACE'],
+    score: NO_USABLE_FACE_SCORE,
+    evidence: { state, detail, findings: [finding] },
+  };
+}
+
 /** How many rounds the judged set grows by face links before the rules run on it. */
 const EXPANSION_ROUNDS = 3;
 
