@@ -41,8 +41,12 @@ export interface CheckFacePayload {
 export interface CheckedRecord {
   msisdn: string;
   name: string;
+  /** Optional in payloads queued before the rules read persons. */
+  fatherName?: string | null;
   dob: string | null;
   lsa: string;
+  posAgentId?: string;
+  activationDate?: string;
   idHmacHex: string;
 }
 

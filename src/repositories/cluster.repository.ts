@@ -1,5 +1,4 @@
 import type { ClusterChange } from '../services/clustering/face-clusterer.js';
-import type { ClusterRecord } from '../services/fraud-rules.js';
 import type { CandidateWrite, ClusterJudgement, StoredSubscriberRecord } from '../services/rules/rules.service.js';
 import {
   dropPendingCandidatesOfClusters,
@@ -302,20 +301,19 @@ export class ClusterRepository {
     return result.rows.map((row) => Number(row.id));
   }
 
-  /** Identity documents (hex HMACs) on records whose photo has this perceptual hash. */
-  async documentsWithPhoto(photoPhash: string): Promise<string[]> {
-    const result = await this.pool.query<{ hmac: string }>(
+  /** Faces whose photo is the picture with this perceptual hash (within the bit limit). */
+  async facesWithPhoto(photoPhash: string): Promise<number[]> {
+    const result = await this.pool.query<{ id: number }>(
       `WITH probe AS (
          SELECT ('x' || $1::text)::bit(64) AS phash_bits,
            ('x' || substr($1::text, 1, 4))::bit(16)::integer AS phash_q0,
            ('x' || substr($1::text, 5, 4))::bit(16)::integer AS phash_q1,
            ('x' || substr($1::text, 9, 4))::bit(16)::integer AS phash_q2,
            ('x' || substr($1::text, 13, 4))::bit(16)::integer AS phash_q3)
-       SELECT DISTINCT encode(r.id_hmac, 'hex') AS hmac FROM probe JOIN faces f ON ${samePhoto('f', 'probe')}
-         JOIN kyc_records r ON r.id = f.record_id`,
+       SELECT f.id FROM probe JOIN faces f ON ${samePhoto('f', 'probe')} ORDER BY f.id`,
       [photoPhash],
     );
-    return result.rows.map((row) => row.hmac);
+    return result.rows.map((row) => row.id);
   }
 
   async clusterReasons(clusterIds: readonly number[]): Promise<Map<number, string[]>> {
@@ -324,26 +322,6 @@ export class ClusterRepository {
       [clusterIds],
     );
     return new Map(result.rows.map((row) => [Number(row.id), row.reasons]));
-  }
-
-  /** The KYC records behind each cluster's faces, for the fraud rules. */
-  async recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>> {
-    const result = await this.pool.query<ClusterRecord & { clusterId: number }>(
-      `SELECT m.cluster_id AS "clusterId", r.id AS "recordId", r.msisdn, r.name, r.dob,
-         encode(r.id_hmac, 'hex') AS "idHmac", r.lsa,
-         (SELECT count(DISTINCT m2.cluster_id)::int FROM kyc_records r2 JOIN faces f2 ON f2.record_id = r2.id
-            JOIN cluster_members m2 ON m2.face_id = f2.id WHERE r2.id_hmac = r.id_hmac) AS "documentClusters",
-         (SELECT count(DISTINCT r3.id_hmac)::int FROM faces f3 JOIN kyc_records r3 ON r3.id = f3.record_id
-            WHERE ${samePhoto('f3', 'f')}) AS "photoIdentities"
-       FROM cluster_members m JOIN faces f ON f.id = m.face_id JOIN kyc_records r ON r.id = f.record_id
-       WHERE m.cluster_id = ANY($1::bigint[]) ORDER BY r.id`,
-      [clusterIds],
-    );
-    const byCluster = new Map<number, ClusterRecord[]>();
-    for (const { clusterId, ...record } of result.rows) {
-      byCluster.set(clusterId, [...(byCluster.get(clusterId) ?? []), record]);
-    }
-    return byCluster;
   }
 
   /**

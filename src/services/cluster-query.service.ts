@@ -14,7 +14,7 @@ import type {
 import type { CandidateView } from '../repositories/review.repository.js';
 import type { Metric } from './clustering/face-clusterer.js';
 import { faceDistance } from './face-distance.js';
-import { nameSimilarity, type ClusterVerdict } from './fraud-rules.js';
+import { nameSimilarity } from './fraud-rules.js';
 import type { Principal } from './auth.service.js';
 import { AppError, notFound } from './errors.js';
 
@@ -69,7 +69,7 @@ interface StoredFinding {
  */
 export function explainReasons(
   reasons: readonly string[],
-  evidence: Partial<ClusterVerdict['evidence']> & { findings?: StoredFinding[] },
+  evidence: { identities?: number; connections?: number; simCap?: number; findings?: StoredFinding[] },
 ) {
   const text: Record<string, string> = {
     MULTI_IDENTITY_FACE: `One face appears under ${evidence.identities ?? 'several'} different identities: the documents differ and the names or dates of birth do not match.`,

@@ -56,14 +56,18 @@ describe('PHOTO_REUSE with near-duplicate photo hashes', () => {
     await face(3, flip(flip(base, 1, 1), 3, 2), 3); // 3 bits from 1 over two chunks; 4 from 2
     await face(4, flip(base, 2, 8), 4); // 8 bits from 1: another picture
 
-    const records = await repository.recordsOf([1, 2, 3, 4]);
-    const identities = [1, 2, 3, 4].map((c) => records.get(c)![0]!.photoIdentities);
-    // Documents on records whose photo is within 3 bits, own included; nearness is not chained.
-    expect(identities).toEqual([3, 2, 2, 1]);
+    const faces = (await env.container.pool.query<{ id: number }>('SELECT id FROM faces ORDER BY id')).rows.map(
+      (row) => row.id,
+    );
+    // Pairs of photos within 3 bits; nearness is not chained (2 and 3 are 4 bits apart).
+    expect(await repository.photoLinks(faces)).toEqual([
+      [faces[0], faces[1]],
+      [faces[0], faces[2]],
+    ]);
 
-    expect((await repository.documentsWithPhoto(base)).length).toBe(3);
+    expect(await repository.facesWithPhoto(base)).toEqual(faces.slice(0, 3));
     // 3 bits from 1, 2 bits from 3, 4 bits from 2.
-    expect((await repository.documentsWithPhoto(flip(base, 3, 3))).length).toBe(2);
+    expect(await repository.facesWithPhoto(flip(base, 3, 3))).toEqual([faces[0], faces[2]]);
     expect((await repository.relatedClusters([2])).sort()).toEqual([1, 2]);
     expect((await repository.relatedClusters([4])).sort()).toEqual([4]);
   });

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  candidateScore,
-  judgeCluster,
-  namesMatch,
-  nameTokens,
-  type ClusterRecord,
-} from '../../src/services/fraud-rules.js';
+import { namesMatch, nameTokens } from '../../src/services/fraud-rules.js';
+import { resolvePersons, type SubscriberRecord } from '../../src/services/rules/identity-graph.js';
+import { TEST_IDENTITY_POLICY } from '../helpers/cluster-rules.js';
 
 describe('namesMatch', () => {
   it.each([
@@ -37,78 +33,93 @@ describe('namesMatch', () => {
   });
 });
 
-const record = (recordId: number, name: string, overrides: Partial<ClusterRecord> = {}): ClusterRecord => ({
+const record = (recordId: number, name: string, overrides: Partial<SubscriberRecord> = {}): SubscriberRecord => ({
   recordId,
   msisdn: `+9198765432${String(recordId).padStart(2, '0')}`,
   name,
+  fatherName: null,
   dob: '1990-01-01',
   idHmac: `doc-${recordId}`,
   lsa: 'DL',
-  documentClusters: 1,
-  photoIdentities: 1,
+  posAgentId: 'POS-1',
+  activationDate: '2025-01-01',
+  faceId: recordId,
   ...overrides,
 });
 
-describe('judgeCluster', () => {
+/**
+ * The rules on records whose faces are all the same face (distance 0.2, an unmistakable match in a gallery of
+ * these records), and `photoLinks` between records that share one picture.
+ */
+function judge(records: SubscriberRecord[], photoLinks: [number, number][] = []) {
+  const persons = resolvePersons(
+    {
+      records,
+      faceLinks: records.flatMap((a, i) =>
+        records.slice(i + 1).map((b) => ({ faceA: a.faceId!, faceB: b.faceId!, distance: 0.2 })),
+      ),
+      distance: () => 0.2,
+      photoLinks,
+      cohort: () => null,
+      galleryFaces: records.length,
+    },
+    TEST_IDENTITY_POLICY,
+  );
+  expect(persons).toHaveLength(1);
+  return persons[0]!;
+}
+
+describe('the rules on one face', () => {
   it('flags one face under several identities', () => {
-    const verdict = judgeCluster([record(1, 'Ravi Sharma'), record(2, 'Imran Khan'), record(3, 'R Sharma')]);
-    expect(verdict.reasons).toEqual(['MULTI_IDENTITY_FACE']);
-    expect(verdict.evidence.identityGroups).toEqual([[1, 3], [2]]);
+    const person = judge([record(1, 'Ravi Sharma'), record(2, 'Imran Khan'), record(3, 'R Sharma')]);
+    expect(person.reasons).toEqual(['MULTI_IDENTITY_FACE']);
+    expect(person.identityGroups).toEqual([[1, 3], [2]]);
   });
 
   it('does not flag one person with several connections under the cap', () => {
     const records = [1, 2, 3].map((n) => record(n, 'Ravi Sharma', { idHmac: 'same-doc' }));
-    expect(judgeCluster(records).reasons).toEqual([]);
+    expect(judge(records).reasons).toEqual([]);
   });
 
   it('treats the same document as the same identity whatever the name, and differing dobs as different', () => {
-    expect(
-      judgeCluster([record(1, 'Ravi Sharma', { idHmac: 'd' }), record(2, 'X Y', { idHmac: 'd' })]).reasons,
-    ).toEqual([]);
-    expect(judgeCluster([record(1, 'Ravi Sharma'), record(2, 'Ravi Sharma', { dob: '1970-05-05' })]).reasons).toEqual([
+    expect(judge([record(1, 'Ravi Sharma', { idHmac: 'd' }), record(2, 'X Y', { idHmac: 'd' })]).reasons).toEqual([]);
+    expect(judge([record(1, 'Ravi Sharma'), record(2, 'Ravi Sharma', { dob: '1970-05-05' })]).reasons).toEqual([
       'MULTI_IDENTITY_FACE',
     ]);
   });
 
   it('applies the SIM cap: 9, or 6 when any connection is in JK, AS or NE', () => {
     const same = (n: number, lsa = 'DL') => record(n, 'Ravi Sharma', { idHmac: 'same', lsa });
-    expect(judgeCluster(Array.from({ length: 9 }, (_, i) => same(i + 1))).reasons).toEqual([]);
-    expect(judgeCluster(Array.from({ length: 10 }, (_, i) => same(i + 1))).reasons).toEqual(['SIM_CAP_EXCEEDED']);
+    expect(judge(Array.from({ length: 9 }, (_, i) => same(i + 1))).reasons).toEqual([]);
+    expect(judge(Array.from({ length: 10 }, (_, i) => same(i + 1))).reasons).toEqual(['SIM_CAP_EXCEEDED']);
     const sevenInAssam = Array.from({ length: 7 }, (_, i) => same(i + 1, i === 0 ? 'AS' : 'DL'));
-    expect(judgeCluster(sevenInAssam)).toMatchObject({ reasons: ['SIM_CAP_EXCEEDED'], evidence: { simCap: 6 } });
+    expect(judge(sevenInAssam)).toMatchObject({ reasons: ['SIM_CAP_EXCEEDED'], simCap: 6 });
   });
-});
 
-describe('reuse rules', () => {
-  it('flags a document seen under another face, and a photo seen under another identity', () => {
-    const verdict = judgeCluster([
-      record(1, 'Ravi Sharma', { idHmac: 'd', documentClusters: 2 }),
-      record(2, 'Ravi Sharma', { idHmac: 'd', photoIdentities: 3 }),
+  it('flags one picture under several identities as PHOTO_REUSE, on the records that share it', () => {
+    const person = judge(
+      [record(1, 'Ravi Sharma'), record(2, 'Imran Khan'), record(3, 'Ravi Sharma', { idHmac: 'doc-1' })],
+      [[1, 2]],
+    );
+    expect(person.reasons).toEqual(['MULTI_IDENTITY_FACE', 'PHOTO_REUSE']);
+    expect(person.findings.find((finding) => finding.reason === 'PHOTO_REUSE')!.recordIds).toEqual([1, 2]);
+  });
+
+  it('scores more conflicting identities and an enrolment pattern higher, within 0..1', () => {
+    const agent = (recordId: number, name: string, posAgentId: string, dob: string) =>
+      record(recordId, name, { posAgentId, dob, activationDate: `2025-01-0${recordId}` });
+    const ring = judge([
+      agent(1, 'Ravi Sharma', 'POS-13', '1980-01-01'),
+      agent(2, 'Imran Khan', 'POS-13', '1991-02-02'),
     ]);
-    expect(verdict.reasons).toEqual(['DOCUMENT_REUSE', 'PHOTO_REUSE']);
-    expect(verdict.evidence).toMatchObject({ reusedDocuments: [1], reusedPhotos: [2] });
-    expect(candidateScore(verdict)).toBe(0.5);
-  });
-});
-
-describe('candidateScore', () => {
-  const verdict = (reasons: ReturnType<typeof judgeCluster>['reasons'], identities: number) => ({
-    reasons,
-    evidence: {
-      identities,
-      connections: identities,
-      simCap: 9,
-      identityGroups: [],
-      reusedDocuments: [],
-      reusedPhotos: [],
-    },
-  });
-
-  it('ranks more identities and a broken SIM cap higher, within 0..1', () => {
-    expect(candidateScore(verdict([], 1))).toBe(0);
-    expect(candidateScore(verdict(['MULTI_IDENTITY_FACE'], 2))).toBe(0.5);
-    expect(candidateScore(verdict(['MULTI_IDENTITY_FACE'], 4))).toBe(0.7);
-    expect(candidateScore(verdict(['MULTI_IDENTITY_FACE', 'SIM_CAP_EXCEEDED'], 12))).toBe(1);
-    expect(candidateScore(verdict(['SIM_CAP_EXCEEDED'], 1))).toBe(0.3);
+    const spread = judge([
+      record(1, 'Ravi Sharma', { posAgentId: 'POS-1', lsa: 'DL', activationDate: '2021-01-01' }),
+      record(2, 'Ravi Sharman', { posAgentId: 'POS-2', lsa: 'MH', activationDate: '2025-01-01', dob: '1990-01-02' }),
+    ]);
+    expect(ring.score).toBeGreaterThan(spread.score);
+    for (const score of [ring.score, spread.score]) {
+      expect(score).toBeGreaterThan(0);
+      expect(score).toBeLessThanOrEqual(1);
+    }
   });
 });

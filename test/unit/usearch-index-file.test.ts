@@ -112,6 +112,12 @@ class FakeStore implements ClusterStore {
   async photoLinks() {
     return [];
   }
+  async clustersWithDocument() {
+    return [];
+  }
+  async facesWithPhoto() {
+    return [];
+  }
   async relatedClusters() {
     return [];
   }

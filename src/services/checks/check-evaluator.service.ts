@@ -1,8 +1,9 @@
 import type { ClusterMatch } from '../clustering/face-clusterer.js';
 import type { CheckFacePayload } from '../../jobs/job-registry.js';
 import type { PhotoAnalysis } from '../face-pipeline.service.js';
-import { candidateScore, judgeCluster, type ClusterRecord, type ReasonCode } from '../fraud-rules.js';
-import { NO_USABLE_FACE_SCORE } from '../rules/rules.service.js';
+import type { ReasonCode } from '../fraud-rules.js';
+import type { RuleFinding } from '../rules/identity-graph.js';
+import { NO_USABLE_FACE_SCORE, type Probe, type ProbeVerdict } from '../rules/rules.service.js';
 
 export interface CheckResult {
   face: { state: PhotoAnalysis['state']; quality: Record<string, unknown> };
@@ -12,7 +13,7 @@ export interface CheckResult {
   /** Rules that would fire if this record were activated now. */
   reasons: ReasonCode[];
   score: number;
-  evidence: { identities: number; connections: number; simCap: number };
+  evidence: { identities: number; connections: number; simCap: number; findings: RuleFinding[] };
   seconds: number;
 }
 
@@ -21,13 +22,10 @@ export interface CheckAnalyser {
 }
 export interface CheckMatcher {
   match(vector: Float32Array): Promise<ClusterMatch[]>;
+  /** The fraud rules on the probe among the stored records, read-only (ClusterService.judgeProbe). */
+  judgeProbe(probe: Probe): Promise<ProbeVerdict>;
 }
 export interface CheckStore {
-  recordsOf(clusterIds: readonly number[]): Promise<Map<number, ClusterRecord[]>>;
-  /** Clusters holding a record with this document (hex HMAC). */
-  clustersWithDocument(idHmacHex: string): Promise<number[]>;
-  /** Documents (hex HMACs) on records whose photo has this perceptual hash. */
-  documentsWithPhoto(photoPhash: string): Promise<string[]>;
   clusterReasons(clusterIds: readonly number[]): Promise<Map<number, string[]>>;
 }
 
@@ -54,34 +52,32 @@ export class CheckEvaluatorService {
         clusterId: null,
         reasons: ['NO_USABLE_FACE'],
         score: NO_USABLE_FACE_SCORE,
-        evidence: { identities: 1, connections: 1, simCap: 0 },
+        evidence: { identities: 1, connections: 1, simCap: 0, findings: [] },
         seconds: seconds(),
       };
     }
 
     const matches = (await matcher.match(analysis.embedding)).slice(0, REPORTED_MATCHES);
     const home = matches.find((match) => match.joins) ?? null;
-    const [members, documentClusters, photoDocuments, reasons] = await Promise.all([
-      home ? store.recordsOf([home.clusterId]) : Promise.resolve(new Map<number, ClusterRecord[]>()),
-      store.clustersWithDocument(payload.record.idHmacHex),
-      store.documentsWithPhoto(analysis.photoPhash),
+    const { record } = payload;
+    const [verdict, reasons] = await Promise.all([
+      matcher.judgeProbe({
+        record: {
+          msisdn: record.msisdn,
+          name: record.name,
+          fatherName: record.fatherName ?? null,
+          dob: record.dob,
+          idHmac: record.idHmacHex,
+          lsa: record.lsa,
+          posAgentId: record.posAgentId ?? '',
+          activationDate: record.activationDate ?? new Date().toISOString().slice(0, 10),
+          faceQuality: { blur: analysis.detail.blur, yaw: analysis.detail.yaw },
+        },
+        vector: analysis.embedding,
+        photoPhash: analysis.photoPhash,
+      }),
       store.clusterReasons(matches.map((match) => match.clusterId)),
     ]);
-    // The face lands in `home`, or starts a cluster of its own (-1 stands for it).
-    const clustersOfDocument = new Set([...documentClusters, home?.clusterId ?? -1]);
-    const checked: ClusterRecord = {
-      recordId: 0,
-      msisdn: payload.record.msisdn,
-      name: payload.record.name,
-      dob: payload.record.dob,
-      idHmac: payload.record.idHmacHex,
-      lsa: payload.record.lsa,
-      documentClusters: clustersOfDocument.size,
-      photoIdentities: new Set([...photoDocuments, payload.record.idHmacHex]).size,
-    };
-    // A number checked again stands in for its own stored record.
-    const others = (home ? (members.get(home.clusterId) ?? []) : []).filter((r) => r.msisdn !== checked.msisdn);
-    const verdict = judgeCluster([...others, checked]);
     return {
       face: { state: 'face_ready', quality: analysis.detail as unknown as Record<string, unknown> },
       matches: matches.map((match) => {
@@ -90,11 +86,12 @@ export class CheckEvaluatorService {
       }),
       clusterId: home?.clusterId ?? null,
       reasons: verdict.reasons,
-      score: candidateScore(verdict),
+      score: verdict.score,
       evidence: {
-        identities: verdict.evidence.identities,
-        connections: verdict.evidence.connections,
-        simCap: verdict.evidence.simCap,
+        identities: verdict.identities,
+        connections: verdict.connections,
+        simCap: verdict.simCap,
+        findings: verdict.findings,
       },
       seconds: seconds(),
     };

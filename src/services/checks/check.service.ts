@@ -78,8 +78,11 @@ export class CheckService {
           record: {
             msisdn: record.msisdn,
             name: record.name,
+            fatherName: record.fatherName,
             dob: record.dob,
             lsa: record.lsa,
+            posAgentId: record.posAgentId,
+            activationDate: record.activationDate,
             idHmacHex: hashIdentityDocument(this.deps.secret, record.idType, record.idNumber).toString('hex'),
           },
         },

@@ -1,5 +1,13 @@
 import type { IdentityPolicy } from '../rules/identity-graph.js';
-import { RulesService, type CandidateWrite, type ClusterJudgement, type RulesStore } from '../rules/rules.service.js';
+import {
+  RulesService,
+  type CandidateWrite,
+  type ClusterJudgement,
+  type Probe,
+  type ProbeVerdict,
+  type RulesGallery,
+  type RulesStore,
+} from '../rules/rules.service.js';
 import { pairAgreement } from './cluster-metrics.js';
 import { reclusterAll } from './recluster.js';
 import {
@@ -195,6 +203,26 @@ export class ClusterService {
     return this.clusterer!.match(vector);
   }
 
+  /** Read-only, for pre-activation checks: the fraud rules on a subscriber not yet stored, among the live faces. */
+  async judgeProbe(probe: Probe): Promise<ProbeVerdict> {
+    if (!this.clusterer) await this.rebuild();
+    return this.fraudRules.judgeProbe(probe, this.gallery());
+  }
+
+  /** The live faces as the rules search them. */
+  private gallery(): RulesGallery {
+    const clusterer = this.clusterer!;
+    const index = this.index!;
+    return {
+      metric: this.rules.metric,
+      size: index.size,
+      vectorOf: (faceId) => clusterer.vectorOf(faceId),
+      searchMany: (vectors, k) => index.searchMany(vectors, k),
+      clusterOf: (faceId) => clusterer.clusterIdOf(faceId),
+      membersOf: (clusterId) => clusterer.membersOf(clusterId),
+    };
+  }
+
   private async applyNewConstraints(clusterer: FaceClusterer): Promise<ClusterChange[]> {
     const fresh = await this.store.constraints(this.lastConstraintId);
     if (fresh.length === 0) return [];
@@ -221,16 +249,7 @@ export class ClusterService {
    * and photos, nearby faces: see RulesService) and writes their verdicts and block candidates.
    */
   private async judge(changed: number[], sizeOf: (clusterId: number) => number) {
-    const clusterer = this.clusterer!;
-    const index = this.index!;
-    const { clusters, candidates } = await this.fraudRules.judge(changed, {
-      metric: this.rules.metric,
-      size: index.size,
-      vectorOf: (faceId) => clusterer.vectorOf(faceId),
-      searchMany: (vectors, k) => index.searchMany(vectors, k),
-      clusterOf: (faceId) => clusterer.clusterIdOf(faceId),
-      membersOf: (clusterId) => clusterer.membersOf(clusterId),
-    });
+    const { clusters, candidates } = await this.fraudRules.judge(changed, this.gallery());
     const live = clusters.filter((cluster) => sizeOf(cluster.clusterId) > 0);
     await this.store.saveVerdicts(
       live.map((cluster) => ({ ...cluster, size: sizeOf(cluster.clusterId) })),

@@ -23,7 +23,37 @@ export interface RulesStore {
   photoLinks(faceIds: readonly number[]): Promise<[number, number][]>;
   /** Clusters sharing a document or a photo with records in `clusterIds`. */
   relatedClusters(clusterIds: readonly number[]): Promise<number[]>;
+  /** Clusters holding a record with this identity document (hex HMAC). */
+  clustersWithDocument(idHmacHex: string): Promise<number[]>;
+  /** Faces whose photo is the picture with this perceptual hash. */
+  facesWithPhoto(photoPhash: string): Promise<number[]>;
 }
+
+/** The live gallery the rules search: the cluster worker's index and clusters. */
+export type RulesGallery = FaceGallery & {
+  clusterOf(faceId: number): number | undefined;
+  membersOf(clusterId: number): number[];
+};
+
+/** A subscriber not yet activated (a pre-activation check): the record's fields, its face and photo hash. */
+export interface Probe {
+  record: Omit<SubscriberRecord, 'recordId' | 'faceId'>;
+  vector: Float32Array;
+  photoPhash: string;
+}
+
+/** What the rules would say about a probe if it were activated now. */
+export interface ProbeVerdict {
+  reasons: ReasonCode[];
+  score: number;
+  findings: RuleFinding[];
+  identities: number;
+  connections: number;
+  simCap: number;
+}
+
+/** Stands for the probe's record and face in the graph (stored ids are positive). */
+const PROBE_ID = -1;
 
 /** One face cluster's verdict: the union of its members' findings (the review queue's unit). */
 export interface ClusterJudgement {
@@ -108,7 +138,7 @@ export class RulesService {
 
   async judge(
     changed: readonly number[],
-    gallery: FaceGallery & { clusterOf(faceId: number): number | undefined; membersOf(clusterId: number): number[] },
+    gallery: RulesGallery,
   ): Promise<{ clusters: ClusterJudgement[]; candidates: CandidateWrite[] }> {
     const searchDistance = linkSearchDistance(this.policy, gallery.size);
     const judged = new Set(changed);
@@ -130,26 +160,90 @@ export class RulesService {
       frontier = [...reached];
     }
 
-    const stored = await this.store.subscriberRecords([...judged]);
-    // A face not yet in the live index (still being clustered) counts as no face for now: it is judged when
-    // its own cluster is written.
-    const records = stored.map((record) =>
+    const records = await this.recordsIn([...judged], gallery);
+    const persons = await this.resolve(records, gallery, []);
+    return project(persons, records, [...judged]);
+  }
+
+  /**
+   * A pre-activation check: the probe is put in the graph beside the stored records it could be linked to (its
+   * face's neighbours, its document, its picture) and judged with them, as it would be after upload. Reads only.
+   * A number checked again stands in for its own stored record.
+   */
+  async judgeProbe(probe: Probe, stored: RulesGallery): Promise<ProbeVerdict> {
+    const gallery: RulesGallery = {
+      metric: stored.metric,
+      size: stored.size + 1,
+      vectorOf: (faceId) => (faceId === PROBE_ID ? probe.vector : stored.vectorOf(faceId)),
+      searchMany: (vectors, k) => stored.searchMany(vectors, k),
+      clusterOf: (faceId) => stored.clusterOf(faceId),
+      membersOf: (clusterId) => stored.membersOf(clusterId),
+    };
+    const searchDistance = linkSearchDistance(this.policy, gallery.size);
+    const { links } = faceNeighbourhoods(gallery, [PROBE_ID], searchDistance);
+    const samePicture = await this.store.facesWithPhoto(probe.photoPhash);
+    const clusters = new Set(await this.store.clustersWithDocument(probe.record.idHmac));
+    for (const faceId of [
+      ...links.map((link) => (link.faceA === PROBE_ID ? link.faceB : link.faceA)),
+      ...samePicture,
+    ]) {
+      const clusterId = stored.clusterOf(faceId);
+      if (clusterId !== undefined) clusters.add(clusterId);
+    }
+    const records = (await this.recordsIn([...clusters], gallery)).filter(
+      (record) => record.msisdn !== probe.record.msisdn,
+    );
+    const probeRecord: StoredSubscriberRecord = {
+      ...probe.record,
+      recordId: PROBE_ID,
+      faceId: PROBE_ID,
+      clusterId: null,
+    };
+    const photoLinks = samePicture.map((faceId): [number, number] => [PROBE_ID, faceId]);
+    const persons = await this.resolve([...records, probeRecord], gallery, photoLinks);
+    const person = persons.find((candidate) => candidate.recordIds.includes(PROBE_ID))!;
+    const findings = person.findings.filter((finding) => finding.recordIds.includes(PROBE_ID));
+    return {
+      reasons: [...new Set(findings.map((finding) => finding.reason))],
+      score: Math.max(0, ...findings.map((finding) => finding.score)),
+      findings,
+      identities: person.identities,
+      connections: person.connections,
+      simCap: person.simCap,
+    };
+  }
+
+  /**
+   * The stored records of `clusterIds` and their documents. A face not yet in the live index (still being
+   * clustered) counts as no face for now: it is judged when its own cluster is written.
+   */
+  private async recordsIn(clusterIds: number[], gallery: FaceGallery): Promise<StoredSubscriberRecord[]> {
+    const stored = await this.store.subscriberRecords(clusterIds);
+    return stored.map((record) =>
       record.faceId !== null && gallery.vectorOf(record.faceId) === undefined ? { ...record, faceId: null } : record,
     );
+  }
+
+  /** The identity graph over `records`, with their faces' links and neighbourhoods searched in `gallery`. */
+  private async resolve(
+    records: readonly StoredSubscriberRecord[],
+    gallery: FaceGallery,
+    extraPhotoLinks: readonly [number, number][],
+  ): Promise<Person[]> {
     const faceIds = records.flatMap((record) => (record.faceId === null ? [] : [record.faceId]));
-    const neighbourhoods = faceNeighbourhoods(gallery, faceIds, searchDistance);
-    const persons = resolvePersons(
+    const neighbourhoods = faceNeighbourhoods(gallery, faceIds, linkSearchDistance(this.policy, gallery.size));
+    const storedFaces = faceIds.filter((faceId) => faceId !== PROBE_ID);
+    return resolvePersons(
       {
         records,
         faceLinks: neighbourhoods.links,
         distance: neighbourhoods.distance,
-        photoLinks: await this.store.photoLinks(faceIds),
+        photoLinks: [...(await this.store.photoLinks(storedFaces)), ...extraPhotoLinks],
         cohort: neighbourhoods.cohort,
         galleryFaces: gallery.size,
       },
       this.policy,
     );
-    return project(persons, records, [...judged]);
   }
 }
 
