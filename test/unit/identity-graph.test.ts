@@ -80,6 +80,8 @@ describe('identity graph', () => {
     for (const id of ids) expect(reasonsOf(id)).toEqual(['SIM_CAP_EXCEEDED']);
     expect(personOf(ids[0]!).recordIds).toEqual(ids);
     expect(personOf(ids[0]!).connections).toBe(7);
+    // One document over the cap needs no face evidence.
+    expect(personOf(ids[0]!).findings[0]!.parts[0]).toMatchObject({ part: 'face', value: 1 });
   });
 
   it('flags one document on two confidently different faces as DOCUMENT_REUSE, and only those records', () => {
@@ -182,6 +184,10 @@ describe('identity graph', () => {
     for (const id of ids) expect(reasonsOf(id)).toEqual(['SIM_CAP_EXCEEDED']);
     expect(personOf(ids[0]!).connections).toBe(7);
     expect(personOf(ids[0]!).identities).toBe(1);
+    // Over the cap only together: the score rests on the face links that joined the two documents.
+    const [facePart, connections] = personOf(ids[0]!).findings[0]!.parts;
+    expect(connections!.text).toBe('7 connections against a cap of 6 across 2 identity documents.');
+    expect(facePart!.text).toMatch(/^Faces 0\.\d\d apart/);
   });
 
   it('counts one document over the cap even when its faces are different people', () => {

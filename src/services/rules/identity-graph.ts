@@ -329,27 +329,34 @@ function judgePerson(members: SubscriberRecord[], links: PersonLink[], context: 
     return new Set(all.map((record) => record.msisdn)).size > capOf(all);
   });
   if (connections > simCap || overDocuments.length > 0) {
-    const joining = links.filter((link) => link.kind === 'face' || link.kind === 'named_face');
-    const weakest = joining.reduce<PersonLink | null>(
+    const documentCount = (idHmac: string) => {
+      const all = context.byDocument.get(idHmac)!;
+      return { count: new Set(all.map((record) => record.msisdn)).size, cap: capOf(all) };
+    };
+    // One document over the cap needs no face evidence. A person over it only together needs the links that
+    // joined different documents, and is as sure as the weakest of them.
+    const byDocument = overDocuments.map(documentCount).sort((a, b) => b.count - b.cap - (a.count - a.cap))[0];
+    const crossDocument = links.filter(
+      (link) =>
+        (link.kind === 'face' || link.kind === 'named_face') &&
+        context.byId.get(link.recordA)!.idHmac !== context.byId.get(link.recordB)!.idHmac,
+    );
+    const weakest = crossDocument.reduce<PersonLink | null>(
       (a, b) => (a === null || b.expectedFalseMatches! > a.expectedFalseMatches! ? b : a),
       null,
     );
-    const overPerson = connections > simCap;
-    const count = overPerson
-      ? connections
-      : Math.max(...overDocuments.map((id) => new Set(context.byDocument.get(id)!.map((r) => r.msisdn)).size));
+    const { count, cap } = byDocument ?? { count: connections, cap: simCap };
     const face: ScorePart =
-      overPerson && weakest
+      !byDocument && weakest
         ? facePart(weakest, context.gallery)
         : { part: 'face', value: 1, text: 'Counted on one identity document: no face match needed.' };
-    const excess = Math.min(1, (count - simCap) / simCap);
     const documents = new Set(members.map((record) => record.idHmac)).size;
     const connectionsPart: ScorePart = {
       part: 'connections',
-      value: round(0.5 + 0.5 * excess),
+      value: round(0.5 + 0.5 * Math.min(1, (count - cap) / cap)),
       text:
-        `${count} connections against a cap of ${simCap}` +
-        (overPerson && documents > 1 ? ` across ${documents} identity documents.` : ' on one identity document.'),
+        `${count} connections against a cap of ${cap}` +
+        (byDocument ? ' on one identity document.' : ` across ${documents} identity documents.`),
     };
     findings.push({
       reason: 'SIM_CAP_EXCEEDED',

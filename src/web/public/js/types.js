@@ -9,10 +9,18 @@
  */
 
 /**
+ * @typedef {object} EvidencePerson
+ * @property {number[]} recordIds
+ * @property {number} connections
+ * @property {number[]} clusters face clusters holding the subscriber's records
+ */
+
+/**
  * @typedef {object} ClusterEvidence
  * @property {number} [identities]
  * @property {number} [connections]
  * @property {number} [simCap]
+ * @property {EvidencePerson[]} [persons] the subscribers the cluster's records belong to
  */
 
 /**

@@ -313,10 +313,26 @@ export function clusterView({ root, path }) {
     );
 
     const explanations = fresh.explanations ?? fresh.reasons.map((reason) => ({ reason, text: '' }));
+    // A subscriber is not a face cluster: the same person's other records may sit in other clusters.
+    const elsewhere = (fresh.evidence.persons ?? []).filter((person) => person.clusters.length > 1);
     const why = h(
       'section',
       { class: 'panel why' },
       h('h2', null, 'Why it was flagged'),
+      elsewhere.map((person) =>
+        h(
+          'p',
+          { class: 'person-clusters' },
+          `One subscriber here holds ${person.connections} connections over ${person.recordIds.length} records, also in `,
+          person.clusters
+            .filter((clusterId) => clusterId !== fresh.id)
+            .flatMap((clusterId, i) => [
+              i > 0 ? ', ' : '',
+              h('a', { attrs: { href: `#/cluster/${clusterId}` } }, `cluster #${clusterId}`),
+            ]),
+          '.',
+        ),
+      ),
       explanations.length === 0
         ? h('p', { class: 'muted' }, 'No rule flagged this cluster.')
         : h(
