@@ -7,6 +7,7 @@ import {
 } from './block-candidate.repository.js';
 import { withTransaction, type Pool } from './database.js';
 import { bytesToEmbedding } from './face.repository.js';
+import { PHOTO_REUSE_MAX_BITS } from '../services/rules/identity-graph.js';
 
 export interface StoredFaceVector {
   faceId: number;
@@ -109,13 +110,6 @@ export interface ClusterMember {
   activationDate: string;
   meanDistance: number | null;
 }
-
-/**
- * Two photos count as one picture when their perceptual hashes differ in at most this many of 64 bits.
- * Measured on the dev set (518 photos): one picture rescaled and re-lit differs by 1 bit; photos of different
- * people never came closer than 10 bits. Must stay below 4 for the four-chunk lookup (migration 0010).
- */
-export const PHOTO_REUSE_MAX_BITS = 3;
 
 /** SQL: faces `a` and `b` (table aliases) carry the same picture; index-assisted through the hash chunks. */
 function samePhoto(a: string, b: string): string {
