@@ -58,7 +58,11 @@ export async function screenCast(sources: readonly FaceSource[], config: Config,
         left.push({ label: source.label, why: `no usable face (${result.state})` });
         continue;
       }
-      const { yaw, detection_score: score } = result.quality;
+      const { yaw, detection_score: score, flags } = result.quality;
+      if (flags && flags.length > 0) {
+        left.push({ label: source.label, why: `a low-quality face (${flags.join(', ')})` });
+        continue;
+      }
       if (Math.abs(yaw) > MAX_CAST_YAW || score < MIN_CAST_SCORE) {
         left.push({ label: source.label, why: `not frontal enough (yaw ${yaw}, detection score ${score})` });
         continue;

@@ -33,6 +33,13 @@ export interface FaceQuality {
   yaw: number;
   roll: number;
   padded: boolean;
+  /**
+   * Why the face is of low quality (`blurred`, `turned`): it is still embedded and matched, and the analyst sees
+   * the flag. Absent on faces stored before the flag existed.
+   */
+  flags?: string[];
+  /** Confident faces that do not compete with the subscriber's (bystanders), in the original photo's pixels. */
+  other_faces?: { box: { x: number; y: number; width: number; height: number }; score: number }[];
 }
 
 const LITTLE_ENDIAN = endianness() === 'LE';

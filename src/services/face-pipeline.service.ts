@@ -106,8 +106,10 @@ const BLUR_CROP = 112;
 /**
  * Changes whenever a change to this pipeline changes what it makes of a photo: results cached by `simsift eval`
  * and the survey are kept per revision. 2: faces that fill the frame are detected again on a padded canvas.
+ * 3: the dominant face is the subscriber (bystanders do not make a photo ambiguous), and a blurred or turned
+ * face is embedded with a flag instead of ending `low_quality`.
  */
-export const FACE_PIPELINE_REVISION = 2;
+export const FACE_PIPELINE_REVISION = 3;
 
 /** Tightly cropped portraits are retried on a canvas this many times their size. */
 const PAD_FACTOR = 2;
@@ -220,7 +222,7 @@ export class PhotoAnalyser {
     let faces = await time('detect', () =>
       models.withImage(work.image, (img) => img.detectBlazeFace(thresholds.minDetectionScore)),
     );
-    const first = chooseSubject(faces, thresholds);
+    const first = chooseSubject(faces, thresholds, decoded.image);
     // An ambiguous first pass is retried too: BlazeFace sometimes splits one cropped face into two boxes.
     const needsPadding =
       first.kind === 'none' ||
@@ -237,7 +239,7 @@ export class PhotoAnalyser {
           return found.length > 0 ? found : img.detectSsd(thresholds.fallbackMinDetectionScore);
         }),
       );
-      const retried = chooseSubject(paddedFaces, thresholds);
+      const retried = chooseSubject(paddedFaces, thresholds, padded.image);
       // A crowd stays a crowd on the padded canvas; keep the padded pass only when it settles the question.
       if (retried.kind === 'one' || (retried.kind === 'ambiguous' && first.kind !== 'ambiguous')) {
         work = { ...padded, padded: true };
@@ -257,7 +259,7 @@ export class PhotoAnalyser {
         height: round(Math.max(0, bottom - top), 1),
       };
     };
-    const choice = chooseSubject(faces, thresholds);
+    const choice = chooseSubject(faces, thresholds, work.image);
     if (choice.kind === 'none') {
       return {
         state: 'no_face',
@@ -284,6 +286,12 @@ export class PhotoAnalyser {
       const pose = estimatePose(landmarks);
       const grey = await time('quality', () => images.greyFace(work.image, subject.box, BLUR_CROP));
       const blur = round(laplacianVariance(grey, BLUR_CROP, BLUR_CROP), 1);
+      // A blurred or turned face is still the subscriber's: it is embedded and matched, with a flag. The rules
+      // let such a face match but not call another face a different person (IdentityPolicy.clearFace).
+      const flags = [
+        ...(blur < thresholds.minBlur ? ['blurred'] : []),
+        ...(Math.abs(pose.yaw) > thresholds.maxAbsYaw ? ['turned'] : []),
+      ];
       const quality: FaceQuality = {
         face_px: facePx,
         detection_score: round(subject.score, 3),
@@ -293,22 +301,23 @@ export class PhotoAnalyser {
         yaw: pose.yaw,
         roll: pose.roll,
         padded: work.padded,
+        ...(flags.length > 0 ? { flags } : {}),
+        ...(choice.bystanders.length > 0
+          ? {
+              other_faces: choice.bystanders.map((face) => ({
+                box: toOriginal(face.box),
+                score: round(face.score, 3),
+              })),
+            }
+          : {}),
       };
-      if (blur < thresholds.minBlur || Math.abs(pose.yaw) > thresholds.maxAbsYaw) {
-        return { quality, landmarks, embedding: null, rejected: true as const };
-      }
       const embedding = await time('descriptor', () => img.describe(subject, landmarks));
-      return { quality, landmarks, embedding, rejected: false as const };
+      return { quality, landmarks, embedding };
     });
-    if (analysed.rejected || !analysed.embedding) {
+    if (!analysed.embedding) {
       return {
         state: 'low_quality',
-        detail: {
-          ...analysed.quality,
-          min_blur: thresholds.minBlur,
-          max_abs_yaw: thresholds.maxAbsYaw,
-          ...(analysed.rejected ? {} : { reason: 'the embedder found no face in the detected region' }),
-        },
+        detail: { ...analysed.quality, reason: 'the embedder found no face in the detected region' },
       };
     }
 

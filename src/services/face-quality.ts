@@ -52,33 +52,68 @@ export function estimatePose(landmarks: Point[]): { yaw: number; roll: number } 
 }
 
 export interface SubjectRules {
-  /** A second face at least this share of the largest face's area makes the photo ambiguous. */
+  /** A second face at least this share of the subject's area can compete with it... */
   multiFaceAreaRatio: number;
-  /** ...if the detector is at least this sure of it (faint background faces do not count). */
+  /** ...if the detector is at least this sure of it (faint background faces do not count)... */
   multiFaceMinScore: number;
 }
 
+/**
+ * ...and if it is about as central as the subject: its centre at most this share of the frame's shorter side
+ * farther from the frame's centre than the subject's. A KYC photo centres the subscriber; a face behind them,
+ * at the side of the frame, is a bystander.
+ */
+export const RIVAL_CENTRE_SLACK = 0.2;
+/**
+ * A subject whose centre is farther than this share of the frame's shorter side from the frame's centre is not
+ * centred (a group photo): then every confident face of similar size competes, wherever it is.
+ */
+export const CENTRED = 0.15;
+
 export type SubjectChoice =
-  { kind: 'none' } | { kind: 'one'; face: DetectedFace; others: number } | { kind: 'ambiguous'; faces: DetectedFace[] };
+  | { kind: 'none' }
+  | { kind: 'one'; face: DetectedFace; others: number; bystanders: DetectedFace[] }
+  | { kind: 'ambiguous'; faces: DetectedFace[] };
 
 /**
- * The subscriber is the largest face. When another confident face is of similar size (two people in the
- * frame, a photo of a photo held up) the record cannot be attributed to one face.
+ * The subscriber is the dominant face: the largest, and of faces within the area ratio of it, the nearest the
+ * centre of the frame. Another face makes the photo ambiguous only when it genuinely competes: similar size,
+ * similar centrality and a confident detection (two people side by side, a photo of a photo held up). Other
+ * faces are bystanders: the record is matched, and they are reported with it.
  */
-export function chooseSubject(faces: readonly DetectedFace[], rules: SubjectRules): SubjectChoice {
+export function chooseSubject(
+  faces: readonly DetectedFace[],
+  rules: SubjectRules,
+  frame: { width: number; height: number } = { width: 0, height: 0 },
+): SubjectChoice {
   if (faces.length === 0) return { kind: 'none' };
-  const byArea = [...faces].sort((a, b) => area(b) - area(a));
-  const subject = byArea[0]!;
-  const rivals = byArea
-    .slice(1)
-    .filter(
-      (face) =>
-        face.score >= rules.multiFaceMinScore &&
-        area(face) >= rules.multiFaceAreaRatio * area(subject) &&
-        overlap(face, subject) < 0.5,
-    );
+  const side = Math.min(frame.width, frame.height);
+  const offCentre = (face: DetectedFace) =>
+    side === 0
+      ? 0
+      : Math.hypot(
+          face.box.x + face.box.width / 2 - frame.width / 2,
+          face.box.y + face.box.height / 2 - frame.height / 2,
+        ) / side;
+  const largest = Math.max(...faces.map(area));
+  // Among the faces nearly as large as the largest, the most central one is the subscriber.
+  const subject = [...faces]
+    .filter((face) => area(face) >= rules.multiFaceAreaRatio * largest)
+    .sort((a, b) => offCentre(a) - offCentre(b) || area(b) - area(a))[0]!;
+  const others = faces.filter((face) => face !== subject && overlap(face, subject) < 0.5);
+  const rivals = others.filter(
+    (face) =>
+      face.score >= rules.multiFaceMinScore &&
+      area(face) >= rules.multiFaceAreaRatio * area(subject) &&
+      (offCentre(subject) > CENTRED || offCentre(face) <= offCentre(subject) + RIVAL_CENTRE_SLACK),
+  );
   if (rivals.length > 0) return { kind: 'ambiguous', faces: [subject, ...rivals] };
-  return { kind: 'one', face: subject, others: byArea.length - 1 };
+  return {
+    kind: 'one',
+    face: subject,
+    others: faces.length - 1,
+    bystanders: others.filter((face) => face.score >= rules.multiFaceMinScore),
+  };
 }
 
 const area = (face: DetectedFace) => face.box.width * face.box.height;

@@ -113,4 +113,23 @@ describe('chooseSubject', () => {
     expect(chooseSubject([face(0, 0, 100), face(200, 0, 95, 0.4)], rules).kind).toBe('one');
     expect(chooseSubject([face(0, 0, 100), face(5, 5, 95)], rules).kind).toBe('one');
   });
+
+  it('takes the centred face over a bystander of similar size at the edge, and lists the bystander', () => {
+    const frame = { width: 1000, height: 800 };
+    const subject = face(430, 330, 140);
+    const bystander = face(850, 650, 130);
+    const choice = chooseSubject([bystander, subject], rules, frame);
+    expect(choice).toMatchObject({ kind: 'one', face: subject, bystanders: [bystander] });
+    // Without the frame (centrality unknown) the same two faces compete.
+    expect(chooseSubject([bystander, subject], rules).kind).toBe('ambiguous');
+    // The subject is the most central of the faces nearly as large as the largest, not the largest.
+    expect(chooseSubject([face(850, 650, 150), subject], rules, frame)).toMatchObject({ kind: 'one', face: subject });
+  });
+
+  it('calls a group photo ambiguous: when the subject is not centred, similar faces compete wherever they are', () => {
+    const frame = { width: 900, height: 600 };
+    const choice = chooseSubject([face(100, 60, 100), face(380, 80, 110), face(650, 60, 100)], rules, frame);
+    expect(choice.kind).toBe('ambiguous');
+    expect(choice.kind === 'ambiguous' && choice.faces).toHaveLength(3);
+  });
 });
