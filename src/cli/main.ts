@@ -17,6 +17,7 @@ import { DEFAULT_FACES_DIR, runDemo } from './demo.js';
 import { runEval } from './eval.js';
 import { runScenarioCli } from './scenario.js';
 import { runRecluster } from './recluster.js';
+import { runReembed } from './reembed.js';
 import { runExport, type ExportOptions } from './export.js';
 import { formatBytes, progressBar, type ProgressBar } from './progress.js';
 import { uploadBatch } from './upload.js';
@@ -286,6 +287,17 @@ program
   .option('--apply', 'replace the live clusters (changed clusters are judged again)')
   .action(async (options: { apply?: boolean }) => {
     console.log(JSON.stringify(await runRecluster(await config(), { apply: options.apply ?? false })));
+  });
+
+program
+  .command('reembed')
+  .description(
+    'recompute the stored descriptors an older version of the embedder made (pipeline or weights), while the ' +
+      'API and workers run (needs `simsift worker`), with a progress bar; then cluster every face again. ' +
+      'Resumable: run it again to take up what is left',
+  )
+  .action(async () => {
+    console.log(JSON.stringify(await runReembed(await config({ postgres: true, redis: true }))));
   });
 
 program

@@ -102,6 +102,15 @@ export function embedRecordJob(recordId: number): JobDefinition<typeof JobName.E
   };
 }
 
+/**
+ * A stored face recomputed by `simsift reembed` (the descriptor changed): the same job as an upload's, under an
+ * id of its own per run, since the upload's id may still be held by Redis and would be silently dropped.
+ */
+export function reembedRecordJob(recordId: number, runId: string): JobDefinition<typeof JobName.EmbedRecord> {
+  const job = embedRecordJob(recordId);
+  return { ...job, opts: { ...job.opts, jobId: `reembed-${runId}-${recordId}` } };
+}
+
 export function clusterFaceJob(faceId: number): JobDefinition<typeof JobName.ClusterFace> {
   return {
     name: JobName.ClusterFace,

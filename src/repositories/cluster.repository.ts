@@ -163,6 +163,23 @@ export class ClusterRepository {
     }));
   }
 
+  /** Records that stored descriptors were recomputed: every cluster worker reloads its vectors. */
+  async markReembedded(embedder: string, faces: number): Promise<number> {
+    const result = await this.pool.query<{ id: number }>(
+      `INSERT INTO cluster_events (kind, cluster_id, details) VALUES ('reembedded', 0, $1::jsonb) RETURNING id`,
+      [JSON.stringify({ embedder, faces })],
+    );
+    return result.rows[0]!.id;
+  }
+
+  /** Id of the newest `reembedded` event (0: none): an index saved before it holds old vectors. */
+  async lastReembedEventId(): Promise<number> {
+    const result = await this.pool.query<{ id: number | null }>(
+      "SELECT max(id) AS id FROM cluster_events WHERE kind = 'reembedded'",
+    );
+    return result.rows[0]?.id ?? 0;
+  }
+
   /** Id of the newest cluster event: changes when any writer touched the clusters. */
   async lastEventId(): Promise<number> {
     const result = await this.pool.query<{ id: number | null }>('SELECT max(id) AS id FROM cluster_events');

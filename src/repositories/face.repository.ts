@@ -62,6 +62,25 @@ export function bytesToEmbedding(bytes: Buffer): Float32Array {
 export class FaceRepository {
   constructor(private readonly pool: Pool) {}
 
+  /** Faces of `embedder` whose descriptor was made by another version of it (older pipeline or weights). */
+  async countStaleFaces(embedder: string, currentVersion: string): Promise<number> {
+    const result = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::integer AS n FROM faces WHERE embedder = $1::text AND embedder_version <> $2::text`,
+      [embedder, currentVersion],
+    );
+    return result.rows[0]!.n;
+  }
+
+  /** A page of those faces' records, by face id after `afterFaceId`. */
+  async staleFaces(embedder: string, currentVersion: string, afterFaceId: number, limit: number) {
+    const result = await this.pool.query<{ faceId: number; recordId: number }>(
+      `SELECT id AS "faceId", record_id AS "recordId" FROM faces
+       WHERE embedder = $1::text AND embedder_version <> $2::text AND id > $3::bigint ORDER BY id LIMIT $4::integer`,
+      [embedder, currentVersion, afterFaceId, limit],
+    );
+    return result.rows;
+  }
+
   async findRecordPhoto(recordId: number): Promise<RecordPhoto | null> {
     const result = await this.pool.query<{ recordId: number; photoSha256: Buffer; mimeType: PhotoMimeType }>(
       `SELECT r.id AS "recordId", r.photo_sha256 AS "photoSha256", p.mime_type AS "mimeType"

@@ -11,8 +11,8 @@ export const TEST_CLUSTER_RULES: ClusterRules = {
 };
 
 /**
- * face_recognition's face evidence as the manifest holds it (fitted on the tune half of faces-dev), with the
- * default decision policy: what the cluster worker uses, for tests of the rules.
+ * Face evidence for the synthetic faces of the rules' tests (strangers about 0.85 apart, as face_recognition's
+ * descriptor revision 1 on the tune half of faces-dev), with the default decision policy.
  */
 export const TEST_IDENTITY_POLICY: IdentityPolicy = {
   ...DEFAULT_IDENTITY_POLICY,

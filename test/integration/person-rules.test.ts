@@ -35,9 +35,9 @@ beforeAll(async () => {
   );
   const space = new FaceSpace(11);
   const vectors: Float32Array[] = Array.from({ length: STRANGERS }, () => space.stranger());
-  // One person whose photos fall in two groups 0.6 apart: two face clusters, one subscriber.
+  // One person whose photos fall in two groups about 0.5 apart: two face clusters, one subscriber.
   const person = space.stranger();
-  const [left, right] = [space.around(person, 0.6), space.around(person, 0.6)];
+  const [left, right] = [space.around(person, 0.5), space.around(person, 0.5)];
   vectors.push(...SUBSCRIBER.map((_, i) => space.around(i < 4 ? left : right, 0.25)));
   vectors.push(space.stranger(), space.stranger());
   for (const [n, vector] of vectors.entries()) await insertFace(ids[n]!, vector);

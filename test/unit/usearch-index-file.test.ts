@@ -95,6 +95,10 @@ class FakeStore implements ClusterStore {
   async lastEventId() {
     return this.events;
   }
+  reembedEventId = 0;
+  async lastReembedEventId() {
+    return this.reembedEventId;
+  }
   async applyChanges(_embedder: string, changes: readonly ClusterChange[]) {
     for (const change of changes) {
       if (change.kind === 'created' || change.kind === 'joined') {
@@ -169,6 +173,14 @@ describe('ClusterService with a saved index', () => {
     const full = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY);
     await full.rebuild();
     expect(await third.match(probe)).toEqual(await full.match(probe));
+
+    // `simsift reembed` recomputed the stored descriptors after the save: the file's vectors are old.
+    store.reembedEventId = store.events + 1;
+    expect(await third.rebuild()).toMatchObject({
+      faces: 900,
+      savedIndex: 'saved before the stored descriptors were recomputed (simsift reembed)',
+    });
+    store.reembedEventId = 0;
 
     // A face gone from Postgres (its record deleted): the file no longer matches, so every face is inserted.
     store.faces.splice(10, 1);

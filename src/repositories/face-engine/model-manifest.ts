@@ -28,6 +28,11 @@ export interface ModelEntry {
   /** Embedders only: distance below which two faces are taken as one person (see `calibration`). */
   samePersonThreshold?: number;
   calibration?: string;
+  /**
+   * Embedders only: bumped whenever simsift changes how it computes this model's descriptor (its crop, mirror
+   * averaging, normalisation), so stored descriptors of an older revision are recognised and re-embedded.
+   */
+  descriptorRevision?: number;
   /** Embedders only: what a distance says (false-match rate, same-person tail), for the identity graph. */
   faceEvidence?: FaceEvidenceCalibration;
 }
@@ -41,6 +46,22 @@ export class ModelIntegrityError extends Error {
     super(message);
     this.name = 'ModelIntegrityError';
   }
+}
+
+/**
+ * The version stored with each descriptor: the weights' package and version, and the descriptor revision
+ * (`@vladmandic/face-api@1.7.15+d2`). Descriptors of different versions are not comparable.
+ */
+export function embedderVersion(entry: ModelEntry): string {
+  const revision = entry.descriptorRevision ? `+d${entry.descriptorRevision}` : '';
+  return `${entry.package}@${entry.packageVersion}${revision}`;
+}
+
+/** An embedder's name and the version its descriptors are stored under, from the manifest. */
+export async function embedderOf(name: string): Promise<{ name: string; version: string }> {
+  const entry = (await readModelManifest()).models.find((model) => model.name === name && model.role === 'embedder');
+  if (!entry) throw new Error(`models/manifest.json has no embedder ${name}`);
+  return { name, version: embedderVersion(entry) };
 }
 
 export async function readModelManifest(): Promise<ModelManifest> {

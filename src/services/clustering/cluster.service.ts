@@ -27,6 +27,8 @@ export interface ClusterStore extends RulesStore {
     limit?: number,
   ): Promise<{ faceId: number; vector: Float32Array; clusterId: number | null }[]>;
   lastEventId(): Promise<number>;
+  /** Id of the newest event saying stored descriptors were recomputed (0: none). */
+  lastReembedEventId(): Promise<number>;
   applyChanges(embedder: string, changes: readonly ClusterChange[]): Promise<number>;
   /**
    * Replaces cluster memberships wholesale (an applied recluster): `moves` give faces their new cluster,
@@ -375,7 +377,11 @@ export class ClusterService {
   async rebuild(): Promise<{ faces: number; seconds: number; savedIndex: string }> {
     const started = performance.now();
     const knownEventId = await this.store.lastEventId();
-    const saved = this.savedIndex ? await this.savedIndex.load() : { unusable: 'not kept' };
+    let saved = this.savedIndex ? await this.savedIndex.load() : { unusable: 'not kept' };
+    // An index saved before `simsift reembed` recomputed the descriptors holds the old vectors.
+    if ('index' in saved && saved.watermark.lastEventId < (await this.store.lastReembedEventId())) {
+      saved = { unusable: 'saved before the stored descriptors were recomputed (simsift reembed)' };
+    }
     let restored = 'index' in saved ? await this.restoreAll(saved) : null;
     let savedIndex = 'index' in saved ? `loaded (${saved.watermark.faces} faces)` : saved.unusable;
     if (!restored && 'index' in saved) savedIndex = 'saved index does not match the faces in Postgres';

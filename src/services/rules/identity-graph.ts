@@ -100,7 +100,7 @@ export interface IdentityPolicy {
 export const DEFAULT_IDENTITY_POLICY: Omit<IdentityPolicy, 'calibration'> = {
   maxExpectedFalseMatches: 0.01,
   minCohortZ: 4,
-  differentPersonShare: 0.001,
+  differentPersonShare: 0.01,
   namedLinkMaxExpectedFalseMatches: 1,
   clearFace: { minBlur: 50, maxAbsYaw: 50 },
 };
