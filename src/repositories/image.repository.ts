@@ -1,15 +1,50 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import sharp, { type SharpOptions } from 'sharp';
+import sharp from 'sharp';
 import type { FaceBox, RgbImage } from './face-engine/face-engine.repository.js';
 
-// CommonJS module whose typings declare an ES default export; load it the way it is published.
-const phash = createRequire(import.meta.url)('sharp-phash') as (
-  image: Buffer,
-  options?: SharpOptions,
-) => Promise<string>;
+/** pHash samples the photo at 32x32 grey and keeps the 8x8 lowest DCT frequencies after the constant one. */
+const PHASH_SAMPLE = 32;
+const PHASH_LOW = 8;
+/** cos((2k + 1) n pi / 2N) for k < 32 and n <= 8: only the frequencies the hash reads are ever computed. */
+const PHASH_COS = Array.from({ length: PHASH_SAMPLE }, (_, k) =>
+  Float64Array.from({ length: PHASH_LOW + 1 }, (_, n) => Math.cos(((2 * k + 1) / (2 * PHASH_SAMPLE)) * n * Math.PI)),
+);
+
+/**
+ * sharp-phash's 64-bit pHash, as bits: the same grey 32x32 sample and the same DCT-II coefficients, but only the
+ * 9x9 block the hash reads, computed separably (rows, then columns: about 10,000 multiplications against the
+ * package's full 32x32 transform's million). Its hashes are stored, so this must give the same bits: a test
+ * compares the two on real photos.
+ */
+export function phashBits(grey: Uint8Array | Buffer): string {
+  const n = PHASH_SAMPLE;
+  // rows[u][j]: the u-th frequency along x of row j (sharp-phash's f[x][y] is pixel (x, y)).
+  const rows = Array.from({ length: PHASH_LOW + 1 }, () => new Float64Array(n));
+  for (let u = 1; u <= PHASH_LOW; u++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += PHASH_COS[i]![u]! * grey[n * j + i]!;
+      rows[u]![j] = sum;
+    }
+  }
+  const coefficients = new Float64Array(PHASH_LOW * PHASH_LOW);
+  let total = 0;
+  for (let u = 1; u <= PHASH_LOW; u++) {
+    for (let v = 1; v <= PHASH_LOW; v++) {
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += PHASH_COS[j]![v]! * rows[u]![j]!;
+      const value = sum / 4;
+      coefficients[(u - 1) * PHASH_LOW + (v - 1)] = value;
+      total += value;
+    }
+  }
+  const average = total / (PHASH_LOW * PHASH_LOW);
+  let bits = '';
+  for (const value of coefficients) bits += value > average ? '1' : '0';
+  return bits;
+}
 
 export interface DecodedPhoto {
   /** The photo upright (EXIF applied), alpha flattened on white, sRGB 8-bit, scaled to fit `maxSide`. */
@@ -130,7 +165,13 @@ export class ImageRepository {
    * (no second decode; an EXIF-rotated copy of a photo hashes like the original).
    */
   async perceptualHash(image: RgbImage): Promise<string> {
-    const bits = await phash(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+    const grey = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .greyscale()
+      .resize(PHASH_SAMPLE, PHASH_SAMPLE, { fit: 'fill' })
+      .rotate()
+      .raw()
+      .toBuffer();
+    const bits = phashBits(grey);
     let hex = '';
     for (let i = 0; i < 64; i += 4) hex += parseInt(bits.slice(i, i + 4), 2).toString(16);
     return hex;
