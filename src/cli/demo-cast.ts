@@ -20,7 +20,7 @@ const LOOKALIKE_MARGIN = 1.1;
 
 export interface Cast {
   members: CastMember[];
-  /** Real faces the pipeline cannot use (profile, blurred): the demo plants them as NO_USABLE_FACE. */
+  /** Real photos the pipeline finds no usable face in: the demo plants them as NO_USABLE_FACE. */
   unusable: CastMember[];
   /** Sources left out, and why. */
   left: { label: string; why: string }[];
