@@ -339,7 +339,7 @@ export class ClusterRepository {
    * The records whose faces are in `clusterIds`, and every record sharing an identity document with them, with
    * or without a face (a document's connections are counted together), for the identity graph.
    */
-  async subscriberRecords(clusterIds: readonly number[]): Promise<StoredSubscriberRecord[]> {
+  async subscriberRecords(embedder: string, clusterIds: readonly number[]): Promise<StoredSubscriberRecord[]> {
     const result = await this.pool.query<StoredSubscriberRecord>(
       `WITH judged AS (
          SELECT f.record_id FROM cluster_members m JOIN faces f ON f.id = m.face_id
@@ -352,11 +352,11 @@ export class ClusterRepository {
          CASE WHEN f.quality ? 'blur' AND f.quality ? 'yaw' THEN jsonb_build_object('blur', (f.quality->>'blur')::real,
            'yaw', (f.quality->>'yaw')::real) END AS "faceQuality"
        FROM kyc_records r
-         LEFT JOIN faces f ON f.record_id = r.id
+         LEFT JOIN faces f ON f.record_id = r.id AND f.embedder = $2::text
          LEFT JOIN cluster_members m ON m.face_id = f.id
        WHERE r.id IN (SELECT record_id FROM judged) OR r.id_hmac IN (SELECT id_hmac FROM documents)
        ORDER BY r.id`,
-      [clusterIds],
+      [clusterIds, embedder],
     );
     return result.rows;
   }

@@ -113,7 +113,7 @@ export class ClusterService {
     /** Where the index is saved between starts (none: every start inserts every face). */
     private readonly savedIndex?: SavedIndexStore,
   ) {
-    this.fraudRules = new RulesService(store, identity);
+    this.fraudRules = new RulesService(store, identity, embedder);
   }
 
   /** The live clusterer's index and how many faces it held when last saved or loaded. */

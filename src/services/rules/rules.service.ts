@@ -18,7 +18,7 @@ export interface RulesStore {
    * The records whose faces are in `clusterIds`, and every record sharing an identity document with them (with
    * or without a face): a document's records are counted together.
    */
-  subscriberRecords(clusterIds: readonly number[]): Promise<StoredSubscriberRecord[]>;
+  subscriberRecords(embedder: string, clusterIds: readonly number[]): Promise<StoredSubscriberRecord[]>;
   /** Pairs of the given faces whose photos are one picture (perceptual hash). */
   photoLinks(faceIds: readonly number[]): Promise<[number, number][]>;
   /** Clusters sharing a document or a photo with records in `clusterIds`. */
@@ -134,6 +134,8 @@ export class RulesService {
   constructor(
     private readonly store: RulesStore,
     private readonly policy: IdentityPolicy,
+    /** The embedder whose faces and clusters are judged (a record has one face per embedder). */
+    private readonly embedder: string,
   ) {}
 
   async judge(
@@ -218,7 +220,7 @@ export class RulesService {
    * clustered) counts as no face for now: it is judged when its own cluster is written.
    */
   private async recordsIn(clusterIds: number[], gallery: FaceGallery): Promise<StoredSubscriberRecord[]> {
-    const stored = await this.store.subscriberRecords(clusterIds);
+    const stored = await this.store.subscriberRecords(this.embedder, clusterIds);
     return stored.map((record) =>
       record.faceId !== null && gallery.vectorOf(record.faceId) === undefined ? { ...record, faceId: null } : record,
     );
