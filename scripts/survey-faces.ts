@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { listPhotos, runPipelineOnFiles } from '../src/cli/in-process-pipeline.js';
 import { loadConfig } from '../src/config.js';
-import { FaceEngine, type EmbedderName } from '../src/repositories/face-engine/face-engine.repository.js';
+import { FaceEngine } from '../src/repositories/face-engine/face-engine.repository.js';
 import type { FaceQuality } from '../src/repositories/face.repository.js';
 import { faceDistance, verificationAtFar } from '../src/services/face-distance.js';
 
@@ -37,7 +37,7 @@ const dir = path.resolve(
   args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? '../shared/datasets/faces-dev',
 );
 const config = loadConfig({ ...process.env, SIMSIFT_DATA_DIR: path.join(os.tmpdir(), 'simsift-survey') });
-const embedder = (flag('--embedder') ?? config.faces.embedder) as EmbedderName;
+const embedder = flag('--embedder') ?? config.faces.embedder;
 const engine = await FaceEngine.create({ embedder, allowCpuBackend: false });
 const files = (await listPhotos(dir)).slice(0, Number(flag('--limit') ?? Infinity));
 const started = performance.now();

@@ -20,7 +20,8 @@ export interface UploadLimits {
 
 /** The face pipeline. Quality-gate defaults were measured on real photos: see README "Face pipeline thresholds". */
 export interface FaceConfig extends FaceThresholds {
-  embedder: 'face_recognition' | 'faceres';
+  /** face_recognition, faceres, or the name of an ONNX embedder declared in models/manifest.json. */
+  embedder: string;
   /** Refuse the pure-JS CPU backend (about 40x slower) unless this is set. */
   allowCpuBackend: boolean;
   /** How long a worker's job lock lasts; a killed worker's job is handed on after about this long. */
@@ -96,6 +97,15 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`${key} must be one of ${allowed.join(', ')} (got "${value}")`);
     return fallback;
   };
+  // The built-in embedders, or an ONNX model's name in models/manifest.json (checked when the models load).
+  const embedderName = (key: string, fallback: string): string => {
+    const value = str(key, fallback);
+    if (/^[a-z][a-z0-9_.-]{0,63}$/.test(value)) return value;
+    problems.push(
+      `${key} must be face_recognition, faceres or an embedder named in models/manifest.json (got "${value}")`,
+    );
+    return fallback;
+  };
   const int = (key: string, fallback: number, min: number, max: number): number => {
     const raw = str(key, String(fallback));
     // Plain decimal digits only: Number() would read '  ' as 0 and '0x1F90' as 8080.
@@ -159,7 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxAuthFailuresPerMinute: int('SIMSIFT_AUTH_MAX_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
     workerProcesses: int('SIMSIFT_WORKER_PROCESSES', os.availableParallelism(), 1, 256),
     faces: {
-      embedder: oneOf('SIMSIFT_EMBEDDER', ['face_recognition', 'faceres'] as const, 'face_recognition'),
+      embedder: embedderName('SIMSIFT_EMBEDDER', 'face_recognition'),
       allowCpuBackend: bool('SIMSIFT_ALLOW_CPU_BACKEND', false),
       detectionMaxSide: int('SIMSIFT_DETECTION_MAX_SIDE', 800, 128, 4096),
       minDetectionScore: num('SIMSIFT_MIN_DETECTION_SCORE', 0.5, 0, 1),

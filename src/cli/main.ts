@@ -16,6 +16,7 @@ import { CliError, describeFailure, EXIT } from './cli-errors.js';
 import { DEFAULT_FACES_DIR, runDemo } from './demo.js';
 import { runEval } from './eval.js';
 import { runScenarioCli } from './scenario.js';
+import { runCalibrate } from '../eval/calibrate.js';
 import { runRecluster } from './recluster.js';
 import { runReembed } from './reembed.js';
 import { runExport, type ExportOptions } from './export.js';
@@ -290,6 +291,40 @@ program
   });
 
 program
+  .command('calibrate')
+  .description(
+    'measure an embedder on a labelled folder of <identity>/<image> photos of the population served: the ' +
+      'same-person threshold at FAR 1e-3 and the face evidence the fraud rules read; --write puts them in the manifest',
+  )
+  .requiredOption('--dataset <dir>', 'folder of <identity>/<image> photos')
+  .requiredOption('--embedder <name>', 'face_recognition, faceres or an ONNX embedder in the manifest')
+  .addOption(
+    new Option('--half <half>', 'the tune half of the identities (the rest stays unseen), or all')
+      .choices(['tune', 'all'])
+      .default('tune'),
+  )
+  .option('--manifest <file>', 'the model manifest to read and update (default models/manifest.json)')
+  .option('--write', 'write the threshold and face evidence into the manifest')
+  .action(
+    async (options: {
+      dataset: string;
+      embedder: string;
+      half: 'tune' | 'all';
+      manifest?: string;
+      write?: boolean;
+    }) => {
+      const result = await runCalibrate(await config(), {
+        dataset: options.dataset,
+        embedder: options.embedder,
+        half: options.half,
+        manifestFile: options.manifest,
+        write: options.write ?? false,
+      });
+      console.log(JSON.stringify(result));
+    },
+  );
+
+program
   .command('reembed')
   .description(
     'recompute the stored descriptors an older version of the embedder made (pipeline or weights), while the ' +
@@ -308,7 +343,7 @@ program
   )
   .requiredOption('--dataset <dir>', 'folder of <identity>/<image> photos')
   .option('--limit <n>', 'use only the first N photos')
-  .addOption(new Option('--embedder <name>', 'descriptor model').choices(['face_recognition', 'faceres']))
+  .option('--embedder <name>', 'descriptor model: face_recognition, faceres or an ONNX embedder in the manifest')
   .option('--pair-threshold <d>', 'override the same-person threshold')
   .option('--average-threshold <d>', 'override the average-linkage threshold')
   .option('--min-support <share>', 'override the share of members a joining face must be close to')
@@ -339,7 +374,7 @@ program
     async (options: {
       dataset: string;
       limit?: string;
-      embedder?: 'face_recognition' | 'faceres';
+      embedder?: string;
       pairThreshold?: string;
       averageThreshold?: string;
       minSupport?: string;

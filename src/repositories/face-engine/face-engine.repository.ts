@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Tf from '@tensorflow/tfjs';
-import { embedderVersion, packageDir, readModelManifest, verifyModelFiles, type ModelEntry } from './model-manifest.js';
+import {
+  embedderVersion,
+  ModelIntegrityError,
+  packageDir,
+  readModelManifest,
+  verifyModelFiles,
+  type ModelEntry,
+  type ModelManifest,
+} from './model-manifest.js';
+import { OnnxEmbedder } from './onnx-embedder.repository.js';
 import { loadTensorflow, type FaceApiModule, type TfBackend, type TfModule } from './tensorflow.js';
 type Tensor3D = Tf.Tensor3D;
 
@@ -28,7 +37,8 @@ export interface Point {
 }
 
 export type DetectorName = 'blazeface' | 'ssd_mobilenetv1';
-export type EmbedderName = 'face_recognition' | 'faceres';
+/** The built-in embedders, or the name of an ONNX model declared in models/manifest.json. */
+export type EmbedderName = 'face_recognition' | 'faceres' | (string & {});
 
 export interface DetectedFace {
   box: FaceBox;
@@ -61,6 +71,8 @@ export interface EngineImage {
 export interface FaceEngineOptions {
   embedder: EmbedderName;
   allowCpuBackend: boolean;
+  /** The model manifest to use instead of models/manifest.json (tests, and `simsift calibrate` on a copy). */
+  manifest?: ModelManifest;
 }
 
 interface HumanFace {
@@ -86,16 +98,21 @@ export class FaceEngine {
     private readonly faceapi: FaceApiModule,
     private readonly detector: HumanInstance,
     private readonly describer: HumanInstance | null,
+    private readonly onnx: OnnxEmbedder | null,
     readonly backend: TfBackend,
     readonly simd: boolean,
     readonly embedder: EmbedderInfo,
   ) {}
 
   static async create(options: FaceEngineOptions): Promise<FaceEngine> {
-    const manifest = await readModelManifest();
+    const manifest = options.manifest ?? (await readModelManifest());
     const needed = ['blazeface', 'ssd_mobilenetv1', 'face_landmark_68', options.embedder];
     const entries = await verifyModelFiles(manifest, needed);
     const embedderEntry = entries.find((entry) => entry.name === options.embedder)!;
+    if (embedderEntry.role !== 'embedder') {
+      throw new ModelIntegrityError(`models/manifest.json: "${options.embedder}" is not an embedder`);
+    }
+    const onnx = embedderEntry.onnx ? await OnnxEmbedder.load(embedderEntry.onnx) : null;
     const { tf, faceapi, backend, simd, humanBuild } = await loadTensorflow({ allowCpu: options.allowCpuBackend });
     registerFileLoader(tf);
 
@@ -113,7 +130,7 @@ export class FaceEngine {
       describer = new Human(humanConfig(backend, humanModels, { describe: true }));
       await describer.load();
     }
-    return new FaceEngine(tf, faceapi, detector, describer, backend, simd, embedderInfo(embedderEntry));
+    return new FaceEngine(tf, faceapi, detector, describer, onnx, backend, simd, embedderInfo(embedderEntry));
   }
 
   /**
@@ -138,7 +155,7 @@ export class FaceEngine {
 
   /** Runs `work` with the photo loaded as a tensor; every tensor made meanwhile is released afterwards. */
   async withImage<T>(image: RgbImage, work: (image: EngineImage) => Promise<T>): Promise<T> {
-    const { tf, faceapi, detector, describer, embedder } = this;
+    const { tf, faceapi, detector, describer, onnx, embedder } = this;
     tf.engine().startScope();
     try {
       const tensor = tf.tensor3d(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length), [
@@ -184,6 +201,8 @@ export class FaceEngine {
           return landmarks.shiftBy(box.x, box.y).positions.map((p) => ({ x: p.x, y: p.y }));
         },
         async describe(face, points) {
+          // A licensed ArcFace-class model: its own 5-point aligned 112x112 chip from the 68 landmarks.
+          if (onnx) return onnx.describe(image, points);
           if (embedder.name === 'face_recognition') {
             const landmarks = new faceapi.FaceLandmarks68(
               points.map((p) => new faceapi.Point(p.x / image.width, p.y / image.height)),
@@ -229,7 +248,7 @@ function embedderInfo(entry: ModelEntry): EmbedderInfo {
     throw new Error(`models/manifest.json: embedder ${entry.name} lacks descriptorLength, metric or threshold`);
   }
   return {
-    name: entry.name as EmbedderName,
+    name: entry.name,
     version: embedderVersion(entry),
     length: entry.descriptorLength,
     metric: entry.metric,

@@ -1,7 +1,7 @@
 import type { FaceEvidenceCalibration } from '../../services/rules/face-evidence.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../paths.js';
@@ -14,6 +14,19 @@ export interface ModelFile {
   /** Path inside the npm package. */
   path: string;
   sha256: string;
+}
+
+/**
+ * An ArcFace-compatible model a deployment licenses, declared in `models/manifest.json` (`"runtime": "onnx"`):
+ * a 112x112 RGB input, 5-point aligned, and an embedding that is scaled to unit length here.
+ */
+export interface OnnxModelSpec {
+  /** The .onnx file: absolute, or relative to the project root. Never downloaded: it is put there by the operator. */
+  file: string;
+  sha256: string;
+  /** Pixel normalisation: (value - mean) / std; insightface models use 127.5 / 128. */
+  mean?: number;
+  std?: number;
 }
 
 export interface ModelEntry {
@@ -33,6 +46,13 @@ export interface ModelEntry {
    * averaging, normalisation), so stored descriptors of an older revision are recognised and re-embedded.
    */
   descriptorRevision?: number;
+  /**
+   * An embedder a deployment licenses and runs with onnxruntime-node (ArcFace-compatible: 112x112, 5-point
+   * aligned): its file, sha256 and pixel normalisation. Such an entry has no `package` files.
+   */
+  onnx?: OnnxModelSpec;
+  /** The model's licence, for an ONNX model a deployment brings. */
+  licence?: string;
   /** Embedders only: what a distance says (false-match rate, same-person tail), for the identity graph. */
   faceEvidence?: FaceEvidenceCalibration;
 }
@@ -53,6 +73,7 @@ export class ModelIntegrityError extends Error {
  * (`@vladmandic/face-api@1.7.15+d2`). Descriptors of different versions are not comparable.
  */
 export function embedderVersion(entry: ModelEntry): string {
+  if (entry.onnx) return `onnx:${entry.name}@sha256:${entry.onnx.sha256.slice(0, 12)}`;
   const revision = entry.descriptorRevision ? `+d${entry.descriptorRevision}` : '';
   return `${entry.package}@${entry.packageVersion}${revision}`;
 }
@@ -64,8 +85,27 @@ export async function embedderOf(name: string): Promise<{ name: string; version:
   return { name, version: embedderVersion(entry) };
 }
 
-export async function readModelManifest(): Promise<ModelManifest> {
-  return JSON.parse(await readFile(MODEL_MANIFEST_PATH, 'utf8')) as ModelManifest;
+export async function readModelManifest(file = MODEL_MANIFEST_PATH): Promise<ModelManifest> {
+  return JSON.parse(await readFile(file, 'utf8')) as ModelManifest;
+}
+
+/**
+ * Writes an embedder's calibration into the manifest file: its same-person threshold, what a distance says
+ * (face evidence) and how they were measured. Every other entry and field is kept as it was.
+ */
+export async function writeEmbedderCalibration(
+  name: string,
+  calibration: { samePersonThreshold: number; faceEvidence: FaceEvidenceCalibration; note: string },
+  file = MODEL_MANIFEST_PATH,
+): Promise<void> {
+  const manifest = await readModelManifest(file);
+  const entry = manifest.models.find((model) => model.name === name && model.role === 'embedder');
+  if (!entry) throw new ModelIntegrityError(`${file} has no embedder "${name}"`);
+  entry.samePersonThreshold = calibration.samePersonThreshold;
+  entry.faceEvidence = calibration.faceEvidence;
+  entry.calibration = calibration.note;
+  await writeFile(`${file}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
 }
 
 /**
@@ -89,8 +129,9 @@ export async function verifyModelFiles(manifest: ModelManifest, names: readonly 
   for (const name of names) {
     const entry = manifest.models.find((model) => model.name === name);
     if (!entry) throw new ModelIntegrityError(`models/manifest.json has no model "${name}"`);
-    const dir = packageDir(entry.package);
-    for (const file of entry.files) {
+    // An ONNX model's file is checked when it is loaded (OnnxEmbedder.load): it lives outside any package.
+    const dir = entry.onnx ? '' : packageDir(entry.package);
+    for (const file of entry.onnx ? [] : entry.files) {
       const full = path.join(dir, file.path);
       let bytes: Buffer;
       try {

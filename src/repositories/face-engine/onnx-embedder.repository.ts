@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { alignedChip, ARCFACE_SIZE, fivePoints, type Point2, type RgbPixels } from '../../services/face-alignment.js';
+import { PROJECT_ROOT } from '../../paths.js';
+import { ModelIntegrityError, type OnnxModelSpec } from './model-manifest.js';
+
+interface OrtSession {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown; dims: readonly number[] }>>;
+}
+interface OrtModule {
+  InferenceSession: { create(bytes: Uint8Array, options?: object): Promise<OrtSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
+}
+
+/** Runs a licensed ONNX face embedder with onnxruntime-node on the CPU. */
+export class OnnxEmbedder {
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: OrtSession,
+    private readonly mean: number,
+    private readonly std: number,
+  ) {}
+
+  /** Loads the model after checking its sha256 against the manifest (a mismatch is a ModelIntegrityError). */
+  static async load(spec: OnnxModelSpec): Promise<OnnxEmbedder> {
+    const file = path.isAbsolute(spec.file) ? spec.file : path.join(PROJECT_ROOT, spec.file);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      throw new ModelIntegrityError(`ONNX model ${file} cannot be read: ${(error as Error).message}`);
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== spec.sha256) {
+      throw new ModelIntegrityError(
+        `ONNX model ${file}: sha256 ${sha256} does not match the manifest's ${spec.sha256}`,
+      );
+    }
+    // Loaded on first use only: most deployments never run an ONNX model, and the runtime is a large native module.
+    const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
+    const session = await ort.InferenceSession.create(new Uint8Array(bytes), { graphOptimizationLevel: 'all' });
+    return new OnnxEmbedder(ort, session, spec.mean ?? 127.5, spec.std ?? 128);
+  }
+
+  /** The unit-length embedding of the face whose 68 landmarks are given, in `image`'s pixels. */
+  async describe(image: RgbPixels, landmarks: readonly Point2[]): Promise<Float32Array> {
+    const chip = alignedChip(image, fivePoints(landmarks));
+    const plane = ARCFACE_SIZE * ARCFACE_SIZE;
+    const input = new Float32Array(3 * plane);
+    // HWC 0-255 to normalised NCHW.
+    for (let i = 0; i < plane; i++) {
+      for (let c = 0; c < 3; c++) input[c * plane + i] = (chip[i * 3 + c]! - this.mean) / this.std;
+    }
+    const feeds = {
+      [this.session.inputNames[0]!]: new this.ort.Tensor('float32', input, [1, 3, ARCFACE_SIZE, ARCFACE_SIZE]),
+    };
+    const output = (await this.session.run(feeds))[this.session.outputNames[0]!]!;
+    const embedding = Float32Array.from(output.data as Float32Array);
+    let sum = 0;
+    for (const value of embedding) sum += value * value;
+    const norm = Math.sqrt(sum);
+    return norm === 0 ? embedding : embedding.map((value) => value / norm);
+  }
+}
