@@ -33,8 +33,10 @@ export interface FaceStore {
   findRecordPhoto(recordId: number): Promise<RecordPhoto | null>;
   /** Upserts the face and marks the record `face_ready`, in one transaction. Returns the face id. */
   saveFace(face: NewFace): Promise<number>;
-  /** Marks a record with a reason state (no usable face) and removes any face an earlier attempt stored. */
-  /** The record's reason state, with the block candidate the rules make of it (NO_USABLE_FACE). */
+  /**
+   * Marks a record with a reason state (no usable face), with the block candidate the rules make of it
+   * (NO_USABLE_FACE), and removes any face an earlier attempt stored.
+   */
   saveOutcome(
     recordId: number,
     state: RecordState,
