@@ -61,6 +61,21 @@ export class ApiClient {
   }
 }
 
+/** Every page of a cursor-paginated list endpoint (`items` and `next_cursor`), 500 at a time. */
+export async function listAll<T>(client: ApiClient, path: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const separator = path.includes('?') ? '&' : '?';
+    const page: { items: T[]; next_cursor: string | null } = await client.get(
+      `${path}${separator}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
 /** An error answer as a CliError: a refused key is a usage error (2), anything else a failure (1). */
 export async function apiError(response: Response, what: string): Promise<CliError> {
   const text = await response.text().catch(() => '');

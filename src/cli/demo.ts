@@ -12,7 +12,7 @@ import { deleteQueueKeys } from '../repositories/job-queue.repository.js';
 import { runClusterWorker } from '../cluster-worker-runtime.js';
 import { applyConstraintsJob } from '../jobs/job-registry.js';
 import type { BatchView } from '../services/batch.service.js';
-import { ApiClient } from './api-client.js';
+import { ApiClient, listAll } from './api-client.js';
 import { formatCounts, processedRecords } from './batch-status.js';
 import { CliError, EXIT, type ExitCode } from './cli-errors.js';
 import { buildDemoPlan, DEMO_OPERATORS, type DemoOperator, type DemoRecord } from './demo-batch.js';
@@ -40,21 +40,6 @@ export interface DemoOptions {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Every page of a cursor-paginated list endpoint. */
-async function listAll<T>(client: ApiClient, path: string): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | null = null;
-  do {
-    const separator = path.includes('?') ? '&' : '?';
-    const page: { items: T[]; next_cursor: string | null } = await client.get(
-      `${path}${separator}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    items.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return items;
-}
 
 /**
  * The main job end to end: a fresh database, the API, the face workers and the cluster worker; a realistic KYC

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ApiClient } from '../cli/api-client.js';
+import { ApiClient, listAll } from '../cli/api-client.js';
 import { manifestCsv, type SampleRow } from '../cli/sample-batch.js';
 import { uploadBatch } from '../cli/upload.js';
 import type { Config } from '../config.js';
@@ -166,21 +166,6 @@ export async function buildScenario(options: Pick<ScenarioEvalOptions, 'dataset'
   const half = options.half ?? 'all';
   const people = new Map([...all].filter(([person]) => half === 'all' || halfOf(person) === half));
   return { scenario: planScenario(people, seededRandom(options.seed ?? 1)), people };
-}
-
-/** Every page of a cursor-paginated list endpoint. */
-async function listAll<T>(client: ApiClient, path: string): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | null = null;
-  do {
-    const separator = path.includes('?') ? '&' : '?';
-    const page: { items: T[]; next_cursor: string | null } = await client.get(
-      `${path}${separator}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    items.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return items;
 }
 
 /**
