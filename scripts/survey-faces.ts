@@ -12,7 +12,8 @@ import { listPhotos, runPipelineOnFiles } from '../src/cli/in-process-pipeline.j
 import { loadConfig } from '../src/config.js';
 import { FaceEngine } from '../src/repositories/face-engine/face-engine.repository.js';
 import type { FaceQuality } from '../src/repositories/face.repository.js';
-import { faceDistance, verificationAtFar } from '../src/services/face-distance.js';
+import { verificationAtFar } from '../src/services/face-distance.js';
+import { labelledDistances } from '../src/services/verification-accuracy.js';
 
 function quantiles(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -53,15 +54,10 @@ const measured = results
   )
   .filter((quality): quality is FaceQuality => quality !== null);
 const faces = results.filter((result) => result.embedding);
-const identity = (file: string) => path.relative(dir, file).split(path.sep)[0];
-const genuine: number[] = [];
-const impostor: number[] = [];
-for (let i = 0; i < faces.length; i++) {
-  for (let j = i + 1; j < faces.length; j++) {
-    const d = faceDistance(faces[i]!.embedding!, faces[j]!.embedding!, engine.embedder.metric);
-    (identity(faces[i]!.file) === identity(faces[j]!.file) ? genuine : impostor).push(d);
-  }
-}
+const { genuine, impostor } = labelledDistances(
+  faces.map((face) => ({ embedding: face.embedding!, identity: path.relative(dir, face.file).split(path.sep)[0]! })),
+  engine.embedder.metric,
+);
 const stageTotals: Record<string, number> = {};
 for (const result of results) {
   for (const [stage, ms] of Object.entries(result.timings)) stageTotals[stage] = (stageTotals[stage] ?? 0) + ms;

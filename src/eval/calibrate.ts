@@ -7,7 +7,8 @@ import {
   readModelManifest,
   writeEmbedderCalibration,
 } from '../repositories/face-engine/model-manifest.js';
-import { faceDistance, verificationAtFar } from '../services/face-distance.js';
+import { verificationAtFar } from '../services/face-distance.js';
+import { labelledDistances } from '../services/verification-accuracy.js';
 import { fitFaceEvidence } from '../services/rules/face-evidence.js';
 import { halfOf, photosByPerson } from './scenario.js';
 
@@ -45,16 +46,12 @@ export async function runCalibrate(config: Config, options: CalibrateOptions) {
     config,
     { cacheDir: path.join(config.dataDir, 'eval-cache') },
   );
-  const faces = results.filter((result) => result.embedding);
-  const personOf = (file: string) => path.relative(dataset, file).split(path.sep)[0];
-  const genuine: number[] = [];
-  const impostor: number[] = [];
-  for (let i = 0; i < faces.length; i++) {
-    for (let j = i + 1; j < faces.length; j++) {
-      const d = faceDistance(faces[i]!.embedding!, faces[j]!.embedding!, engine.embedder.metric);
-      (personOf(faces[i]!.file) === personOf(faces[j]!.file) ? genuine : impostor).push(d);
-    }
-  }
+  const faces = results.flatMap((result) =>
+    result.embedding
+      ? [{ embedding: result.embedding, identity: path.relative(dataset, result.file).split(path.sep)[0]! }]
+      : [],
+  );
+  const { genuine, impostor } = labelledDistances(faces, engine.embedder.metric);
   const round = (value: number) => Math.round(value * 1000) / 1000;
   const at = verificationAtFar(genuine, impostor, [1e-3, 1e-4]);
   const measured = `${options.half === 'tune' ? 'the tune half of ' : ''}${path.basename(dataset)} (${people.length} identities, ${faces.length} faces, ${genuine.length} genuine / ${impostor.length} impostor pairs, ${new Date().toISOString().slice(0, 10)})`;

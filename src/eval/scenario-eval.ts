@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import { FaceEngine, type EmbedderName } from '../repositories/face-engine/face-engine.repository.js';
 import type { FaceQuality } from '../repositories/face.repository.js';
 import { ExactIndex } from '../services/clustering/face-clusterer.js';
-import { faceDistance } from '../services/face-distance.js';
+import { labelledDistances } from '../services/verification-accuracy.js';
 import { fitFaceEvidence, type FaceEvidenceCalibration } from '../services/rules/face-evidence.js';
 import { faceNeighbourhoods } from '../services/rules/face-links.js';
 import { personCandidates, linkSearchDistance } from '../services/rules/person-rules.js';
@@ -67,15 +67,13 @@ export async function runScenarioEval(
 
   let evidence = calibration;
   if (options.fitEvidence || !evidence) {
-    const labelled = results.filter((result) => result.embedding);
-    const personOf = (file: string) => path.relative(path.resolve(options.dataset), file).split(path.sep)[0];
-    const genuine: number[] = [];
-    const impostor: number[] = [];
-    for (let i = 0; i < labelled.length; i++)
-      for (let j = i + 1; j < labelled.length; j++) {
-        const d = faceDistance(labelled[i]!.embedding!, labelled[j]!.embedding!, metric);
-        (personOf(labelled[i]!.file) === personOf(labelled[j]!.file) ? genuine : impostor).push(d);
-      }
+    const dataset = path.resolve(options.dataset);
+    const labelled = results.flatMap((result) =>
+      result.embedding
+        ? [{ embedding: result.embedding, identity: path.relative(dataset, result.file).split(path.sep)[0]! }]
+        : [],
+    );
+    const { genuine, impostor } = labelledDistances(labelled, metric);
     evidence = fitFaceEvidence(genuine, impostor, `${options.half ?? 'all'} half of ${path.basename(options.dataset)}`);
   }
   const policy: IdentityPolicy = { ...DEFAULT_IDENTITY_POLICY, ...options.policy, calibration: evidence };

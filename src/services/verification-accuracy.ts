@@ -1,7 +1,28 @@
+import { faceDistance } from './face-distance.js';
+
 /**
  * LFW-protocol verification accuracy: pairs of photos labelled same person or not, split into folds; for each
  * fold the distance threshold is chosen on the other folds and judged on the held-out one.
  */
+
+/**
+ * The distance of every pair of labelled faces, split into same-person (genuine) and stranger (impostor) pairs:
+ * what verification rates and the rules' face evidence are measured from.
+ */
+export function labelledDistances(
+  faces: readonly { embedding: Float32Array; identity: string }[],
+  metric: 'euclidean' | 'cosine',
+): { genuine: number[]; impostor: number[] } {
+  const genuine: number[] = [];
+  const impostor: number[] = [];
+  for (let i = 0; i < faces.length; i++) {
+    for (let j = i + 1; j < faces.length; j++) {
+      const d = faceDistance(faces[i]!.embedding, faces[j]!.embedding, metric);
+      (faces[i]!.identity === faces[j]!.identity ? genuine : impostor).push(d);
+    }
+  }
+  return { genuine, impostor };
+}
 
 /** One side of a pair in a pairs file: a person's folder name and the image number. */
 export interface PairImage {
