@@ -11,12 +11,10 @@ import type { FaceQuality } from '../repositories/face.repository.js';
 import { ExactIndex } from '../services/clustering/face-clusterer.js';
 import { labelledDistances } from '../services/verification-accuracy.js';
 import { fitFaceEvidence, type FaceEvidenceCalibration } from '../services/rules/face-evidence.js';
-import { faceNeighbourhoods } from '../services/rules/face-links.js';
-import { personCandidates, linkSearchDistance } from '../services/rules/person-rules.js';
+import { personCandidates, resolveInGallery } from '../services/rules/person-rules.js';
 import { NO_USABLE_FACE_SCORE } from '../services/rules/rules.service.js';
 import {
   DEFAULT_IDENTITY_POLICY,
-  resolvePersons,
   type IdentityPolicy,
   type SubscriberRecord,
 } from '../services/rules/identity-graph.js';
@@ -61,7 +59,6 @@ export async function runScenarioEval(
   // Every photo of the half's people is embedded: the scenario's, and the rest for fitting the evidence.
   const allFiles = [...people.values()].flat();
   const results = await runPipelineOnFiles(allFiles, engine, config, { cacheDir });
-  const embeddingOf = new Map(results.map((result) => [result.file, result.embedding]));
   const resultOf = new Map(results.map((result) => [result.file, result]));
   const { metric } = engine.embedder;
 
@@ -89,14 +86,14 @@ export async function runScenarioEval(
     lsa: record.row.lsa,
     posAgentId: record.row.pos_agent_id,
     activationDate: record.row.activation_date,
-    faceId: embeddingOf.get(record.photo) ? i + 1 : null,
+    faceId: resultOf.get(record.photo)?.embedding ? i + 1 : null,
     faceQuality: qualityOf(resultOf.get(record.photo)?.quality ?? null),
   }));
   const index = new ExactIndex(metric);
   const vectors = new Map<number, Float32Array>();
   for (const record of records) {
     if (record.faceId === null) continue;
-    const vector = embeddingOf.get(scenario.records[record.recordId - 1]!.photo)!;
+    const vector = resultOf.get(scenario.records[record.recordId - 1]!.photo)!.embedding!;
     vectors.set(record.faceId, vector);
     index.add(record.faceId, vector);
   }
@@ -106,18 +103,7 @@ export async function runScenarioEval(
     vectorOf: (faceId: number) => vectors.get(faceId),
     searchMany: index.searchMany.bind(index),
   };
-  const neighbourhoods = faceNeighbourhoods(gallery, [...vectors.keys()], linkSearchDistance(policy, gallery.size));
-  const persons = resolvePersons(
-    {
-      records,
-      faceLinks: neighbourhoods.links,
-      distance: neighbourhoods.distance,
-      photoLinks: [],
-      cohort: neighbourhoods.cohort,
-      galleryFaces: gallery.size,
-    },
-    policy,
-  );
+  const persons = resolveInGallery(records, gallery, policy);
   const candidates: ScoredCandidate[] = [];
   const byRecord = new Map(records.map((record) => [record.recordId, record]));
   for (const candidate of personCandidates(persons)) {

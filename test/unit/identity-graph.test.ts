@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExactIndex } from '../../src/services/clustering/face-clusterer.js';
-import { faceNeighbourhoods } from '../../src/services/rules/face-links.js';
-import { resolvePersons, type IdentityPolicy, type SubscriberRecord } from '../../src/services/rules/identity-graph.js';
-import { linkSearchDistance, personCandidates } from '../../src/services/rules/person-rules.js';
+import type { IdentityPolicy, SubscriberRecord } from '../../src/services/rules/identity-graph.js';
+import { personCandidates, resolveInGallery } from '../../src/services/rules/person-rules.js';
 import { TEST_IDENTITY_POLICY } from '../helpers/cluster-rules.js';
 import { FaceSpace, nameOf } from '../helpers/face-space.js';
 
@@ -45,18 +44,7 @@ class Gallery {
       vectorOf: (faceId: number) => this.vectors.get(faceId),
       searchMany: (vectors: readonly Float32Array[], k: number) => this.index.searchMany(vectors, k),
     };
-    const near = faceNeighbourhoods(gallery, [...this.vectors.keys()], linkSearchDistance(policy, gallery.size));
-    const persons = resolvePersons(
-      {
-        records: this.records,
-        faceLinks: near.links,
-        distance: near.distance,
-        photoLinks: [],
-        cohort: near.cohort,
-        galleryFaces: gallery.size,
-      },
-      policy,
-    );
+    const persons = resolveInGallery(this.records, gallery, policy);
     const candidates = new Map(personCandidates(persons).map((candidate) => [candidate.recordId, candidate]));
     return {
       persons,

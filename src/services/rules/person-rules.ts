@@ -1,6 +1,13 @@
 import type { ReasonCode } from '../fraud-rules.js';
 import { distanceAtFalseMatchRate } from './face-evidence.js';
-import type { IdentityPolicy, Person, RuleFinding } from './identity-graph.js';
+import { faceNeighbourhoods, type FaceGallery } from './face-links.js';
+import {
+  resolvePersons,
+  type IdentityPolicy,
+  type Person,
+  type RuleFinding,
+  type SubscriberRecord,
+} from './identity-graph.js';
 
 /** One record's block candidate: the findings of its person that name it, and the best of their scores. */
 export interface RecordCandidate {
@@ -41,5 +48,31 @@ export function linkSearchDistance(policy: IdentityPolicy, galleryFaces: number)
   return Math.max(
     distanceAtFalseMatchRate(policy.calibration, policy.maxExpectedFalseMatches / gallery),
     distanceAtFalseMatchRate(policy.calibration, policy.namedLinkMaxExpectedFalseMatches / gallery),
+  );
+}
+
+/**
+ * The identity graph over `records`, with their faces' links and neighbourhoods searched in `gallery` (the
+ * cluster worker's live index, or an in-process one): how the rules service, the scenario evaluation and the
+ * tests resolve persons alike.
+ */
+export function resolveInGallery(
+  records: readonly SubscriberRecord[],
+  gallery: FaceGallery,
+  policy: IdentityPolicy,
+  photoLinks: readonly [number, number][] = [],
+): Person[] {
+  const faceIds = records.flatMap((record) => (record.faceId === null ? [] : [record.faceId]));
+  const near = faceNeighbourhoods(gallery, faceIds, linkSearchDistance(policy, gallery.size));
+  return resolvePersons(
+    {
+      records,
+      faceLinks: near.links,
+      distance: near.distance,
+      photoLinks,
+      cohort: near.cohort,
+      galleryFaces: gallery.size,
+    },
+    policy,
   );
 }

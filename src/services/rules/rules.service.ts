@@ -1,13 +1,7 @@
 import type { ReasonCode } from '../fraud-rules.js';
 import { faceNeighbourhoods, type FaceGallery } from './face-links.js';
-import {
-  resolvePersons,
-  type IdentityPolicy,
-  type Person,
-  type RuleFinding,
-  type SubscriberRecord,
-} from './identity-graph.js';
-import { linkSearchDistance, personCandidates } from './person-rules.js';
+import { type IdentityPolicy, type Person, type RuleFinding, type SubscriberRecord } from './identity-graph.js';
+import { linkSearchDistance, personCandidates, resolveInGallery } from './person-rules.js';
 
 /** A record as stored: the identity graph's view plus the face cluster its face is in. */
 export type StoredSubscriberRecord = SubscriberRecord & { clusterId: number | null };
@@ -232,20 +226,11 @@ export class RulesService {
     gallery: FaceGallery,
     extraPhotoLinks: readonly [number, number][],
   ): Promise<Person[]> {
-    const faceIds = records.flatMap((record) => (record.faceId === null ? [] : [record.faceId]));
-    const neighbourhoods = faceNeighbourhoods(gallery, faceIds, linkSearchDistance(this.policy, gallery.size));
-    const storedFaces = faceIds.filter((faceId) => faceId !== PROBE_ID);
-    return resolvePersons(
-      {
-        records,
-        faceLinks: neighbourhoods.links,
-        distance: neighbourhoods.distance,
-        photoLinks: [...(await this.store.photoLinks(storedFaces)), ...extraPhotoLinks],
-        cohort: neighbourhoods.cohort,
-        galleryFaces: gallery.size,
-      },
-      this.policy,
+    const storedFaces = records.flatMap((record) =>
+      record.faceId === null || record.faceId === PROBE_ID ? [] : [record.faceId],
     );
+    const photoLinks = [...(await this.store.photoLinks(storedFaces)), ...extraPhotoLinks];
+    return resolveInGallery(records, gallery, this.policy, photoLinks);
   }
 }
 
