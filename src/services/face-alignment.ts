@@ -10,6 +10,12 @@ export interface Point2 {
   y: number;
 }
 
+/** The mean of some landmarks (an eye's six points give its centre). */
+export const centroid = (points: readonly { x: number; y: number }[]): { x: number; y: number } => ({
+  x: points.reduce((s, p) => s + p.x, 0) / points.length,
+  y: points.reduce((s, p) => s + p.y, 0) / points.length,
+});
+
 /**
  * Where ArcFace-class models expect the five points in their 112x112 input: the eye centres, the nose tip and
  * the mouth corners, left to right as seen in the photo (the template of the insightface models).
@@ -26,14 +32,13 @@ export const ARCFACE_SIZE = 112;
 /** The five alignment points from the 68 landmarks: eye centres, nose tip (30), mouth corners (48, 54). */
 export function fivePoints(landmarks: readonly Point2[]): Point2[] {
   if (landmarks.length !== 68) throw new Error(`expected 68 landmarks, got ${landmarks.length}`);
-  const mean = (from: number, to: number) => {
-    const part = landmarks.slice(from, to);
-    return {
-      x: part.reduce((sum, p) => sum + p.x, 0) / part.length,
-      y: part.reduce((sum, p) => sum + p.y, 0) / part.length,
-    };
-  };
-  return [mean(36, 42), mean(42, 48), landmarks[30]!, landmarks[48]!, landmarks[54]!];
+  return [
+    centroid(landmarks.slice(36, 42)),
+    centroid(landmarks.slice(42, 48)),
+    landmarks[30]!,
+    landmarks[48]!,
+    landmarks[54]!,
+  ];
 }
 
 /** A similarity transform (rotation, uniform scale, translation): dst = [[a, -b], [b, a]] src + [tx, ty]. */

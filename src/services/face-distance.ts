@@ -75,3 +75,11 @@ export function verificationAtFar(genuine: number[], impostor: number[], fars: n
   }
   return result;
 }
+
+/** The descriptor scaled to length 1: distances then compare directions only (free, and measured better). */
+export function unitLength(descriptor: Float32Array): Float32Array {
+  let sum = 0;
+  for (const value of descriptor) sum += value * value;
+  const norm = Math.sqrt(sum);
+  return norm === 0 ? descriptor : descriptor.map((value) => value / norm);
+}

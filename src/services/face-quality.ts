@@ -1,4 +1,5 @@
 import type { DetectedFace, Point } from '../repositories/face-engine/face-engine.repository.js';
+import { centroid } from './face-alignment.js';
 
 /**
  * Sharpness: variance of the 4-neighbour Laplacian over a grey face crop. Blurred faces have little
@@ -21,11 +22,6 @@ export function laplacianVariance(grey: Uint8Array, width: number, height: numbe
   const mean = sum / n;
   return sumSquares / n - mean * mean;
 }
-
-const centroid = (points: Point[]): Point => ({
-  x: points.reduce((s, p) => s + p.x, 0) / points.length,
-  y: points.reduce((s, p) => s + p.y, 0) / points.length,
-});
 
 /**
  * Head pose from the 68 landmarks, in degrees. Roll is the tilt of the line between the eye centres. Yaw is

@@ -12,6 +12,7 @@ import {
   type ModelManifest,
 } from './model-manifest.js';
 import { OnnxEmbedder } from './onnx-embedder.repository.js';
+import { unitLength } from '../../services/face-distance.js';
 import { loadTensorflow, type FaceApiModule, type TfBackend, type TfModule } from './tensorflow.js';
 type Tensor3D = Tf.Tensor3D;
 
@@ -333,12 +334,4 @@ function registerFileLoader(tf: TfModule): void {
     };
   };
   tf.io.registerLoadRouter(router as Parameters<TfModule['io']['registerLoadRouter']>[0]);
-}
-
-/** The descriptor scaled to length 1: distances then compare directions only (free, and measured better). */
-export function unitLength(descriptor: Float32Array): Float32Array {
-  let sum = 0;
-  for (const value of descriptor) sum += value * value;
-  const norm = Math.sqrt(sum);
-  return norm === 0 ? descriptor : descriptor.map((value) => value / norm);
 }

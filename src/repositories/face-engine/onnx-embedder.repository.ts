@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { alignedChip, ARCFACE_SIZE, fivePoints, type Point2, type RgbPixels } from '../../services/face-alignment.js';
 import { PROJECT_ROOT } from '../../paths.js';
+import { unitLength } from '../../services/face-distance.js';
 import { ModelIntegrityError, type OnnxModelSpec } from './model-manifest.js';
 
 interface OrtSession {
@@ -58,10 +59,6 @@ export class OnnxEmbedder {
       [this.session.inputNames[0]!]: new this.ort.Tensor('float32', input, [1, 3, ARCFACE_SIZE, ARCFACE_SIZE]),
     };
     const output = (await this.session.run(feeds))[this.session.outputNames[0]!]!;
-    const embedding = Float32Array.from(output.data as Float32Array);
-    let sum = 0;
-    for (const value of embedding) sum += value * value;
-    const norm = Math.sqrt(sum);
-    return norm === 0 ? embedding : embedding.map((value) => value / norm);
+    return unitLength(Float32Array.from(output.data as Float32Array));
   }
 }
