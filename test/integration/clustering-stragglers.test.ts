@@ -33,22 +33,21 @@ async function insertFace(db: { query: TestEnv['container']['pool']['query'] }, 
   return result.rows[0]!.id;
 }
 
+/** The cluster service on the test embedder's descriptors (one axis matters), with an exact index. */
+function testClusterService(pool: TestEnv['container']['pool']) {
+  return new ClusterService(
+    new ClusterRepository(pool),
+    'test',
+    { metric: 'euclidean', pairThreshold: 0.5, averageThreshold: 0.45, minSupport: 0.5, neighbours: 8 },
+    undefined,
+    TEST_IDENTITY_POLICY,
+  );
+}
+
 describe('faces that commit out of id order', () => {
   it('are still clustered when a higher id was clustered before they committed', async () => {
     const pool = env.container.pool;
-    const service = new ClusterService(
-      new ClusterRepository(pool),
-      'test',
-      {
-        metric: 'euclidean',
-        pairThreshold: 0.5,
-        averageThreshold: 0.45,
-        minSupport: 0.5,
-        neighbours: 8,
-      },
-      undefined,
-      TEST_IDENTITY_POLICY,
-    );
+    const service = testClusterService(pool);
     const first = await insertFace(pool, 1, 0);
     // A face worker takes the next id but commits late, after another worker's face is clustered.
     const late = await pool.connect();
@@ -82,19 +81,7 @@ describe('faces that commit out of id order', () => {
     await pool.query("INSERT INTO clusters (id, embedder) VALUES (777, 'test')");
     await pool.query('INSERT INTO cluster_members (face_id, cluster_id) VALUES ($1::bigint, 777)', [face]);
     await pool.query('UPDATE clusters SET size = 0 WHERE id = 777');
-    const restarted = new ClusterService(
-      new ClusterRepository(pool),
-      'test',
-      {
-        metric: 'euclidean',
-        pairThreshold: 0.5,
-        averageThreshold: 0.45,
-        minSupport: 0.5,
-        neighbours: 8,
-      },
-      undefined,
-      TEST_IDENTITY_POLICY,
-    );
+    const restarted = testClusterService(pool);
     await restarted.clusterPending();
     const judged = await pool.query<{ size: number }>('SELECT size FROM clusters WHERE id = 777');
     expect(judged.rows[0]!.size).toBe(1);
