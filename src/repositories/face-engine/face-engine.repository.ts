@@ -11,7 +11,9 @@ import {
   type ModelEntry,
   type ModelManifest,
 } from './model-manifest.js';
+import { DESCRIPTOR_CHIP_SIZE, faceRecognitionOnnx, type WeightReader } from './face-recognition-onnx.js';
 import { OnnxEmbedder } from './onnx-embedder.repository.js';
+import { OnnxSession } from './onnx-runtime.js';
 import { unitLength } from '../../services/face-distance.js';
 import { loadTensorflow, type FaceApiModule, type TfBackend, type TfModule } from './tensorflow.js';
 type Tensor3D = Tf.Tensor3D;
@@ -74,6 +76,11 @@ export interface FaceEngineOptions {
   allowCpuBackend: boolean;
   /** The model manifest to use instead of models/manifest.json (tests, and `simsift calibrate` on a copy). */
   manifest?: ModelManifest;
+  /**
+   * Where face_recognition's descriptor net runs: onnxruntime by default (when it loads and matches tfjs),
+   * tensorflow to compare against the reference.
+   */
+  descriptorRuntime?: DescriptorRuntime['runtime'];
 }
 
 interface HumanFace {
@@ -88,6 +95,15 @@ interface HumanInstance {
 }
 type HumanConstructor = new (config: Record<string, unknown>) => HumanInstance;
 
+/** Where face_recognition's descriptor net runs, and why when it is not onnxruntime. */
+export interface DescriptorRuntime {
+  runtime: 'onnxruntime' | 'tensorflow';
+  reason?: string;
+}
+
+/** The converted net must give tfjs's descriptors within this (absolute, per component) to be used. */
+const ONNX_DESCRIPTOR_TOLERANCE = 1e-4;
+
 /**
  * The face models of one worker process: BlazeFace (from @vladmandic/human) finds faces, face-api's SSD is
  * the fallback detector, face-api's 68-point net gives landmarks, and the configured embedder gives the
@@ -100,6 +116,8 @@ export class FaceEngine {
     private readonly detector: HumanInstance,
     private readonly describer: HumanInstance | null,
     private readonly onnx: OnnxEmbedder | null,
+    private readonly descriptorNet: OnnxSession | null,
+    readonly descriptorRuntime: DescriptorRuntime | null,
     readonly backend: TfBackend,
     readonly simd: boolean,
     readonly embedder: EmbedderInfo,
@@ -120,7 +138,14 @@ export class FaceEngine {
     const faceApiModels = path.join(packageDir('@vladmandic/face-api'), 'model');
     await faceapi.nets.ssdMobilenetv1.loadFromDisk(faceApiModels);
     await faceapi.nets.faceLandmark68Net.loadFromDisk(faceApiModels);
-    if (options.embedder === 'face_recognition') await faceapi.nets.faceRecognitionNet.loadFromDisk(faceApiModels);
+    let descriptor: { net: OnnxSession | null; runtime: DescriptorRuntime } | null = null;
+    if (options.embedder === 'face_recognition') {
+      await faceapi.nets.faceRecognitionNet.loadFromDisk(faceApiModels);
+      descriptor =
+        options.descriptorRuntime === 'tensorflow'
+          ? { net: null, runtime: { runtime: 'tensorflow', reason: 'requested' } }
+          : await convertedDescriptorNet(tf, faceapi, faceApiWeights(faceapi));
+    }
 
     const { Human } = require(humanBuild) as { Human: HumanConstructor };
     const humanModels = `file://${path.join(packageDir('@vladmandic/human'), 'models')}/`;
@@ -131,7 +156,18 @@ export class FaceEngine {
       describer = new Human(humanConfig(backend, humanModels, { describe: true }));
       await describer.load();
     }
-    return new FaceEngine(tf, faceapi, detector, describer, onnx, backend, simd, embedderInfo(embedderEntry));
+    return new FaceEngine(
+      tf,
+      faceapi,
+      detector,
+      describer,
+      onnx,
+      descriptor?.net ?? null,
+      descriptor?.runtime ?? null,
+      backend,
+      simd,
+      embedderInfo(embedderEntry),
+    );
   }
 
   /**
@@ -156,7 +192,7 @@ export class FaceEngine {
 
   /** Runs `work` with the photo loaded as a tensor; every tensor made meanwhile is released afterwards. */
   async withImage<T>(image: RgbImage, work: (image: EngineImage) => Promise<T>): Promise<T> {
-    const { tf, faceapi, detector, describer, onnx, embedder } = this;
+    const { tf, faceapi, detector, describer, onnx, descriptorNet, embedder } = this;
     tf.engine().startScope();
     try {
       const tensor = tf.tensor3d(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length), [
@@ -213,15 +249,16 @@ export class FaceEngine {
             // (`simsift eval`) the default gave TAR at FAR 1e-3 0.75 against 0.81 for this one.
             const aligned = landmarks.align(null, { useDlibAlignment: true });
             const [alignedFace] = await faceapi.extractFaceTensors(faceApiTensor, [aligned]);
-            // The face and its mirror image in one batch (47 ms against 2 x 27 ms one at a time), averaged, then
-            // scaled to unit length. On faces-dev (518 photos) TAR at FAR 1e-4 went 0.811 -> 0.854 (mirror) ->
-            // 0.878 (and unit length); a similarity-rotated chip instead of this box did worse (0.853 with both).
+            // The face and its mirror image in one batch, averaged, then scaled to unit length. On faces-dev (518
+            // photos) TAR at FAR 1e-4 went 0.811 -> 0.854 (mirror) -> 0.878 (and unit length); a similarity-rotated
+            // chip instead of this box did worse (0.853 with both).
             const mirrored = tf.reverse(alignedFace as unknown as Tensor3D, 1) as unknown as typeof alignedFace;
-            const both = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor([
-              alignedFace!,
-              mirrored,
-            ] as never)) as unknown as Float32Array[];
-            return unitLength(both[0]!.map((v, i) => (v + both[1]![i]!) / 2));
+            const chips = await faceapi.toNetInput([alignedFace!, mirrored] as never);
+            const both = descriptorNet
+              ? await runDescriptorNet(tf, descriptorNet, chips)
+              : ((await faceapi.nets.faceRecognitionNet.forwardInput(chips).data()) as Float32Array);
+            const length = embedder.length;
+            return unitLength(Float32Array.from({ length }, (_, i) => (both[i]! + both[length + i]!) / 2));
           }
           // faceres works on human's own mesh-aligned crop: run its pipeline on a margin around the subject.
           const margin = 0.4;
@@ -242,6 +279,65 @@ export class FaceEngine {
       tf.engine().endScope();
     }
   }
+}
+
+/** face-api's 150x150 batch of chips through the converted descriptor net: [batch x 128] descriptors. */
+async function runDescriptorNet(
+  tf: TfModule,
+  net: OnnxSession,
+  chips: Awaited<ReturnType<FaceApiModule['toNetInput']>>,
+): Promise<Float32Array> {
+  const batch = tf.cast(chips.toBatchTensor(DESCRIPTOR_CHIP_SIZE, true) as unknown as Tf.Tensor, 'float32');
+  return net.run((await batch.data()) as Float32Array, batch.shape);
+}
+
+/**
+ * face_recognition's descriptor net converted to ONNX and run on onnxruntime (about 7x faster than tfjs-wasm),
+ * after checking it on a fixed batch against tfjs. tfjs stays in use when the runtime cannot load (a platform
+ * without its binaries) or the outputs differ (a face-api release whose net the converter does not know).
+ */
+export async function convertedDescriptorNet(
+  tf: TfModule,
+  faceapi: FaceApiModule,
+  weights: WeightReader,
+): Promise<{ net: OnnxSession | null; runtime: DescriptorRuntime }> {
+  const network = faceapi.nets.faceRecognitionNet;
+  const tensorflow = (reason: string) => ({ net: null, runtime: { runtime: 'tensorflow' as const, reason } });
+  let net: OnnxSession;
+  try {
+    net = await OnnxSession.create(faceRecognitionOnnx(weights));
+  } catch (error) {
+    return tensorflow(`onnxruntime could not run the converted net: ${(error as Error).message}`);
+  }
+  tf.engine().startScope();
+  try {
+    // A smooth gradient and its inverse: any layer out of place changes the descriptors far beyond the tolerance.
+    const size = DESCRIPTOR_CHIP_SIZE;
+    const pixels = Float32Array.from({ length: 2 * size * size * 3 }, (_, i) => {
+      const value = ((i % (size * 3)) / (size * 3)) * 255;
+      return i < size * size * 3 ? value : 255 - value;
+    });
+    const chips = await faceapi.toNetInput(tf.unstack(tf.tensor4d(pixels, [2, size, size, 3])) as never);
+    const expected = (await network.forwardInput(chips).data()) as Float32Array;
+    const actual = await runDescriptorNet(tf, net, chips);
+    const difference = expected.reduce((max, value, i) => Math.max(max, Math.abs(value - actual[i]!)), 0);
+    if (!(difference <= ONNX_DESCRIPTOR_TOLERANCE)) {
+      return tensorflow(
+        `the converted net differs from tfjs by ${difference} (tolerance ${ONNX_DESCRIPTOR_TOLERANCE})`,
+      );
+    }
+    return { net, runtime: { runtime: 'onnxruntime' } };
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
+/** The loaded weights of face-api's descriptor net. */
+export function faceApiWeights(faceapi: FaceApiModule): WeightReader {
+  return (name) => {
+    const tensor = faceapi.nets.faceRecognitionNet.getParamFromPath(name);
+    return { shape: tensor.shape, data: Float32Array.from(tensor.dataSync()) };
+  };
 }
 
 function embedderInfo(entry: ModelEntry): EmbedderInfo {

@@ -5,22 +5,12 @@ import { alignedChip, ARCFACE_SIZE, fivePoints, type Point2, type RgbPixels } fr
 import { PROJECT_ROOT } from '../../paths.js';
 import { unitLength } from '../../services/face-distance.js';
 import { ModelIntegrityError, type OnnxModelSpec } from './model-manifest.js';
-
-interface OrtSession {
-  inputNames: readonly string[];
-  outputNames: readonly string[];
-  run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown; dims: readonly number[] }>>;
-}
-interface OrtModule {
-  InferenceSession: { create(bytes: Uint8Array, options?: object): Promise<OrtSession> };
-  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
-}
+import { OnnxSession } from './onnx-runtime.js';
 
 /** Runs a licensed ONNX face embedder with onnxruntime-node on the CPU. */
 export class OnnxEmbedder {
   private constructor(
-    private readonly ort: OrtModule,
-    private readonly session: OrtSession,
+    private readonly session: OnnxSession,
     private readonly mean: number,
     private readonly std: number,
   ) {}
@@ -40,10 +30,8 @@ export class OnnxEmbedder {
         `ONNX model ${file}: sha256 ${sha256} does not match the manifest's ${spec.sha256}`,
       );
     }
-    // Loaded on first use only: most deployments never run an ONNX model, and the runtime is a large native module.
-    const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
-    const session = await ort.InferenceSession.create(new Uint8Array(bytes), { graphOptimizationLevel: 'all' });
-    return new OnnxEmbedder(ort, session, spec.mean ?? 127.5, spec.std ?? 128);
+    const session = await OnnxSession.create(new Uint8Array(bytes));
+    return new OnnxEmbedder(session, spec.mean ?? 127.5, spec.std ?? 128);
   }
 
   /** The unit-length embedding of the face whose 68 landmarks are given, in `image`'s pixels. */
@@ -55,10 +43,7 @@ export class OnnxEmbedder {
     for (let i = 0; i < plane; i++) {
       for (let c = 0; c < 3; c++) input[c * plane + i] = (chip[i * 3 + c]! - this.mean) / this.std;
     }
-    const feeds = {
-      [this.session.inputNames[0]!]: new this.ort.Tensor('float32', input, [1, 3, ARCFACE_SIZE, ARCFACE_SIZE]),
-    };
-    const output = (await this.session.run(feeds))[this.session.outputNames[0]!]!;
-    return unitLength(Float32Array.from(output.data as Float32Array));
+    const output = await this.session.run(input, [1, 3, ARCFACE_SIZE, ARCFACE_SIZE]);
+    return unitLength(Float32Array.from(output));
   }
 }
