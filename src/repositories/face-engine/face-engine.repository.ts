@@ -317,7 +317,7 @@ export async function convertedDescriptorNet(
       const value = ((i % (size * 3)) / (size * 3)) * 255;
       return i < size * size * 3 ? value : 255 - value;
     });
-    const chips = await faceapi.toNetInput(tf.unstack(tf.tensor4d(pixels, [2, size, size, 3])) as never);
+    const chips = await faceapi.toNetInput(tf.unstack(tf.tensor4d(pixels, [2, size, size, 3])));
     const expected = (await network.forwardInput(chips).data()) as Float32Array;
     const actual = await runDescriptorNet(tf, net, chips);
     const difference = expected.reduce((max, value, i) => Math.max(max, Math.abs(value - actual[i]!)), 0);
