@@ -57,14 +57,14 @@ export async function runFaceWorker(config: Config, logger: Logger): Promise<{ c
       backend: runtime.engine.backend,
       simd: runtime.engine.simd,
       embedder: runtime.engine.embedder,
-      descriptorRuntime: runtime.engine.descriptorRuntime,
+      nets: runtime.engine.netRuntimes,
     },
     'face models loaded',
   );
-  const descriptor = runtime.engine.descriptorRuntime;
-  if (descriptor?.runtime === 'tensorflow') {
-    // Correct but about 40 ms a photo slower: worth an operator's look.
-    logger.warn({ reason: descriptor.reason }, 'the face descriptor runs on tfjs, not onnxruntime');
+  for (const [net, placed] of Object.entries(runtime.engine.netRuntimes)) {
+    // Correct but slower (the descriptor by about 40 ms a photo): worth an operator's look.
+    if (placed?.runtime === 'tensorflow')
+      logger.warn({ net, reason: placed.reason }, 'a face net runs on tfjs, not onnxruntime');
   }
   // BullMQ's blocking connection must retry forever: a Redis restart pauses the worker, it does not kill it.
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });

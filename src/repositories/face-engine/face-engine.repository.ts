@@ -11,9 +11,14 @@ import {
   type ModelEntry,
   type ModelManifest,
 } from './model-manifest.js';
-import { DESCRIPTOR_CHIP_SIZE, faceRecognitionOnnx, type WeightReader } from './face-recognition-onnx.js';
+import {
+  convertFaceApiNets,
+  runConverted,
+  tensorflowNets,
+  type ConvertedNet,
+  type NetRuntime,
+} from './converted-nets.js';
 import { OnnxEmbedder } from './onnx-embedder.repository.js';
-import { OnnxSession } from './onnx-runtime.js';
 import { unitLength } from '../../services/face-distance.js';
 import { loadTensorflow, type FaceApiModule, type TfBackend, type TfModule } from './tensorflow.js';
 type Tensor3D = Tf.Tensor3D;
@@ -77,10 +82,10 @@ export interface FaceEngineOptions {
   /** The model manifest to use instead of models/manifest.json (tests, and `simsift calibrate` on a copy). */
   manifest?: ModelManifest;
   /**
-   * Where face_recognition's descriptor net runs: onnxruntime by default (when it loads and matches tfjs),
-   * tensorflow to compare against the reference.
+   * Where face-api's landmark and descriptor nets run: onnxruntime by default (each where it loads and matches
+   * tfjs), tensorflow to compare against the reference.
    */
-  descriptorRuntime?: DescriptorRuntime['runtime'];
+  netRuntime?: NetRuntime['runtime'];
 }
 
 interface HumanFace {
@@ -95,15 +100,6 @@ interface HumanInstance {
 }
 type HumanConstructor = new (config: Record<string, unknown>) => HumanInstance;
 
-/** Where face_recognition's descriptor net runs, and why when it is not onnxruntime. */
-export interface DescriptorRuntime {
-  runtime: 'onnxruntime' | 'tensorflow';
-  reason?: string;
-}
-
-/** The converted net must give tfjs's descriptors within this (absolute, per component) to be used. */
-const ONNX_DESCRIPTOR_TOLERANCE = 1e-4;
-
 /**
  * The face models of one worker process: BlazeFace (from @vladmandic/human) finds faces, face-api's SSD is
  * the fallback detector, face-api's 68-point net gives landmarks, and the configured embedder gives the
@@ -116,8 +112,7 @@ export class FaceEngine {
     private readonly detector: HumanInstance,
     private readonly describer: HumanInstance | null,
     private readonly onnx: OnnxEmbedder | null,
-    private readonly descriptorNet: OnnxSession | null,
-    readonly descriptorRuntime: DescriptorRuntime | null,
+    private readonly nets: { landmarks: ConvertedNet; descriptor: ConvertedNet | null },
     readonly backend: TfBackend,
     readonly simd: boolean,
     readonly embedder: EmbedderInfo,
@@ -138,14 +133,12 @@ export class FaceEngine {
     const faceApiModels = path.join(packageDir('@vladmandic/face-api'), 'model');
     await faceapi.nets.ssdMobilenetv1.loadFromDisk(faceApiModels);
     await faceapi.nets.faceLandmark68Net.loadFromDisk(faceApiModels);
-    let descriptor: { net: OnnxSession | null; runtime: DescriptorRuntime } | null = null;
-    if (options.embedder === 'face_recognition') {
-      await faceapi.nets.faceRecognitionNet.loadFromDisk(faceApiModels);
-      descriptor =
-        options.descriptorRuntime === 'tensorflow'
-          ? { net: null, runtime: { runtime: 'tensorflow', reason: 'requested' } }
-          : await convertedDescriptorNet(tf, faceapi, faceApiWeights(faceapi));
-    }
+    const describes = options.embedder === 'face_recognition';
+    if (describes) await faceapi.nets.faceRecognitionNet.loadFromDisk(faceApiModels);
+    const nets =
+      options.netRuntime === 'tensorflow'
+        ? tensorflowNets(describes)
+        : await convertFaceApiNets(tf, faceapi, { descriptor: describes });
 
     const { Human } = require(humanBuild) as { Human: HumanConstructor };
     const humanModels = `file://${path.join(packageDir('@vladmandic/human'), 'models')}/`;
@@ -156,18 +149,7 @@ export class FaceEngine {
       describer = new Human(humanConfig(backend, humanModels, { describe: true }));
       await describer.load();
     }
-    return new FaceEngine(
-      tf,
-      faceapi,
-      detector,
-      describer,
-      onnx,
-      descriptor?.net ?? null,
-      descriptor?.runtime ?? null,
-      backend,
-      simd,
-      embedderInfo(embedderEntry),
-    );
+    return new FaceEngine(tf, faceapi, detector, describer, onnx, nets, backend, simd, embedderInfo(embedderEntry));
   }
 
   /**
@@ -185,6 +167,11 @@ export class FaceEngine {
     });
   }
 
+  /** Where face-api's landmark net and (for face_recognition) descriptor net run. */
+  get netRuntimes(): { landmarks: NetRuntime; descriptor: NetRuntime | null } {
+    return { landmarks: this.nets.landmarks.runtime, descriptor: this.nets.descriptor?.runtime ?? null };
+  }
+
   /** Live tensors: flat across photos when nothing leaks. */
   tensorCount(): number {
     return this.tf.memory().numTensors;
@@ -192,7 +179,7 @@ export class FaceEngine {
 
   /** Runs `work` with the photo loaded as a tensor; every tensor made meanwhile is released afterwards. */
   async withImage<T>(image: RgbImage, work: (image: EngineImage) => Promise<T>): Promise<T> {
-    const { tf, faceapi, detector, describer, onnx, descriptorNet, embedder } = this;
+    const { tf, faceapi, detector, describer, onnx, nets, embedder } = this;
     tf.engine().startScope();
     try {
       const tensor = tf.tensor3d(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length), [
@@ -233,9 +220,25 @@ export class FaceEngine {
           const [face] = await faceapi.extractFaceTensors(faceApiTensor, [
             new faceapi.Rect(box.x, box.y, box.width, box.height),
           ]);
-          const result = await faceapi.nets.faceLandmark68Net.detectLandmarks(face!);
-          const landmarks = Array.isArray(result) ? result[0]! : result;
-          return landmarks.shiftBy(box.x, box.y).positions.map((p) => ({ x: p.x, y: p.y }));
+          const network = faceapi.nets.faceLandmark68Net;
+          if (!nets.landmarks.session) {
+            const result = await network.detectLandmarks(face!);
+            const landmarks = Array.isArray(result) ? result[0]! : result;
+            return landmarks.shiftBy(box.x, box.y).positions.map((p) => ({ x: p.x, y: p.y }));
+          }
+          // As detectLandmarks does it, with the net on onnxruntime: face-api's postProcess maps the raw output
+          // from the padded square chip to the face crop (relative), which then scales to the crop's pixels.
+          const chip = await faceapi.toNetInput(face!);
+          const raw = await runConverted(tf, nets.landmarks, chip);
+          const width = chip.getInputWidth(0);
+          const height = chip.getInputHeight(0);
+          const relative = network
+            .postProcess(tf.tensor2d(raw, [1, raw.length]) as never, nets.landmarks.chipSize, [{ width, height }])
+            .dataSync();
+          return Array.from({ length: relative.length / 2 }, (_, i) => ({
+            x: relative[2 * i]! * width + box.x,
+            y: relative[2 * i + 1]! * height + box.y,
+          }));
         },
         async describe(face, points) {
           // A licensed ArcFace-class model: its own 5-point aligned 112x112 chip from the 68 landmarks.
@@ -254,8 +257,8 @@ export class FaceEngine {
             // chip instead of this box did worse (0.853 with both).
             const mirrored = tf.reverse(alignedFace as unknown as Tensor3D, 1) as unknown as typeof alignedFace;
             const chips = await faceapi.toNetInput([alignedFace!, mirrored] as never);
-            const both = descriptorNet
-              ? await runDescriptorNet(tf, descriptorNet, chips)
+            const both = nets.descriptor?.session
+              ? await runConverted(tf, nets.descriptor, chips)
               : ((await faceapi.nets.faceRecognitionNet.forwardInput(chips).data()) as Float32Array);
             const length = embedder.length;
             return unitLength(Float32Array.from({ length }, (_, i) => (both[i]! + both[length + i]!) / 2));
@@ -279,65 +282,6 @@ export class FaceEngine {
       tf.engine().endScope();
     }
   }
-}
-
-/** face-api's 150x150 batch of chips through the converted descriptor net: [batch x 128] descriptors. */
-async function runDescriptorNet(
-  tf: TfModule,
-  net: OnnxSession,
-  chips: Awaited<ReturnType<FaceApiModule['toNetInput']>>,
-): Promise<Float32Array> {
-  const batch = tf.cast(chips.toBatchTensor(DESCRIPTOR_CHIP_SIZE, true) as unknown as Tf.Tensor, 'float32');
-  return net.run((await batch.data()) as Float32Array, batch.shape);
-}
-
-/**
- * face_recognition's descriptor net converted to ONNX and run on onnxruntime (about 7x faster than tfjs-wasm),
- * after checking it on a fixed batch against tfjs. tfjs stays in use when the runtime cannot load (a platform
- * without its binaries) or the outputs differ (a face-api release whose net the converter does not know).
- */
-export async function convertedDescriptorNet(
-  tf: TfModule,
-  faceapi: FaceApiModule,
-  weights: WeightReader,
-): Promise<{ net: OnnxSession | null; runtime: DescriptorRuntime }> {
-  const network = faceapi.nets.faceRecognitionNet;
-  const tensorflow = (reason: string) => ({ net: null, runtime: { runtime: 'tensorflow' as const, reason } });
-  let net: OnnxSession;
-  try {
-    net = await OnnxSession.create(faceRecognitionOnnx(weights));
-  } catch (error) {
-    return tensorflow(`onnxruntime could not run the converted net: ${(error as Error).message}`);
-  }
-  tf.engine().startScope();
-  try {
-    // A smooth gradient and its inverse: any layer out of place changes the descriptors far beyond the tolerance.
-    const size = DESCRIPTOR_CHIP_SIZE;
-    const pixels = Float32Array.from({ length: 2 * size * size * 3 }, (_, i) => {
-      const value = ((i % (size * 3)) / (size * 3)) * 255;
-      return i < size * size * 3 ? value : 255 - value;
-    });
-    const chips = await faceapi.toNetInput(tf.unstack(tf.tensor4d(pixels, [2, size, size, 3])));
-    const expected = (await network.forwardInput(chips).data()) as Float32Array;
-    const actual = await runDescriptorNet(tf, net, chips);
-    const difference = expected.reduce((max, value, i) => Math.max(max, Math.abs(value - actual[i]!)), 0);
-    if (!(difference <= ONNX_DESCRIPTOR_TOLERANCE)) {
-      return tensorflow(
-        `the converted net differs from tfjs by ${difference} (tolerance ${ONNX_DESCRIPTOR_TOLERANCE})`,
-      );
-    }
-    return { net, runtime: { runtime: 'onnxruntime' } };
-  } finally {
-    tf.engine().endScope();
-  }
-}
-
-/** The loaded weights of face-api's descriptor net. */
-export function faceApiWeights(faceapi: FaceApiModule): WeightReader {
-  return (name) => {
-    const tensor = faceapi.nets.faceRecognitionNet.getParamFromPath(name);
-    return { shape: tensor.shape, data: Float32Array.from(tensor.dataSync()) };
-  };
 }
 
 function embedderInfo(entry: ModelEntry): EmbedderInfo {
