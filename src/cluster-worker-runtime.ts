@@ -2,7 +2,9 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { QueueName, type CheckFacePayload, type ClusterFacePayload } from './jobs/job-registry.js';
+import { QueueName, clusterSweepJob, type CheckFacePayload, type ClusterFacePayload } from './jobs/job-registry.js';
+import { JobQueueRepository } from './repositories/job-queue.repository.js';
+import { repeat } from './repeat.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { createPool, migrate, type Pool } from './repositories/database.js';
 import { readModelManifest } from './repositories/face-engine/model-manifest.js';
@@ -92,9 +94,21 @@ export async function runClusterWorker(config: Config, logger: Logger): Promise<
   );
   worker.on('error', (error) => logger.error({ err: error }, 'cluster worker error'));
   await worker.waitUntilReady();
+  // Faces and analysts' decisions whose jobs were lost (a Redis wipe, a database restore) are picked up by a
+  // sweep job now and then: the worker clusters every pending face and applies every new constraint on any job.
+  const sweeps = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Cluster);
+  const sweeper = repeat(config.clusterSweepMs, async () => {
+    try {
+      await sweeps.add([clusterSweepJob(String(Math.floor(Date.now() / config.clusterSweepMs)))]);
+    } catch (error) {
+      logger.warn({ err: error }, 'could not queue a cluster sweep; will retry');
+    }
+  });
   const checks = await runCheckConsumer(config, logger, pool, service, connection);
   return {
     async close() {
+      sweeper.stop();
+      await sweeps.close();
       await checks.close();
       await worker.close();
       // After the last job: the saved index then holds every face clustered, and the next start adds none.

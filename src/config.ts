@@ -56,6 +56,10 @@ export interface Config {
   reconcileIntervalMs: number;
   /** Backpressure: above this many waiting face jobs, uploads are refused with 429 `queue_full`. */
   maxQueuedRecords: number;
+  /** A record queued this long without a live face job is queued again under a new job id (the watchdog). */
+  queueWatchdogMs: number;
+  /** How often the cluster worker looks for pending faces and constraints whose jobs were lost. */
+  clusterSweepMs: number;
   /** Photo and scratch files of uploads that never committed are deleted once they are this old. */
   orphanPhotoGraceMs: number;
   /** API processes cache API keys and batch status, dropped on Postgres change notifications (migration 0012). */
@@ -163,6 +167,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     reconcileIntervalMs: int('SIMSIFT_RECONCILE_INTERVAL_MS', 10_000, 100, 3_600_000),
     maxQueuedRecords: int('SIMSIFT_MAX_QUEUED_RECORDS', 1_000_000, 1, Number.MAX_SAFE_INTEGER),
+    queueWatchdogMs: int('SIMSIFT_QUEUE_WATCHDOG_MS', 15 * 60_000, 1_000, 7 * 24 * 3_600_000),
+    clusterSweepMs: int('SIMSIFT_CLUSTER_SWEEP_MS', 60_000, 1_000, 3_600_000),
     // Longer than any upload takes to stream: a photo is stored before its batch commits.
     orphanPhotoGraceMs: int('SIMSIFT_ORPHAN_PHOTO_GRACE_MINUTES', 24 * 60, 1, 525_600) * 60_000,
     readCache: bool('SIMSIFT_READ_CACHE', true),

@@ -8,7 +8,7 @@ import { OperatorRepository } from './repositories/operator.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
 import { PhotoStoreRepository } from './repositories/photo-store.repository.js';
 import { JobQueueRepository } from './repositories/job-queue.repository.js';
-import { QueueName, applyConstraintsJob, checkFaceJob, embedRecordJob } from './jobs/job-registry.js';
+import { QueueName, applyConstraintsJob, checkFaceJob, embedRecordJob, embedRecordJobId } from './jobs/job-registry.js';
 import { readModelManifest } from './repositories/face-engine/model-manifest.js';
 import { ReviewRepository } from './repositories/review.repository.js';
 import { ReviewService } from './services/review.service.js';
@@ -80,13 +80,18 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     batches: batchRepository,
     photos,
     queue: {
-      enqueueRecords: (recordIds) => facesQueue.add(recordIds.map(embedRecordJob)),
+      enqueueRecords: (records) => facesQueue.add(records.map(embedRecordJob)),
+      liveRecordIds: async (records) => {
+        const live = await facesQueue.liveJobIds(records.map(embedRecordJobId));
+        return new Set(records.filter((record) => live.has(embedRecordJobId(record))).map((record) => record.id));
+      },
       counts: () => facesQueue.counts(),
       serverRunId: () => facesQueue.serverRunId(),
     },
     secret: config.secret,
     maxRowsPerBatch: config.upload.maxRowsPerBatch,
     maxQueuedRecords: config.maxQueuedRecords,
+    watchdogAfterMs: config.queueWatchdogMs,
     logger,
   });
   return {

@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createContainer, type Container } from './container.js';
 import { migrate } from './repositories/database.js';
+import { repeat } from './repeat.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -13,24 +14,6 @@ export interface RunningServer {
 }
 
 const PHOTO_SWEEP_INTERVAL_MS = 60 * 60_000;
-
-/** Runs `task` now and every `intervalMs`, never two at once; the timer does not keep the process alive. */
-function repeat(intervalMs: number, task: () => Promise<void>): { stop(): void } {
-  let running = false;
-  const run = async () => {
-    if (running) return;
-    running = true;
-    try {
-      await task();
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void run(), intervalMs);
-  timer.unref();
-  void run();
-  return { stop: () => clearInterval(timer) };
-}
 
 /**
  * Migrates, builds the API and listens. Also runs the reconciler that queues records accepted while Redis

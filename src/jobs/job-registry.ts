@@ -80,21 +80,29 @@ const RETENTION = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-/**
- * Deterministic job ids: a retry, a reconciler pass or a second API process queuing the same record finds the
- * existing job instead of adding a duplicate. BullMQ forbids ':' in custom ids.
- */
-export function embedRecordJobId(recordId: number): string {
-  return `embed-${recordId}`;
+/** A record as the face queue knows it: its id and its queue stamp (migration 0014). */
+export interface RecordJobRef {
+  id: number;
+  /** When the record was (last) queued, in ms since the epoch; 0 for records from before stamps existed. */
+  queueStamp: number;
 }
 
-export function embedRecordJob(recordId: number): JobDefinition<typeof JobName.EmbedRecord> {
+/**
+ * Job ids are deterministic, so a retry, a reconciler pass or a second API process queuing the same record finds
+ * the existing job instead of adding a duplicate; and they carry the queue stamp, so they never repeat after a
+ * database restore hands record ids out again (Redis would silently drop the new job). BullMQ forbids ':' in ids.
+ */
+export function embedRecordJobId(record: RecordJobRef): string {
+  return record.queueStamp === 0 ? `embed-${record.id}` : `embed-${record.id}-${record.queueStamp}`;
+}
+
+export function embedRecordJob(record: RecordJobRef): JobDefinition<typeof JobName.EmbedRecord> {
   return {
     name: JobName.EmbedRecord,
-    data: { recordId },
+    data: { recordId: record.id },
     // Retries are for transient faults (database or Redis blips); unreadable photos are results, not errors.
     opts: {
-      jobId: embedRecordJobId(recordId),
+      jobId: embedRecordJobId(record),
       attempts: 5,
       backoff: { type: 'exponential', delay: 2_000 },
       ...RETENTION,
@@ -107,15 +115,42 @@ export function embedRecordJob(recordId: number): JobDefinition<typeof JobName.E
  * id of its own per run, since the upload's id may still be held by Redis and would be silently dropped.
  */
 export function reembedRecordJob(recordId: number, runId: string): JobDefinition<typeof JobName.EmbedRecord> {
-  const job = embedRecordJob(recordId);
+  const job = embedRecordJob({ id: recordId, queueStamp: 0 });
   return { ...job, opts: { ...job.opts, jobId: `reembed-${runId}-${recordId}` } };
 }
 
+/**
+ * The cluster worker clusters every pending face whichever job wakes it, so these ids need not deduplicate; they
+ * only must not repeat (face ids do, after a database restore), or Redis would drop the job.
+ */
 export function clusterFaceJob(faceId: number): JobDefinition<typeof JobName.ClusterFace> {
   return {
     name: JobName.ClusterFace,
     data: { faceId },
-    opts: { jobId: `cluster-${faceId}`, attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, ...RETENTION },
+    opts: {
+      jobId: `cluster-${faceId}-${Date.now()}`,
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1_000 },
+      ...RETENTION,
+    },
+  };
+}
+
+/**
+ * Wakes the cluster worker to look for pending faces and analysts' constraints whose jobs were lost (a Redis
+ * wipe, a database restore). At most one per `slot` (the cluster worker's sweep period), kept only until done.
+ */
+export function clusterSweepJob(slot: string): JobDefinition<typeof JobName.ClusterFace> {
+  return {
+    name: JobName.ClusterFace,
+    data: { faceId: 0 },
+    opts: {
+      jobId: `cluster-sweep-${slot}`,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600 },
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { PhotoMimeType } from './photo-store.repository.js';
+import type { RecordJobRef } from '../jobs/job-registry.js';
 import type { ChangeFeed } from './change-feed.repository.js';
 import { withTransaction, type Pool } from './database.js';
 import { NotifiedCache } from './notified-cache.js';
@@ -122,7 +123,7 @@ export class BatchRepository {
    * Writes the batch, its photos' metadata, its accepted records and the audit entry in one transaction.
    * Returns the existing batch instead when a concurrent request with the same idempotency key won the race.
    */
-  async create(batch: NewBatch): Promise<{ created: boolean; result: BatchResult; recordIds: number[] }> {
+  async create(batch: NewBatch): Promise<{ created: boolean; result: BatchResult; records: RecordJobRef[] }> {
     const outcome = await withTransaction(this.pool, async (client) => {
       const inserted = await client.query(
         `INSERT INTO batches (id, operator_id, api_key_id, idempotency_key, source, total_rows, accepted, rejected, errors)
@@ -160,13 +161,13 @@ export class BatchRepository {
         records.length === 0
           ? []
           : (
-              await client.query<{ id: number }>(
+              await client.query<RecordJobRef>(
                 `INSERT INTO kyc_records (batch_id, operator_id, row_number, msisdn, name, father_name, dob, gender,
                    id_type, id_hmac, id_masked, address, lsa, pos_agent_id, activation_date, photo_sha256)
                  SELECT $1::uuid, $2::bigint, r.* FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[],
                    $7::date[], $8::text[], $9::text[], $10::bytea[], $11::text[], $12::text[], $13::text[], $14::text[],
                    $15::date[], $16::bytea[]) AS r
-                 RETURNING id`,
+                 RETURNING id, queue_stamp AS "queueStamp"`,
                 [
                   batch.id,
                   batch.operatorId,
@@ -186,14 +187,14 @@ export class BatchRepository {
                   records.map((r) => r.photoSha256),
                 ],
               )
-            ).rows.map((row) => row.id);
+            ).rows;
       await insertAuditEntry(client, { ...batch.audit, entityId: batch.id });
       return ids;
     });
     if (outcome === null) {
       const existing = await this.findResultByIdempotencyKey(batch.operatorId, batch.idempotencyKey ?? '');
       if (!existing) throw new Error('idempotency conflict without an existing batch');
-      return { created: false, result: existing, recordIds: [] };
+      return { created: false, result: existing, records: [] };
     }
     return {
       created: true,
@@ -203,7 +204,7 @@ export class BatchRepository {
         rejected: batch.totalRows - batch.records.length,
         errors: batch.errors,
       },
-      recordIds: outcome,
+      records: outcome,
     };
   }
 
@@ -219,21 +220,42 @@ export class BatchRepository {
   }
 
   /** Oldest records that were accepted but never reached the queue. */
-  async findWaitingRecordIds(limit: number): Promise<number[]> {
-    const result = await this.pool.query<{ id: number }>(
-      `SELECT id FROM kyc_records WHERE state = 'waiting' ORDER BY id LIMIT $1::integer`,
+  async findWaitingRecords(limit: number): Promise<RecordJobRef[]> {
+    const result = await this.pool.query<RecordJobRef>(
+      `SELECT id, queue_stamp AS "queueStamp" FROM kyc_records WHERE state = 'waiting' ORDER BY id LIMIT $1::integer`,
       [limit],
     );
-    return result.rows.map((row) => row.id);
+    return result.rows;
   }
 
-  /** Records marked `queued`, by id after `afterId`: the reconciler re-queues them when Redis lost their jobs. */
-  async findQueuedRecordIds(afterId: number, limit: number): Promise<number[]> {
-    const result = await this.pool.query<{ id: number }>(
-      `SELECT id FROM kyc_records WHERE state = 'queued' AND id > $1::bigint ORDER BY id LIMIT $2::integer`,
-      [afterId, limit],
+  /**
+   * Records marked `queued`, by id after `afterId`, queued (stamped) before `stampedBefore` when given: the
+   * reconciler re-queues them when Redis lost their jobs, the watchdog looks for those left without a live job.
+   */
+  async findQueuedRecords(afterId: number, limit: number, stampedBefore?: number): Promise<RecordJobRef[]> {
+    const result = await this.pool.query<RecordJobRef>(
+      `SELECT id, queue_stamp AS "queueStamp" FROM kyc_records
+       WHERE state = 'queued' AND id > $1::bigint AND queue_stamp < $3::bigint ORDER BY id LIMIT $2::integer`,
+      [afterId, limit, stampedBefore ?? Number.MAX_SAFE_INTEGER],
     );
-    return result.rows.map((row) => row.id);
+    return result.rows;
+  }
+
+  /**
+   * Gives queued records a new stamp (so their next job gets a new id) unless another process did since they
+   * were read, or a worker moved them on; returns the records this call restamped.
+   */
+  async restamp(records: readonly RecordJobRef[]): Promise<RecordJobRef[]> {
+    if (records.length === 0) return [];
+    const result = await this.pool.query<RecordJobRef>(
+      `UPDATE kyc_records r SET queue_stamp = greatest((extract(epoch FROM clock_timestamp()) * 1000)::bigint,
+         r.queue_stamp + 1)
+       FROM unnest($1::bigint[], $2::bigint[]) AS old (id, stamp)
+       WHERE r.id = old.id AND r.queue_stamp = old.stamp AND r.state = 'queued'
+       RETURNING r.id, r.queue_stamp AS "queueStamp"`,
+      [records.map((r) => r.id), records.map((r) => r.queueStamp)],
+    );
+    return result.rows;
   }
 
   /** Which of these photo hashes (hex) an accepted batch stored; the others' files are orphans. */

@@ -5,6 +5,11 @@ import type { JobDefinition, QueueName } from '../jobs/job-registry.js';
 /** How long an upload waits for Redis before leaving its records for the reconciler. */
 const ENQUEUE_TIMEOUT_MS = 3_000;
 
+/** Job states in which a worker will still run the job ('unknown' is a job Redis does not hold). */
+const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+/** Job states are asked this many at a time: commands on one connection go out back to back. */
+const LIVENESS_CHUNK = 200;
+
 export interface QueueCounts {
   waiting: number;
   active: number;
@@ -81,6 +86,23 @@ export class JobQueueRepository {
       completed: counts.completed ?? 0,
       failed: counts.failed ?? 0,
     };
+  }
+
+  /** Which of these job ids name a job still to run: waiting, active, delayed or prioritized. */
+  async liveJobIds(jobIds: readonly string[]): Promise<Set<string>> {
+    const live = new Set<string>();
+    for (let start = 0; start < jobIds.length; start += LIVENESS_CHUNK) {
+      const chunk = jobIds.slice(start, start + LIVENESS_CHUNK);
+      const states = await this.run(
+        (queue) => Promise.all(chunk.map((id) => queue.getJobState(id))),
+        5_000,
+        'job states',
+      );
+      states.forEach((state, i) => {
+        if (LIVE_STATES.has(state)) live.add(chunk[i]!);
+      });
+    }
+    return live;
   }
 
   /** Job ids currently known to the queue (tests and diagnostics). */

@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BatchResult, NewBatch, NewKycRecord, NewPhoto, RowError } from '../repositories/batch.repository.js';
+import type { RecordJobRef } from '../jobs/job-registry.js';
 import type { PhotoRejection, StoredPhoto } from '../repositories/photo-store.repository.js';
 import { AppError } from './errors.js';
 import { parseManifest } from './manifest.js';
@@ -43,17 +44,24 @@ export interface IngestOutcome extends BatchResult {
 /** The storage the ingest service needs; repositories implement it, unit tests fake it. */
 export interface IngestBatchStore {
   findResultByIdempotencyKey(operatorId: number, idempotencyKey: string): Promise<BatchResult | null>;
-  create(batch: NewBatch): Promise<{ created: boolean; result: BatchResult; recordIds: number[] }>;
+  create(batch: NewBatch): Promise<{ created: boolean; result: BatchResult; records: RecordJobRef[] }>;
   markQueued(recordIds: readonly number[]): Promise<number>;
-  findWaitingRecordIds(limit: number): Promise<number[]>;
-  /** Records marked queued, by id after `afterId`; without it the reconciler cannot recover lost jobs. */
-  findQueuedRecordIds?(afterId: number, limit: number): Promise<number[]>;
+  findWaitingRecords(limit: number): Promise<RecordJobRef[]>;
+  /**
+   * Records marked queued, by id after `afterId`, stamped before `stampedBefore` when given; without it the
+   * reconciler cannot recover lost jobs.
+   */
+  findQueuedRecords?(afterId: number, limit: number, stampedBefore?: number): Promise<RecordJobRef[]>;
+  /** New stamps for queued records (new job ids), unless changed since read; without it there is no watchdog. */
+  restamp?(records: readonly RecordJobRef[]): Promise<RecordJobRef[]>;
 }
 export interface IngestPhotoStore {
   save(stream: Readable, declaredBytes?: number): Promise<StoredPhoto | PhotoRejection>;
 }
 export interface IngestQueue {
-  enqueueRecords(recordIds: readonly number[]): Promise<void>;
+  enqueueRecords(records: readonly RecordJobRef[]): Promise<void>;
+  /** Which of these records have a live job (waiting, active or delayed); without it there is no watchdog. */
+  liveRecordIds?(records: readonly RecordJobRef[]): Promise<Set<number>>;
   /** Jobs per state in the faces queue; without it there is no backpressure. */
   counts?(): Promise<{ waiting: number }>;
   /** An id that changes whenever the queue's server restarts (and may have lost its jobs). */
@@ -71,6 +79,11 @@ export interface IngestServiceDeps {
   maxRowsPerBatch: number;
   /** Uploads are refused (429 `queue_full`) while more face jobs than this wait; unlimited when unset. */
   maxQueuedRecords?: number;
+  /**
+   * The watchdog queues anew a record left `queued` this long without a live job (a job lost or dropped by
+   * Redis, for example after a database restore); off when unset.
+   */
+  watchdogAfterMs?: number;
   logger: IngestLogger;
   now?: () => Date;
 }
@@ -90,6 +103,8 @@ export class IngestService {
   private readonly now: () => Date;
   /** The queue server's run id when the reconciler last checked for lost jobs. */
   private lastRunId: string | null = null;
+  /** The watchdog walks queued records by id, a page per pass, and starts over at the end. */
+  private watchdogCursor = 0;
 
   constructor(private readonly deps: IngestServiceDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -190,7 +205,11 @@ export class IngestService {
     errors.sort((a, b) => a.row - b.row);
     const totalRows = manifest.rows.length + manifest.malformedRows.length;
     const batchId = randomUUID();
-    const { created, result, recordIds } = await this.deps.batches.create({
+    const {
+      created,
+      result,
+      records: stored,
+    } = await this.deps.batches.create({
       id: batchId,
       operatorId: request.operatorId,
       apiKeyId: request.apiKeyId,
@@ -208,7 +227,7 @@ export class IngestService {
         details: { source: request.source, totalRows, accepted: records.length, rejected: totalRows - records.length },
       },
     });
-    const queued = created ? await this.tryEnqueue(recordIds) : 0;
+    const queued = created ? await this.tryEnqueue(stored) : 0;
     const warnings = photos.unreferenced().map((name) => ({
       code: 'photo_unreferenced' as const,
       photo: name,
@@ -246,13 +265,13 @@ export class IngestService {
    * between commit and enqueue). Safe to run from several processes: job ids are deterministic.
    */
   async reconcile(batchSize = 1_000): Promise<number> {
-    let total = await this.requeueLostJobs(batchSize);
+    let total = (await this.requeueLostJobs(batchSize)) + (await this.requeueStalled(batchSize));
     for (;;) {
-      const ids = await this.deps.batches.findWaitingRecordIds(batchSize);
-      if (ids.length === 0) return total;
-      await this.deps.queue.enqueueRecords(ids);
-      total += await this.deps.batches.markQueued(ids);
-      if (ids.length < batchSize) return total;
+      const records = await this.deps.batches.findWaitingRecords(batchSize);
+      if (records.length === 0) return total;
+      await this.deps.queue.enqueueRecords(records);
+      total += await this.deps.batches.markQueued(records.map((record) => record.id));
+      if (records.length < batchSize) return total;
     }
   }
 
@@ -264,16 +283,16 @@ export class IngestService {
    */
   private async requeueLostJobs(batchSize: number): Promise<number> {
     const { batches, queue } = this.deps;
-    if (!batches.findQueuedRecordIds || !queue.serverRunId) return 0;
+    if (!batches.findQueuedRecords || !queue.serverRunId) return 0;
     const runId = await queue.serverRunId();
     if (runId === this.lastRunId) return 0;
     let requeued = 0;
     for (let after = 0; ;) {
-      const ids = await batches.findQueuedRecordIds(after, batchSize);
-      if (ids.length > 0) await queue.enqueueRecords(ids);
-      requeued += ids.length;
-      if (ids.length < batchSize) break;
-      after = ids.at(-1)!;
+      const records = await batches.findQueuedRecords(after, batchSize);
+      if (records.length > 0) await queue.enqueueRecords(records);
+      requeued += records.length;
+      if (records.length < batchSize) break;
+      after = records.at(-1)!.id;
     }
     const restarted = this.lastRunId !== null;
     this.lastRunId = runId;
@@ -283,13 +302,36 @@ export class IngestService {
     return requeued;
   }
 
-  private async tryEnqueue(recordIds: number[]): Promise<number> {
+  /**
+   * The watchdog: a record queued longer than `watchdogAfterMs` ago whose job is not live (never added, dropped
+   * by Redis because its id was taken, completed or failed while the record stayed queued, as after a database
+   * restore) gets a new stamp and a job under the new id. Examines one page of such records per pass.
+   */
+  private async requeueStalled(batchSize: number): Promise<number> {
+    const { batches, queue, watchdogAfterMs } = this.deps;
+    if (!watchdogAfterMs || !batches.findQueuedRecords || !batches.restamp || !queue.liveRecordIds) return 0;
+    const stampedBefore = this.now().getTime() - watchdogAfterMs;
+    const candidates = await batches.findQueuedRecords(this.watchdogCursor, batchSize, stampedBefore);
+    this.watchdogCursor = candidates.length < batchSize ? 0 : candidates.at(-1)!.id;
+    if (candidates.length === 0) return 0;
+    const live = await queue.liveRecordIds(candidates);
+    const restamped = await batches.restamp(candidates.filter((record) => !live.has(record.id)));
+    if (restamped.length === 0) return 0;
+    await queue.enqueueRecords(restamped);
+    this.deps.logger.warn(
+      { records: restamped.length, waitedMs: watchdogAfterMs },
+      'queued records had no live job: queued again under new job ids',
+    );
+    return restamped.length;
+  }
+
+  private async tryEnqueue(records: RecordJobRef[]): Promise<number> {
     try {
-      await this.deps.queue.enqueueRecords(recordIds);
-      return await this.deps.batches.markQueued(recordIds);
+      await this.deps.queue.enqueueRecords(records);
+      return await this.deps.batches.markQueued(records.map((record) => record.id));
     } catch (error) {
       this.deps.logger.warn(
-        { err: error, records: recordIds.length },
+        { err: error, records: records.length },
         'could not queue accepted records; they stay waiting for the reconciler',
       );
       return 0;

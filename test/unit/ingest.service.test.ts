@@ -16,6 +16,7 @@ import type {
   IngestServiceDeps,
   UploadPart,
 } from '../../src/services/ingest.service.js';
+import type { RecordJobRef } from '../../src/jobs/job-registry.js';
 import { appErrorFrom } from '../helpers/errors.js';
 
 const NOW = new Date('2026-06-01T09:30:00Z');
@@ -32,7 +33,7 @@ class FakeBatchStore implements IngestBatchStore {
   lostRaceTo: BatchResult | null = null;
   /** Ids handed out to created records, in order. */
   nextRecordId = 100;
-  /** Records that `findWaitingRecordIds` hands out, oldest first. */
+  /** Records that `findWaitingRecords` hands out, oldest first. */
   waiting: number[] = [];
   /** How many of the ids passed to `markQueued` it reports as moved; all by default. */
   markQueuedCount: ((ids: readonly number[]) => number) | null = null;
@@ -47,10 +48,10 @@ class FakeBatchStore implements IngestBatchStore {
     return this.previous;
   }
 
-  async create(batch: NewBatch): Promise<{ created: boolean; result: BatchResult; recordIds: number[] }> {
+  async create(batch: NewBatch): Promise<{ created: boolean; result: BatchResult; records: RecordJobRef[] }> {
     this.created.push(batch);
-    if (this.lostRaceTo) return { created: false, result: this.lostRaceTo, recordIds: [] };
-    const recordIds = batch.records.map(() => this.nextRecordId++);
+    if (this.lostRaceTo) return { created: false, result: this.lostRaceTo, records: [] };
+    const records = batch.records.map(() => ({ id: this.nextRecordId++, queueStamp: NOW.getTime() }));
     return {
       created: true,
       result: {
@@ -59,7 +60,7 @@ class FakeBatchStore implements IngestBatchStore {
         rejected: batch.totalRows - batch.records.length,
         errors: batch.errors,
       },
-      recordIds,
+      records,
     };
   }
 
@@ -68,9 +69,9 @@ class FakeBatchStore implements IngestBatchStore {
     return this.markQueuedCount ? this.markQueuedCount(recordIds) : recordIds.length;
   }
 
-  async findWaitingRecordIds(limit: number): Promise<number[]> {
+  async findWaitingRecords(limit: number): Promise<RecordJobRef[]> {
     this.waitingLimits.push(limit);
-    return this.waiting.splice(0, limit);
+    return this.waiting.splice(0, limit).map((id) => ({ id, queueStamp: NOW.getTime() }));
   }
 }
 
@@ -99,11 +100,14 @@ class FakePhotoStore implements IngestPhotoStore {
 
 class FakeQueue implements IngestQueue {
   failWith: Error | null = null;
+  /** Ids of the records of each call. */
   readonly enqueued: number[][] = [];
+  readonly enqueuedRecords: RecordJobRef[] = [];
 
-  async enqueueRecords(recordIds: readonly number[]): Promise<void> {
+  async enqueueRecords(records: readonly RecordJobRef[]): Promise<void> {
     if (this.failWith) throw this.failWith;
-    this.enqueued.push([...recordIds]);
+    this.enqueued.push(records.map((record) => record.id));
+    this.enqueuedRecords.push(...records);
   }
 }
 
@@ -779,8 +783,11 @@ describe('IngestService.reconcile: jobs lost by a Redis restart', () => {
     const queue = Object.assign(new FakeQueue(), { serverRunId: async () => runId });
     const batches = Object.assign(new FakeBatchStore(), {
       queued: [11, 12, 13],
-      async findQueuedRecordIds(afterId: number, limit: number) {
-        return this.queued.filter((id) => id > afterId).slice(0, limit);
+      async findQueuedRecords(afterId: number, limit: number) {
+        return this.queued
+          .filter((id) => id > afterId)
+          .slice(0, limit)
+          .map((id) => ({ id, queueStamp: 5 }));
       },
     });
     const h = harness({ queue, batches });
@@ -794,5 +801,74 @@ describe('IngestService.reconcile: jobs lost by a Redis restart', () => {
     expect(await h.service.reconcile(2)).toBe(1);
     expect(queue.enqueued.at(-1)).toEqual([13]);
     expect(h.logger.warnings[0]!.message).toMatch(/Redis restarted/);
+  });
+});
+
+describe('IngestService.reconcile: the watchdog', () => {
+  const WATCHDOG_MS = 60_000;
+  /** Queued records with their stamps; restamp gives each the next stamp unless `taken` says another process did. */
+  function watchdogHarness(queued: RecordJobRef[], live: number[]) {
+    const batches = Object.assign(new FakeBatchStore(), {
+      queued,
+      taken: new Set<number>(),
+      asked: [] as { afterId: number; stampedBefore?: number }[],
+      async findQueuedRecords(afterId: number, limit: number, stampedBefore?: number) {
+        this.asked.push({ afterId, stampedBefore });
+        return this.queued.filter((r) => r.id > afterId && r.queueStamp < (stampedBefore ?? Infinity)).slice(0, limit);
+      },
+      async restamp(records: readonly RecordJobRef[]) {
+        return records.filter((r) => !this.taken.has(r.id)).map((r) => ({ id: r.id, queueStamp: NOW.getTime() }));
+      },
+    });
+    const queue = Object.assign(new FakeQueue(), {
+      serverRunId: async () => 'same',
+      async liveRecordIds(records: readonly RecordJobRef[]) {
+        return new Set(records.map((r) => r.id).filter((id) => live.includes(id)));
+      },
+    });
+    return { ...harness({ batches, queue, watchdogAfterMs: WATCHDOG_MS }), batches, queue };
+  }
+
+  it('queues anew, under a new stamp, only records queued long ago whose job is not live', async () => {
+    const old = NOW.getTime() - 2 * WATCHDOG_MS;
+    const h = watchdogHarness(
+      [
+        { id: 1, queueStamp: old },
+        { id: 2, queueStamp: old },
+        { id: 3, queueStamp: NOW.getTime() - 1_000 },
+      ],
+      [2],
+    );
+    await h.service.reconcile(10); // the first pass of a process re-adds every queued record's job as it was
+    h.queue.enqueuedRecords.length = 0;
+    expect(await h.service.reconcile(10)).toBe(1);
+    expect(h.queue.enqueuedRecords).toEqual([{ id: 1, queueStamp: NOW.getTime() }]);
+    expect(h.batches.asked.at(-1)!.stampedBefore).toBe(NOW.getTime() - WATCHDOG_MS);
+    expect(h.logger.warnings.at(-1)!.message).toMatch(/no live job/);
+  });
+
+  it('leaves records another process restamped first, and walks the queued records a page per pass', async () => {
+    const old = NOW.getTime() - 2 * WATCHDOG_MS;
+    const h = watchdogHarness(
+      [1, 2, 3, 4, 5].map((id) => ({ id, queueStamp: old })),
+      [],
+    );
+    h.batches.taken.add(2);
+    await h.service.reconcile(2);
+    expect(h.queue.enqueuedRecords.filter((r) => r.queueStamp === NOW.getTime()).map((r) => r.id)).toEqual([1]);
+    await h.service.reconcile(2);
+    await h.service.reconcile(2);
+    await h.service.reconcile(2);
+    expect(h.batches.asked.filter((a) => a.stampedBefore !== undefined).map((a) => a.afterId)).toEqual([0, 2, 4, 0]);
+    const restamped = h.queue.enqueuedRecords.filter((r) => r.queueStamp === NOW.getTime()).map((r) => r.id);
+    expect(restamped.sort()).toEqual([1, 1, 3, 4, 5]);
+  });
+
+  it('is off without watchdogAfterMs', async () => {
+    const h = watchdogHarness([{ id: 1, queueStamp: 0 }], []);
+    const off = harness({ batches: h.batches, queue: h.queue });
+    await off.service.reconcile(10);
+    await off.service.reconcile(10);
+    expect(h.batches.asked.every((a) => a.stampedBefore === undefined)).toBe(true);
   });
 });

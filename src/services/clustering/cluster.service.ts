@@ -382,6 +382,11 @@ export class ClusterService {
     if ('index' in saved && saved.watermark.lastEventId < (await this.store.lastReembedEventId())) {
       saved = { unusable: 'saved before the stored descriptors were recomputed (simsift reembed)' };
     }
+    // Postgres went back in time (restored from an earlier backup): face ids are handed out again, so the saved
+    // vectors under them may be other people's.
+    if ('index' in saved && saved.watermark.lastEventId > knownEventId) {
+      saved = { unusable: 'saved after the last cluster event in Postgres: the database was restored from a backup' };
+    }
     let restored = 'index' in saved ? await this.restoreAll(saved) : null;
     let savedIndex = 'index' in saved ? `loaded (${saved.watermark.faces} faces)` : saved.unusable;
     if (!restored && 'index' in saved) savedIndex = 'saved index does not match the faces in Postgres';
