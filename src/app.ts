@@ -25,12 +25,16 @@ export interface BuildAppOptions {
 
 /** Builds the HTTP API (plugins, routes, error handler) without listening, so tests can drive it directly. */
 export async function buildApp({ container, logger }: BuildAppOptions): Promise<FastifyInstance> {
+  const { trustProxy } = container.config;
   const app = Fastify({
     loggerInstance: logger,
     // JSON bodies are small (admin calls); uploads stream through their own parsers and limits.
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     requestIdHeader: 'x-request-id',
+    // Which proxies' X-Forwarded-For gives request.ip (the failed-key limiter and logs use it). A hop count is
+    // proxy-addr's "trust the n nearest hops", written as the function Fastify's types accept.
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
     logController: new OneLinePerRequest(),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -51,7 +55,10 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  registerAuth(app, container.auth, { maxFailuresPerMinute: container.config.maxAuthFailuresPerMinute });
+  await registerAuth(app, container.auth, {
+    maxFailuresPerMinute: container.config.maxAuthFailuresPerMinute,
+    secureCookies: container.config.secureCookies,
+  });
   registerMetrics(app, [container.facesQueue, container.clusterQueue]);
   await app.register(healthRoutes, { container });
   await app.register(adminRoutes, { container });

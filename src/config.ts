@@ -66,6 +66,17 @@ export interface Config {
   readCache: boolean;
   /** Failed authentications (unknown or revoked keys) one client IP may make per minute before 429. */
   maxAuthFailuresPerMinute: number;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (Fastify's `trustProxy`): false (none, the
+   * default), a hop count, or addresses and CIDR ranges. Behind a load balancer without it, every client shares
+   * the balancer's address, and one client's bad keys would count against all.
+   */
+  trustProxy: boolean | number | string[];
+  /**
+   * The review UI's session cookie is `Secure` and `__Host-` prefixed unless NODE_ENV is development or test
+   * (served over plain HTTP there): TLS usually ends at a proxy, so the request's own protocol is no guide.
+   */
+  secureCookies: boolean;
   workerProcesses: number;
   faces: FaceConfig;
   clustering: ClusteringConfig;
@@ -148,6 +159,19 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
+  const trustProxy = (): boolean | number | string[] => {
+    const raw = str('SIMSIFT_TRUST_PROXY', 'false').trim();
+    if (raw === 'false') return false;
+    if (raw === 'true') return true;
+    if (/^\d{1,2}$/.test(raw)) return Number(raw);
+    const entries = raw.split(',').map((entry) => entry.trim());
+    // IPv4 or IPv6 addresses, with an optional /prefix; proxy-addr checks them further when the app starts.
+    if (entries.every((entry) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry) && /[.:]/.test(entry))) return entries;
+    problems.push(
+      `SIMSIFT_TRUST_PROXY must be false, true, a hop count, or comma-separated addresses or CIDR ranges (got "${raw}")`,
+    );
+    return false;
+  };
   const dataDir = path.resolve(str('SIMSIFT_DATA_DIR', './data'));
   const config: Omit<Config, 'secret' | 'secretGenerated'> = {
     nodeEnv,
@@ -166,6 +190,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxPhotoPixels: int('SIMSIFT_MAX_PHOTO_PIXELS', 40_000_000, 1, 1_000_000_000),
     },
     reconcileIntervalMs: int('SIMSIFT_RECONCILE_INTERVAL_MS', 10_000, 100, 3_600_000),
+    trustProxy: trustProxy(),
+    secureCookies: nodeEnv !== 'development' && nodeEnv !== 'test',
     maxQueuedRecords: int('SIMSIFT_MAX_QUEUED_RECORDS', 1_000_000, 1, Number.MAX_SAFE_INTEGER),
     queueWatchdogMs: int('SIMSIFT_QUEUE_WATCHDOG_MS', 15 * 60_000, 1_000, 7 * 24 * 3_600_000),
     clusterSweepMs: int('SIMSIFT_CLUSTER_SWEEP_MS', 60_000, 1_000, 3_600_000),

@@ -1,3 +1,5 @@
+import { timingSafeEqual } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AUTH_FAILURE_WINDOW_MS, type AuthService, type Principal, type Role } from '../services/auth.service.js';
 import { AppError } from '../services/errors.js';
@@ -8,6 +10,11 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Set when the caller authenticated with the review UI's session cookie rather than a bearer key. */
     sessionToken: string | null;
+    /**
+     * The error for an unknown or revoked key this request presented: 401 `invalid_api_key`, or 429
+     * `too_many_auth_failures` once the client address sent too many within a minute.
+     */
+    keyRefusal(): AppError;
   }
   interface FastifyContextConfig {
     /** Roles allowed on the route; routes without it are public (health, docs, metrics). */
@@ -15,16 +22,21 @@ declare module 'fastify' {
   }
 }
 
-export const SESSION_COOKIE = 'simsift_session';
+/**
+ * The review UI's session cookie. `__Host-` (the browser keeps it to this origin, path / and HTTPS) wherever it is
+ * `Secure`, which is everywhere but development and test (config.secureCookies).
+ */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? '__Host-simsift_session' : 'simsift_session';
+}
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** The value of one cookie from the Cookie header, or null. */
-export function cookieValue(header: string | undefined, name: string): string | null {
-  for (const part of (header ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=') || null;
-  }
-  return null;
+/** Whether the CSRF token sent matches the session's, compared in constant time. */
+function csrfMatches(sent: string | string[] | undefined, expected: string): boolean {
+  if (typeof sent !== 'string') return false;
+  const a = Buffer.from(sent, 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const WINDOW_MS = AUTH_FAILURE_WINDOW_MS;
@@ -90,27 +102,30 @@ export class AuthFailureLimiter {
  * Authentication for every route that declares `config.roles`: a bearer API key, or the review UI's session
  * cookie. No or unknown credentials are 401, a known caller with the wrong role is 403. A cookie session must
  * echo its CSRF token in `x-csrf-token` on every state-changing request, so another site cannot make the
- * browser act for the analyst. A client IP that sent `maxFailuresPerMinute` unknown or revoked keys within a
- * minute gets 429 `too_many_auth_failures` (with Retry-After) on every `/v1/` route until the minute is over.
+ * browser act for the analyst. A client address that sent `maxFailuresPerMinute` unknown or revoked keys within a
+ * minute gets 429 `too_many_auth_failures` (with Retry-After) for every further bad key until the minute is over;
+ * a valid key is never refused, since behind one load balancer or NAT one client's bad keys must not lock out
+ * every operator (set SIMSIFT_TRUST_PROXY so the address is the client's, not the balancer's).
  */
-export function registerAuth(
+export async function registerAuth(
   app: FastifyInstance,
   auth: AuthService,
-  { maxFailuresPerMinute }: { maxFailuresPerMinute: number },
-): void {
+  { maxFailuresPerMinute, secureCookies }: { maxFailuresPerMinute: number; secureCookies: boolean },
+): Promise<void> {
   const limiter = new AuthFailureLimiter(maxFailuresPerMinute);
+  const cookieName = sessionCookieName(secureCookies);
+  await app.register(fastifyCookie);
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionToken', null);
-  app.addHook('onRequest', async (request) => {
-    // Checked before the key is looked at, so a blocked client learns nothing more about any key.
-    if (request.url.startsWith('/v1/')) {
-      const retryAfter = limiter.blockedFor(request.ip);
-      if (retryAfter > 0) {
-        throw new AppError(429, 'too_many_auth_failures', 'too many failed authentications; try again later', {
+  app.decorateRequest('keyRefusal', function (this: FastifyRequest) {
+    const retryAfter = limiter.blockedFor(this.ip);
+    return retryAfter > 0
+      ? new AppError(429, 'too_many_auth_failures', 'too many failed authentications; try again later', {
           retry_after_seconds: retryAfter,
-        });
-      }
-    }
+        })
+      : new AppError(401, 'invalid_api_key', 'the API key is unknown or revoked');
+  });
+  app.addHook('onRequest', async (request) => {
     const roles = request.routeOptions.config.roles;
     if (!roles) return;
     const header = request.headers.authorization;
@@ -121,13 +136,13 @@ export function registerAuth(
         throw new AppError(401, 'unauthenticated', 'send an API key as "Authorization: Bearer <key>"');
       }
       principal = await auth.authenticate(match[1]);
-      if (!principal) throw new AppError(401, 'invalid_api_key', 'the API key is unknown or revoked');
+      if (!principal) throw request.keyRefusal();
     } else {
-      const token = cookieValue(request.headers.cookie, SESSION_COOKIE);
+      const token = request.cookies[cookieName];
       if (!token) throw new AppError(401, 'unauthenticated', 'send an API key as "Authorization: Bearer <key>"');
       const session = await auth.session(token);
       if (!session) throw new AppError(401, 'session_expired', 'the session has ended; sign in again');
-      if (!SAFE_METHODS.has(request.method) && request.headers['x-csrf-token'] !== session.csrfToken) {
+      if (!SAFE_METHODS.has(request.method) && !csrfMatches(request.headers['x-csrf-token'], session.csrfToken)) {
         throw new AppError(403, 'csrf_token_invalid', "send the session's CSRF token in x-csrf-token");
       }
       principal = session.principal;
@@ -140,6 +155,7 @@ export function registerAuth(
   });
 
   // Route handlers reject keys too (the review UI's sign-in), so failures are counted where every error passes.
+  // Refusals of an address already blocked (429) are not counted: its window is fixed.
   app.addHook('onError', async (request, _reply, error) => {
     if (error instanceof AppError && error.code === 'invalid_api_key') {
       limiter.recordFailure(request.ip, await auth.recordFailure(request.ip));

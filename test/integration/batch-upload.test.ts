@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestCsv, sampleRow, type SampleRow } from '../../src/cli/sample-batch.js';
+import { embedRecordJobId } from '../../src/jobs/job-registry.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { pngDeclaring, samplePhoto, tinyJpeg, tinyPng, tinyWebp } from '../helpers/photos.js';
 import { zipOf } from '../helpers/zip.js';
@@ -121,15 +122,27 @@ describe('POST /v1/batches (multipart)', () => {
       [7, 'photo', 'unsupported_image_type'],
     ]);
 
-    const records = await env.container.pool.query<{ id: number; msisdn: string; state: string; row_number: number }>(
-      'SELECT id, msisdn, state, row_number FROM kyc_records WHERE batch_id = $1::uuid ORDER BY row_number',
+    const records = await env.container.pool.query<{
+      id: number;
+      msisdn: string;
+      state: string;
+      row_number: number;
+      queueStamp: number;
+    }>(
+      `SELECT id, msisdn, state, row_number, queue_stamp AS "queueStamp" FROM kyc_records WHERE batch_id = $1::uuid
+       ORDER BY row_number`,
       [result.batch_id],
     );
     expect(records.rows.map((r) => [r.row_number, r.msisdn, r.state])).toEqual(
       rows.map((row, i) => [i + 1, row.msisdn, 'queued']),
     );
     const jobIds = await env.container.facesQueue.jobIds();
-    for (const record of records.rows) expect(jobIds).toContain(`embed-${record.id}`);
+    // Each under an id that carries its queue stamp: a database restore hands record ids out again, not stamps.
+    for (const record of records.rows) {
+      expect(record.queueStamp).toBeGreaterThan(Date.parse('2026-01-01'));
+      expect(jobIds).toContain(embedRecordJobId(record));
+      expect(embedRecordJobId(record)).toBe(`embed-${record.id}-${record.queueStamp}`);
+    }
   });
 
   it('never stores or logs an identity document in plain text', async () => {

@@ -196,6 +196,36 @@ describe('roles and keys', () => {
   });
 });
 
+describe('the review session cookie outside development', () => {
+  it('is __Host- prefixed and Secure whatever the protocol the request arrived by', async () => {
+    const production = await createTestEnv({ secureCookies: true });
+    try {
+      const analyst = await production.key('analyst');
+      // Plain HTTP to the app, as behind a proxy that ends TLS.
+      const signIn = await fetch(`${production.url}/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key: analyst }),
+      });
+      expect(signIn.status).toBe(200);
+      const setCookie = signIn.headers.get('set-cookie')!;
+      expect(setCookie).toMatch(/^__Host-simsift_session=/);
+      expect(setCookie).toMatch(/; Secure/);
+      expect(setCookie).toMatch(/; Path=\//);
+      expect(setCookie).toMatch(/; HttpOnly/);
+      expect(setCookie).not.toMatch(/Domain=/i);
+      const cookie = setCookie.split(';')[0]!;
+      const list = await fetch(`${production.url}/v1/clusters`, { headers: { cookie } });
+      expect(list.status).toBe(200);
+      // The development name is not accepted in its place.
+      const renamed = cookie.replace('__Host-simsift_session', 'simsift_session');
+      expect((await fetch(`${production.url}/v1/clusters`, { headers: { cookie: renamed } })).status).toBe(401);
+    } finally {
+      await production.close();
+    }
+  });
+});
+
 describe('security headers and CORS', () => {
   it('sets helmet headers on API answers and keeps the stricter CSP of the review UI', async () => {
     const api = await call('GET', '/v1/batches', keys.jio!);
@@ -333,28 +363,52 @@ describe('personal data at rest and in logs', () => {
 });
 
 describe('failed authentication rate limit', () => {
-  it('answers 429 with Retry-After after N bad keys per minute from one IP, even to a good key', async () => {
+  it('answers 429 with Retry-After to further bad keys after N per minute from one address, never to a good key', async () => {
     const limited = await createTestEnv({ maxAuthFailuresPerMinute: 3 });
     try {
       const good = await limited.key('operator', 'VI');
       const get = (key: string) => fetch(`${limited.url}/v1/batches`, { headers: { authorization: `Bearer ${key}` } });
       for (let i = 0; i < 2; i++) expect((await get(`ssk_wrong-${i}`)).status).toBe(401);
       // A failed sign-in to the review UI counts as well.
-      const signIn = await fetch(`${limited.url}/v1/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ key: 'ssk_wrong-sign-in' }),
-      });
-      expect(signIn.status).toBe(401);
+      const signIn = (key: string) =>
+        fetch(`${limited.url}/v1/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ key }),
+        });
+      expect((await signIn('ssk_wrong-sign-in')).status).toBe(401);
       const blocked = await get('ssk_wrong-3');
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(await blocked.json()).toMatchObject({ code: 'too_many_auth_failures' });
-      expect((await get(good)).status).toBe(429);
+      expect((await signIn('ssk_wrong-sign-in-2')).status).toBe(429);
+      // Behind one load balancer every operator shares the address: a valid key still works.
+      expect((await get(good)).status).toBe(200);
+      expect((await signIn(await limited.key('analyst'))).status).toBe(200);
+      expect((await get('ssk_wrong-4')).status).toBe(429);
       // Public endpoints stay reachable.
       expect((await fetch(`${limited.url}/healthz`)).status).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('tells clients apart behind a trusted proxy by X-Forwarded-For, and ignores it from anyone else', async () => {
+    const proxied = await createTestEnv({ maxAuthFailuresPerMinute: 2, trustProxy: ['127.0.0.1', '::1'] });
+    const direct = await createTestEnv({ maxAuthFailuresPerMinute: 2 });
+    try {
+      const get = (url: string, key: string, client: string) =>
+        fetch(`${url}/v1/batches`, { headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': client } });
+      for (const key of ['ssk_a1', 'ssk_a2']) expect((await get(proxied.url, key, '203.0.113.7')).status).toBe(401);
+      expect((await get(proxied.url, 'ssk_a3', '203.0.113.7')).status).toBe(429);
+      // Another client behind the same proxy is not blocked by the first one's failures.
+      expect((await get(proxied.url, 'ssk_b1', '198.51.100.4')).status).toBe(401);
+      // Without trustProxy a forged header changes nothing: the address is the connection's.
+      for (const key of ['ssk_c1', 'ssk_c2']) expect((await get(direct.url, key, '203.0.113.7')).status).toBe(401);
+      expect((await get(direct.url, 'ssk_c3', '198.51.100.4')).status).toBe(429);
+    } finally {
+      await proxied.close();
+      await direct.close();
     }
   });
 
@@ -372,13 +426,14 @@ describe('failed authentication rate limit', () => {
       expect((await get(first.url, 'ssk_wrong-2')).status).toBe(401);
       // Counted alone, this would be the second process's first failure.
       expect((await get(secondUrl, 'ssk_wrong-3')).status).toBe(401);
-      const blocked = await get(secondUrl, good);
+      const blocked = await get(secondUrl, 'ssk_wrong-4');
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
-      // The first process learns of it at the address's next failure there, and blocks from then on.
+      expect((await get(secondUrl, good)).status).toBe(200);
+      // The first process learns of it at the address's next failure there, and refuses with 429 from then on.
+      expect((await get(first.url, 'ssk_wrong-5')).status).toBe(401);
+      expect((await get(first.url, 'ssk_wrong-6')).status).toBe(429);
       expect((await get(first.url, good)).status).toBe(200);
-      expect((await get(first.url, 'ssk_wrong-4')).status).toBe(401);
-      expect((await get(first.url, good)).status).toBe(429);
     } finally {
       await second.close();
       await container.close();

@@ -167,6 +167,31 @@ describe('loadConfig: validation', () => {
   });
 });
 
+describe('loadConfig: behind a proxy', () => {
+  it('trusts no proxy by default, and reads true, a hop count or addresses and CIDR ranges', () => {
+    expect(loadConfig({ SIMSIFT_SECRET: SECRET }).trustProxy).toBe(false);
+    expect(loadConfig({ SIMSIFT_SECRET: SECRET, SIMSIFT_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ SIMSIFT_SECRET: SECRET, SIMSIFT_TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(
+      loadConfig({ SIMSIFT_SECRET: SECRET, SIMSIFT_TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,::1' }).trustProxy,
+    ).toEqual(['10.0.0.0/8', '192.168.1.7', '::1']);
+  });
+
+  it('rejects anything else with the accepted forms', () => {
+    for (const value of ['yes', 'loadbalancer.internal', '10.0.0.0/8;rm', '-1']) {
+      expect(() => loadConfig({ SIMSIFT_SECRET: SECRET, SIMSIFT_TRUST_PROXY: value })).toThrow(
+        /SIMSIFT_TRUST_PROXY must be false, true, a hop count, or comma-separated addresses/,
+      );
+    }
+  });
+
+  it('makes the session cookie Secure everywhere but development and test', () => {
+    expect(loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'production' }).secureCookies).toBe(true);
+    expect(loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'development' }).secureCookies).toBe(false);
+    expect(loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'test' }).secureCookies).toBe(false);
+  });
+});
+
 describe('loadConfig: development secret', () => {
   it('generates a 0600 secret file the first time and reads the same secret afterwards', () => {
     const dataDir = path.join(tempDir(), 'nested', 'data');

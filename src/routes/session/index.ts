@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Container } from '../../container.js';
-import { SESSION_COOKIE, principalOf } from '../../plugins/auth.js';
+import { principalOf, sessionCookieName } from '../../plugins/auth.js';
+import { AppError } from '../../services/errors.js';
 import type { Session } from '../../services/auth.service.js';
 import { problemResponses } from '../common.schemas.js';
 
@@ -23,12 +24,15 @@ const view = (session: Session) => ({
   expiresAt: session.expiresAt,
 });
 
-function setCookie(request: FastifyRequest, reply: FastifyReply, value: string, maxAgeSeconds: number) {
-  const secure = request.protocol === 'https' ? '; Secure' : '';
-  void reply.header(
-    'set-cookie',
-    `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${secure}`,
-  );
+/** The session cookie; `Secure` by configuration, never by the request's protocol (TLS ends at a proxy). */
+function setCookie(reply: FastifyReply, secure: boolean, value: string, maxAgeSeconds: number) {
+  void reply.setCookie(sessionCookieName(secure), value, {
+    httpOnly: true,
+    sameSite: 'strict',
+    path: '/',
+    maxAge: maxAgeSeconds,
+    secure,
+  });
 }
 
 /** The review UI's sign-in: an analyst key is exchanged for an httpOnly session cookie. */
@@ -44,9 +48,11 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
       },
     },
     async (request, reply) => {
-      const session = await container.auth.signIn(request.body.key);
+      const session = await container.auth.signIn(request.body.key).catch((error: unknown) => {
+        throw error instanceof AppError && error.code === 'invalid_api_key' ? request.keyRefusal() : error;
+      });
       const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000));
-      setCookie(request, reply, session.token, maxAge);
+      setCookie(reply, container.config.secureCookies, session.token, maxAge);
       return view(session);
     },
   );
@@ -76,7 +82,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
     },
     async (request, reply) => {
       if (request.sessionToken) await container.auth.signOut(request.sessionToken);
-      setCookie(request, reply, '', 0);
+      setCookie(reply, container.config.secureCookies, '', 0);
       return reply.code(204).send(null);
     },
   );
