@@ -1,9 +1,10 @@
 # simsift: the API (`serve`, the default) and the workers (`worker`) from one image. See docker-compose.yml.
-FROM node:20-bookworm
+# Node 22 LTS: Node 20 is end-of-life (the package supports >= 20.19).
+FROM node:22-bookworm
 WORKDIR /app
 # Dependencies first, so a code change does not reinstall them. The full node image has the compilers that
 # usearch's native addon may need.
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev && npm cache clean --force \

@@ -37,7 +37,10 @@ const flag = (name: string) => {
 const dir = path.resolve(
   args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? '../shared/datasets/faces-dev',
 );
-const config = loadConfig({ ...process.env, SIMSIFT_DATA_DIR: path.join(os.tmpdir(), 'simsift-survey') });
+const config = loadConfig(
+  { ...process.env, SIMSIFT_DATA_DIR: path.join(os.tmpdir(), 'simsift-survey') },
+  { secret: 'ephemeral' },
+);
 const embedder = flag('--embedder') ?? config.faces.embedder;
 const engine = await FaceEngine.create({ embedder, allowCpuBackend: false });
 const files = (await listPhotos(dir)).slice(0, Number(flag('--limit') ?? Infinity));

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,7 +48,12 @@ export interface Config {
   dataDir: string;
   /** HMAC key for identity documents. Never logged. */
   secret: Buffer;
-  /** True when the secret was generated into the data dir (development only). */
+  /**
+   * Names the secret without revealing it (8 hex characters of a hash of it), stored with every document HMAC: a
+   * changed secret shows as records under another key id, whose documents can no longer match new ones.
+   */
+  secretKeyId: string;
+  /** True when the secret was generated into the data dir (explicit development mode, or the demo). */
   secretGenerated: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   upload: UploadLimits;
@@ -100,7 +105,17 @@ const MIB = 1024 * 1024;
  * Parses and validates the environment once. Every bad key is reported together so an operator fixes them
  * in one go, not one restart per key. The only module that reads `process.env`.
  */
-export function loadConfig(env: Env = process.env): Config {
+export interface LoadConfigOptions {
+  /**
+   * Where the HMAC secret may come from when neither SIMSIFT_SECRET nor SIMSIFT_SECRET_FILE is set: `required`
+   * (an error, unless NODE_ENV=development is set explicitly, which generates one into the data dir),
+   * `generated` (the demo: always generated into the data dir), or `ephemeral` (commands that hash no document:
+   * a random key in memory).
+   */
+  secret?: 'required' | 'generated' | 'ephemeral';
+}
+
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const str = (key: string, fallback: string): string => {
     const value = env[key];
@@ -173,7 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     return false;
   };
   const dataDir = path.resolve(str('SIMSIFT_DATA_DIR', './data'));
-  const config: Omit<Config, 'secret' | 'secretGenerated'> = {
+  const config: Omit<Config, 'secret' | 'secretKeyId' | 'secretGenerated'> = {
     nodeEnv,
     databaseUrl: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/simsift', ['postgres:', 'postgresql:']),
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
@@ -233,18 +248,42 @@ export function loadConfig(env: Env = process.env): Config {
   let secret: Buffer | undefined;
   let secretGenerated = false;
   const rawSecret = env.SIMSIFT_SECRET;
+  const secretFile = env.SIMSIFT_SECRET_FILE;
+  const wanted = options.secret ?? 'required';
+  const secretSource = wanted === 'required' && env.NODE_ENV === 'development' ? 'generated' : wanted;
   if (rawSecret !== undefined && rawSecret !== '') {
+    if (secretFile) problems.push('set SIMSIFT_SECRET or SIMSIFT_SECRET_FILE, not both');
     if (rawSecret.length < 32) problems.push('SIMSIFT_SECRET must be at least 32 characters');
     secret = Buffer.from(rawSecret, 'utf8');
-  } else if (nodeEnv === 'production') {
-    problems.push('SIMSIFT_SECRET is required when NODE_ENV=production (the HMAC key for identity documents)');
+  } else if (secretFile !== undefined && secretFile !== '') {
+    try {
+      secret = readSecretFile(path.resolve(secretFile)) ?? undefined;
+      if (!secret) problems.push(`SIMSIFT_SECRET_FILE ${secretFile} does not exist`);
+    } catch (error) {
+      problems.push(
+        error instanceof ConfigError
+          ? error.problems.join('; ')
+          : `SIMSIFT_SECRET_FILE ${secretFile} cannot be read: ${(error as Error).message}`,
+      );
+    }
+  } else if (secretSource === 'required') {
+    problems.push(
+      'SIMSIFT_SECRET or SIMSIFT_SECRET_FILE is required (the HMAC key for identity documents, 32 or more ' +
+        'characters); for local use only, NODE_ENV=development generates one into the data directory',
+    );
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
+  if (!secret && secretSource === 'ephemeral') secret = Buffer.from(randomBytes(32).toString('base64url'), 'utf8');
   if (!secret) {
     ({ secret, generated: secretGenerated } = developmentSecret(dataDir));
   }
-  return { ...config, secret, secretGenerated };
+  return { ...config, secret, secretKeyId: secretKeyId(secret), secretGenerated };
+}
+
+/** 8 hex characters that name a secret: a keyed hash, so they reveal nothing usable about it. */
+export function secretKeyId(secret: Buffer): string {
+  return createHmac('sha256', secret).update('simsift secret key id').digest('hex').slice(0, 8);
 }
 
 /**

@@ -89,6 +89,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       serverRunId: () => facesQueue.serverRunId(),
     },
     secret: config.secret,
+    secretKeyId: config.secretKeyId,
     maxRowsPerBatch: config.upload.maxRowsPerBatch,
     maxQueuedRecords: config.maxQueuedRecords,
     watchdogAfterMs: config.queueWatchdogMs,

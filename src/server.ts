@@ -28,6 +28,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   }
   const container = createContainer(config, logger);
   await container.start();
+  const otherSecrets = await container.ingest.recordsUnderOtherSecrets();
+  if (otherSecrets.length > 0) {
+    logger.warn(
+      { secretKeyId: config.secretKeyId, otherKeys: otherSecrets },
+      'stored records were hashed under another SIMSIFT_SECRET: their identity documents cannot match new ones ' +
+        '(see README, "Rotating the secret")',
+    );
+  }
   const app = await buildApp({ container, logger });
   const url = await app.listen({ host: config.host, port: config.port });
 

@@ -8,7 +8,8 @@ import { exitAfter } from '../src/shutdown.js';
 
 let config;
 try {
-  config = loadConfig();
+  // A face worker hashes no identity document: it needs no SIMSIFT_SECRET (and is better off without it).
+  config = loadConfig(process.env, { secret: 'ephemeral' });
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`simsift worker: ${error.message}\n`);

@@ -55,7 +55,7 @@ export async function run(argv: string[]): Promise<object> {
   const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
   const share = ([found, wanted]: number[]) => round(found! / Math.max(1, wanted!), 4);
   const dataset = path.resolve(flag('--dataset', '../shared/datasets/faces-dev'));
-  const config = loadConfig();
+  const config = loadConfig(process.env, { secret: 'ephemeral' });
   const model = (await readModelManifest()).models.find((entry) => entry.name === 'face_recognition')!;
   const cacheDir = embeddingCacheDir(
     path.join(config.dataDir, 'eval-cache'),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config, type LoadConfigOptions } from '../config.js';
 import { createContainer } from '../container.js';
 import { runClusterWorker } from '../cluster-worker-runtime.js';
 import { createLogger } from '../logger.js';
@@ -24,9 +24,15 @@ import { formatBytes, progressBar, type ProgressBar } from './progress.js';
 import { uploadBatch } from './upload.js';
 import { superviseFaceWorkers } from './worker-supervisor.js';
 
-/** The validated configuration (a ConfigError exits 2), after checking the backing services it names (exit 3). */
-async function config(needs: { postgres?: boolean; redis?: boolean } = {}): Promise<Config> {
-  const cfg = loadConfig();
+/**
+ * The validated configuration (a ConfigError exits 2), after checking the backing services it names (exit 3).
+ * Only the API hashes identity documents, so only `serve` requires SIMSIFT_SECRET (and the demo generates its
+ * own); every other command runs with a random key in memory, and a worker host need not hold the secret.
+ */
+async function config(
+  needs: { postgres?: boolean; redis?: boolean; secret?: LoadConfigOptions['secret'] } = {},
+): Promise<Config> {
+  const cfg = loadConfig(process.env, { secret: needs.secret ?? 'ephemeral' });
   await requireServices(cfg, needs);
   return cfg;
 }
@@ -79,7 +85,7 @@ program
   .command('serve')
   .description('run the HTTP API (migrates the database first)')
   .action(async () => {
-    const cfg = await config({ postgres: true, redis: true });
+    const cfg = await config({ postgres: true, redis: true, secret: 'required' });
     const logger = createLogger(cfg);
     const server = await startServer(cfg, logger);
     logger.info({ url: server.url, docs: `${server.url}/docs` }, 'simsift API listening');
@@ -433,7 +439,8 @@ program
   .option('--port <n>', 'API port (default: any free port)', '0')
   .option('--keep-running', 'leave the API and workers up after the report, to open the review UI (Ctrl+C stops)')
   .action(async (options: { faces: string; dataset?: string; seed: string; port: string; keepRunning?: boolean }) => {
-    const cfg = await config({ postgres: true, redis: true });
+    // The demo's own database and data dir: it keeps a generated secret there, like a development setup.
+    const cfg = await config({ postgres: true, redis: true, secret: 'generated' });
     process.exitCode = await runDemo(cfg, {
       faces: options.dataset ?? options.faces,
       seed: integerOption('--seed', options.seed, 0)!,

@@ -29,6 +29,8 @@ export interface NewKycRecord {
   gender: string | null;
   idType: string;
   idHmac: Buffer;
+  /** The secret's key id (config.secretKeyId) the HMAC was made with. */
+  idHmacKey: string;
   idMasked: string;
   address: string | null;
   lsa: string;
@@ -163,10 +165,10 @@ export class BatchRepository {
           : (
               await client.query<RecordJobRef>(
                 `INSERT INTO kyc_records (batch_id, operator_id, row_number, msisdn, name, father_name, dob, gender,
-                   id_type, id_hmac, id_masked, address, lsa, pos_agent_id, activation_date, photo_sha256)
+                   id_type, id_hmac, id_masked, address, lsa, pos_agent_id, activation_date, photo_sha256, id_hmac_key)
                  SELECT $1::uuid, $2::bigint, r.* FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[],
                    $7::date[], $8::text[], $9::text[], $10::bytea[], $11::text[], $12::text[], $13::text[], $14::text[],
-                   $15::date[], $16::bytea[]) AS r
+                   $15::date[], $16::bytea[], $17::text[]) AS r
                  RETURNING id, queue_stamp AS "queueStamp"`,
                 [
                   batch.id,
@@ -185,6 +187,7 @@ export class BatchRepository {
                   records.map((r) => r.posAgentId),
                   records.map((r) => r.activationDate),
                   records.map((r) => r.photoSha256),
+                  records.map((r) => r.idHmacKey),
                 ],
               )
             ).rows;
@@ -254,6 +257,14 @@ export class BatchRepository {
        WHERE r.id = old.id AND r.queue_stamp = old.stamp AND r.state = 'queued'
        RETURNING r.id, r.queue_stamp AS "queueStamp"`,
       [records.map((r) => r.id), records.map((r) => r.queueStamp)],
+    );
+    return result.rows;
+  }
+
+  /** Records per document-HMAC key id (null: from before key ids were kept). */
+  async hmacKeyIds(): Promise<{ keyId: string | null; records: number }[]> {
+    const result = await this.pool.query<{ keyId: string | null; records: number }>(
+      `SELECT id_hmac_key AS "keyId", count(*)::int AS records FROM kyc_records GROUP BY id_hmac_key ORDER BY 2 DESC`,
     );
     return result.rows;
   }

@@ -71,6 +71,15 @@ const COLUMNS = [
 ];
 
 /**
+ * The CSV of a block list. Cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or
+ * carriage return: an uploaded LSA or a reviewer's name could) are prefixed with a quote, so opening an export
+ * in Excel never executes what a subscriber or an operator wrote.
+ */
+export function blockListCsv(rows: ReturnType<typeof blockListRows>): string {
+  return stringify(rows, { header: true, columns: COLUMNS, escape_formulas: true });
+}
+
+/**
  * Per-operator block lists for enforcement. Incremental by default: an export holds the numbers not exported
  * before for that operator; `full` lists them all again. Each file's sha256 and row count are recorded, and an
  * operator key sees and downloads only its own operator's exports.
@@ -96,7 +105,7 @@ export class ExportService {
       (candidates) => {
         const rows = blockListRows(candidates, exportedAt);
         return {
-          csv: stringify(rows, { header: true, columns: COLUMNS }),
+          csv: blockListCsv(rows),
           json: `${JSON.stringify({ operator: operator.code, exported_at: exportedAt, rows }, null, 2)}\n`,
         };
       },

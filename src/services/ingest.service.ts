@@ -52,6 +52,8 @@ export interface IngestBatchStore {
    * reconciler cannot recover lost jobs.
    */
   findQueuedRecords?(afterId: number, limit: number, stampedBefore?: number): Promise<RecordJobRef[]>;
+  /** Records per document-HMAC key id; without it the secret is not checked against stored records. */
+  hmacKeyIds?(): Promise<{ keyId: string | null; records: number }[]>;
   /** New stamps for queued records (new job ids), unless changed since read; without it there is no watchdog. */
   restamp?(records: readonly RecordJobRef[]): Promise<RecordJobRef[]>;
 }
@@ -76,6 +78,8 @@ export interface IngestServiceDeps {
   photos: IngestPhotoStore;
   queue: IngestQueue;
   secret: Buffer;
+  /** Names `secret` (config.secretKeyId); stored with every document HMAC. */
+  secretKeyId: string;
   maxRowsPerBatch: number;
   /** Uploads are refused (429 `queue_full`) while more face jobs than this wait; unlimited when unset. */
   maxQueuedRecords?: number;
@@ -108,6 +112,15 @@ export class IngestService {
 
   constructor(private readonly deps: IngestServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+  }
+
+  /**
+   * Stored records whose documents were hashed under another secret than the configured one (a changed or lost
+   * SIMSIFT_SECRET): their documents can never match new records'. Empty when every record uses this secret.
+   */
+  async recordsUnderOtherSecrets(): Promise<{ keyId: string | null; records: number }[]> {
+    const counts = (await this.deps.batches.hmacKeyIds?.()) ?? [];
+    return counts.filter((count) => count.keyId !== null && count.keyId !== this.deps.secretKeyId);
   }
 
   /** The result of an earlier upload with this idempotency key, if any. */
@@ -194,6 +207,7 @@ export class IngestService {
         gender: row.gender,
         idType: row.idType,
         idHmac: hashIdentityDocument(this.deps.secret, row.idType, row.idNumber),
+        idHmacKey: this.deps.secretKeyId,
         idMasked: row.idMasked,
         address: row.address,
         lsa: row.lsa,

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it, expect } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, secretKeyId } from '../../src/config.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 
@@ -140,12 +140,50 @@ describe('loadConfig: validation', () => {
     expect(error.problems[0]).toMatch(/^DATABASE_URL /);
   });
 
-  it('requires SIMSIFT_SECRET in production', () => {
+  it('requires SIMSIFT_SECRET or SIMSIFT_SECRET_FILE unless NODE_ENV=development is set explicitly', () => {
+    for (const env of [{ NODE_ENV: 'production' }, { NODE_ENV: 'test' }, {}]) {
+      const dataDir = tempDir();
+      const error = configErrorFrom(() => loadConfig({ ...env, SIMSIFT_DATA_DIR: dataDir }));
+      expect(error.problems).toHaveLength(1);
+      expect(error.problems[0]).toMatch(/^SIMSIFT_SECRET or SIMSIFT_SECRET_FILE is required/);
+      // Never a silently generated key: documents hashed with it would not match after it is lost.
+      expect(existsSync(path.join(dataDir, 'secret.key'))).toBe(false);
+    }
+  });
+
+  it('reads the secret from SIMSIFT_SECRET_FILE, trimmed, and refuses a short, missing or doubled one', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'hmac.key');
+    writeFileSync(file, `${SECRET}\n`, { mode: 0o600 });
+    const config = loadConfig({ NODE_ENV: 'production', SIMSIFT_SECRET_FILE: file });
+    expect(config.secret.toString('utf8')).toBe(SECRET);
+    expect(config.secretKeyId).toBe(secretKeyId(Buffer.from(SECRET, 'utf8')));
+    expect(config.secretKeyId).toMatch(/^[0-9a-f]{8}$/);
+    expect(config.secretKeyId).not.toBe(secretKeyId(Buffer.from(`${SECRET}x`, 'utf8')));
+    writeFileSync(path.join(dir, 'short.key'), 'x'.repeat(31));
+    expect(configErrorFrom(() => loadConfig({ SIMSIFT_SECRET_FILE: path.join(dir, 'short.key') })).problems[0]).toMatch(
+      /holds no usable secret/,
+    );
+    expect(configErrorFrom(() => loadConfig({ SIMSIFT_SECRET_FILE: path.join(dir, 'none.key') })).problems[0]).toMatch(
+      /SIMSIFT_SECRET_FILE .* does not exist/,
+    );
+    expect(
+      configErrorFrom(() => loadConfig({ SIMSIFT_SECRET: SECRET, SIMSIFT_SECRET_FILE: file })).problems[0],
+    ).toMatch(/not both/);
+  });
+
+  it('generates one for `required` too when NODE_ENV=development is set explicitly', () => {
     const dataDir = tempDir();
-    const error = configErrorFrom(() => loadConfig({ NODE_ENV: 'production', SIMSIFT_DATA_DIR: dataDir }));
-    expect(error.problems).toHaveLength(1);
-    expect(error.problems[0]).toMatch(/^SIMSIFT_SECRET is required/);
-    // Production never falls back to a generated key.
+    expect(
+      loadConfig({ NODE_ENV: 'development', SIMSIFT_DATA_DIR: dataDir }, { secret: 'required' }).secretGenerated,
+    ).toBe(true);
+  });
+
+  it('uses a random key in memory for commands that hash no document, and writes none', () => {
+    const dataDir = tempDir();
+    const a = loadConfig({ SIMSIFT_DATA_DIR: dataDir }, { secret: 'ephemeral' });
+    const b = loadConfig({ SIMSIFT_DATA_DIR: dataDir }, { secret: 'ephemeral' });
+    expect(a.secret.equals(b.secret)).toBe(false);
     expect(existsSync(path.join(dataDir, 'secret.key'))).toBe(false);
   });
 
@@ -162,7 +200,7 @@ describe('loadConfig: validation', () => {
 
   it('does not generate a development secret when the configuration is invalid', () => {
     const dataDir = tempDir();
-    configErrorFrom(() => loadConfig({ SIMSIFT_DATA_DIR: dataDir, PORT: 'abc' }));
+    configErrorFrom(() => loadConfig({ NODE_ENV: 'development', SIMSIFT_DATA_DIR: dataDir, PORT: 'abc' }));
     expect(existsSync(path.join(dataDir, 'secret.key'))).toBe(false);
   });
 });
@@ -211,8 +249,8 @@ describe('loadConfig: development secret', () => {
   });
 
   it('generates a different secret in another data dir', () => {
-    const a = loadConfig({ SIMSIFT_DATA_DIR: tempDir() });
-    const b = loadConfig({ SIMSIFT_DATA_DIR: tempDir() });
+    const a = loadConfig({ NODE_ENV: 'development', SIMSIFT_DATA_DIR: tempDir() });
+    const b = loadConfig({ SIMSIFT_DATA_DIR: tempDir() }, { secret: 'generated' });
     expect(a.secret.equals(b.secret)).toBe(false);
   });
 
@@ -229,7 +267,7 @@ describe('loadConfig: development secret', () => {
   it('refuses an empty secret file instead of using an empty HMAC key', () => {
     const dataDir = tempDir();
     writeFileSync(path.join(dataDir, 'secret.key'), '', { mode: 0o600 });
-    const error = configErrorFrom(() => loadConfig({ SIMSIFT_DATA_DIR: dataDir }));
+    const error = configErrorFrom(() => loadConfig({ NODE_ENV: 'development', SIMSIFT_DATA_DIR: dataDir }));
     expect(error.problems[0]).toMatch(/secret\.key holds no usable secret/);
   });
 });

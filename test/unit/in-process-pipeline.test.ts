@@ -3,7 +3,7 @@ import { embeddingCacheDir, gateOf } from '../../src/cli/in-process-pipeline.js'
 import { loadConfig } from '../../src/config.js';
 
 describe('embeddingCacheDir', () => {
-  const faces = loadConfig({ SIMSIFT_DATA_DIR: '/tmp/simsift-cache-test' }).faces;
+  const faces = loadConfig({ SIMSIFT_DATA_DIR: '/tmp/simsift-cache-test' }, { secret: 'ephemeral' }).faces;
   const embedder = { name: 'face_recognition', version: '@vladmandic/face-api@1.7.15' };
 
   it('keeps results apart per quality-gate setting, so a changed gate is never answered from the old one', () => {

@@ -138,6 +138,7 @@ function harness(overrides: Partial<IngestServiceDeps> = {}): Harness {
     queue,
     logger,
     secret: SECRET,
+    secretKeyId: 'k-unit',
     maxRowsPerBatch: 100,
     now: () => NOW,
     ...overrides,
@@ -282,6 +283,7 @@ describe('IngestService.ingest: accepted rows', () => {
       activationDate: row.activation_date,
     });
     expect(record.idHmac.equals(hashIdentityDocument(SECRET, 'aadhaar', sampleAadhaar(1)))).toBe(true);
+    expect(record.idHmacKey).toBe('k-unit');
     expect(record.photoSha256.equals(sha256('photo-a'))).toBe(true);
     expect(batch.records[1]!.photoSha256.equals(sha256('photo-b'))).toBe(true);
 
@@ -870,5 +872,21 @@ describe('IngestService.reconcile: the watchdog', () => {
     await off.service.reconcile(10);
     await off.service.reconcile(10);
     expect(h.batches.asked.every((a) => a.stampedBefore === undefined)).toBe(true);
+  });
+});
+
+describe('IngestService.recordsUnderOtherSecrets', () => {
+  it('names the key ids of stored records hashed under another secret than the configured one', async () => {
+    const batches = Object.assign(new FakeBatchStore(), {
+      async hmacKeyIds() {
+        return [
+          { keyId: 'k-unit', records: 10 },
+          { keyId: '0badc0de', records: 3 },
+          { keyId: null, records: 2 },
+        ];
+      },
+    });
+    expect(await harness({ batches }).service.recordsUnderOtherSecrets()).toEqual([{ keyId: '0badc0de', records: 3 }]);
+    expect(await harness().service.recordsUnderOtherSecrets()).toEqual([]);
   });
 });
