@@ -85,7 +85,7 @@ export interface Config {
   workerProcesses: number;
   faces: FaceConfig;
   clustering: ClusteringConfig;
-  checks: { timeoutMs: number; preloadModels: boolean };
+  checks: { timeoutMs: number; preloadModels: boolean; perKeyPerMinute: number };
 }
 
 export class ConfigError extends Error {
@@ -239,6 +239,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       // Loading the face models takes ~5 s (measured: 3.9 s create + 1.5 s warm-up, +300 MB RSS): the cluster
       // worker loads them at start so the first check answers in time; off, they load on the first check.
       preloadModels: bool('SIMSIFT_CHECK_PRELOAD_MODELS', true),
+      // Each check answers whether an identity is enrolled anywhere: a key that asks faster is mining, not selling.
+      perKeyPerMinute: int('SIMSIFT_CHECKS_PER_KEY_PER_MINUTE', 120, 1, 1_000_000),
     },
   };
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.queuePrefix)) {

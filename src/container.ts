@@ -23,7 +23,7 @@ import type { CheckResult } from './services/checks/check-evaluator.service.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { IngestService, type IngestLogger } from './services/ingest.service.js';
 import { PhotoSweepService } from './services/photo-sweep.service.js';
-import { AuthFailureRepository } from './repositories/auth-failure.repository.js';
+import { WindowCounterRepository } from './repositories/window-counter.repository.js';
 
 /** The composition root: builds every repository and service once, and closes them in order. */
 export interface Container {
@@ -59,7 +59,13 @@ export function createContainer(config: Config, logger: IngestLogger): Container
   const batchRepository = new BatchRepository(pool, changes);
   const operators = new OperatorRepository(pool);
   const audit = new AuditRepository(pool);
-  const authFailures = new AuthFailureRepository(config.redisUrl, config.queuePrefix, AUTH_FAILURE_WINDOW_MS);
+  const authFailures = new WindowCounterRepository(
+    config.redisUrl,
+    config.queuePrefix,
+    'auth-failures',
+    AUTH_FAILURE_WINDOW_MS,
+  );
+  const checksPerKey = new WindowCounterRepository(config.redisUrl, config.queuePrefix, 'checks', 60_000);
   const authService = new AuthService({
     keys: new ApiKeyRepository(pool, changes),
     operators,
@@ -120,6 +126,8 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       ingest,
       secret: config.secret,
       maxPhotoBytes: config.upload.maxPhotoBytes,
+      rateLimit: { perKeyPerMinute: config.checks.perKeyPerMinute, counter: checksPerKey },
+      audit,
     }),
     photoSweep: new PhotoSweepService({ files: photos, photos: batchRepository }, config.orphanPhotoGraceMs),
     async start() {
@@ -127,6 +135,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     },
     async close() {
       authFailures.close();
+      checksPerKey.close();
       await changes?.close();
       await facesQueue.close();
       await clusterQueue.close();

@@ -41,12 +41,8 @@ export async function run(argv: string[]): Promise<object> {
     const clusters = await runClusterWorker(config, logger);
     env.onCleanup(() => clusters.close());
     await container.auth.createOperator('JIO', 'JIO', 'bench', null);
-    const { key } = await container.auth.createKey({
-      role: 'operator',
-      operatorCode: 'JIO',
-      actor: 'bench',
-      actorKeyId: null,
-    });
+    // An analyst key: its answers carry the worker's own time (`detail.seconds`), which the bench reports.
+    const { key } = await container.auth.createKey({ role: 'analyst', actor: 'bench', actorKeyId: null });
 
     // Gallery: one portrait of each sample person, plus a ring (one face under three names).
     const people = ALL_SAMPLE_FACES.slice(1);
@@ -85,9 +81,13 @@ export async function run(argv: string[]): Promise<object> {
         headers: { authorization: `Bearer ${key}` },
         body,
       });
-      const result = (await response.json()) as { seconds: number; reasons: string[] };
+      const result = (await response.json()) as { detail?: { seconds: number }; reasons: string[] };
       if (response.status !== 200) throw new Error(`check failed: ${response.status} ${JSON.stringify(result)}`);
-      return { ms: performance.now() - started, workerMs: result.seconds * 1000, flagged: result.reasons.length > 0 };
+      return {
+        ms: performance.now() - started,
+        workerMs: (result.detail?.seconds ?? NaN) * 1000,
+        flagged: result.reasons.length > 0,
+      };
     };
     log('warming up (the first check may wait for the face models)');
     const firstMs = (await send(0)).ms;

@@ -165,8 +165,12 @@ const keys = program.command('keys').description('API keys');
 keys
   .command('create')
   .description('create an API key; the key is printed once and stored only as a hash')
-  .addOption(new Option('--role <role>', 'operator, analyst or admin').choices(ROLES).makeOptionMandatory())
-  .option('--operator <code>', 'the operator an operator key belongs to')
+  .addOption(
+    new Option('--role <role>', 'operator, checker (pre-activation checks only), analyst or admin')
+      .choices(ROLES)
+      .makeOptionMandatory(),
+  )
+  .option('--operator <code>', 'the operator an operator or checker key belongs to')
   .option('--label <label>', 'a note to recognise the key by')
   .option('--json', 'print {"key": "...", "id": ...}')
   .action(async (options: { role: Role; operator?: string; label?: string; json?: boolean }) => {

@@ -3,7 +3,7 @@ import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AUTH_FAILURE_WINDOW_MS, type AuthService, type Principal, type Role } from '../services/auth.service.js';
 import { AppError } from '../services/errors.js';
-import type { SharedFailureCount } from '../repositories/auth-failure.repository.js';
+import type { WindowCount } from '../repositories/window-counter.repository.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -72,7 +72,7 @@ export class AuthFailureLimiter {
   }
 
   /** Counts one failure; `shared` is the count across processes for the same failure, when Redis gave it. */
-  recordFailure(ip: string, shared: SharedFailureCount | null = null): void {
+  recordFailure(ip: string, shared: WindowCount | null = null): void {
     const now = this.now();
     let window = this.windows.get(ip);
     if (window && window.start + WINDOW_MS > now) {
@@ -84,7 +84,7 @@ export class AuthFailureLimiter {
     }
     if (shared) {
       window.start = now + shared.resetInMs - WINDOW_MS;
-      window.failures = Math.max(window.failures, shared.failures);
+      window.failures = Math.max(window.failures, shared.count);
     }
   }
 

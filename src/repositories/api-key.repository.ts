@@ -2,7 +2,8 @@ import type { ChangeFeed } from './change-feed.repository.js';
 import type { Pool } from './database.js';
 import { NotifiedCache } from './notified-cache.js';
 
-export type Role = 'operator' | 'analyst' | 'admin';
+/** `checker`: a shop's key, bound to an operator, that may only run pre-activation checks. */
+export type Role = 'operator' | 'checker' | 'analyst' | 'admin';
 
 export interface ApiKeyRecord {
   id: number;

@@ -1,19 +1,21 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { ApiKeyRecord, Role } from '../repositories/api-key.repository.js';
-import type { SharedFailureCount } from '../repositories/auth-failure.repository.js';
+import type { WindowCount } from '../repositories/window-counter.repository.js';
 import type { SessionRecord } from '../repositories/session.repository.js';
 import type { Operator } from '../repositories/operator.repository.js';
 import type { AuditEntry } from '../repositories/audit.repository.js';
 import { AppError } from './errors.js';
 
 export type { Role } from '../repositories/api-key.repository.js';
-export const ROLES: readonly Role[] = ['operator', 'analyst', 'admin'];
+export const ROLES: readonly Role[] = ['operator', 'checker', 'analyst', 'admin'];
+/** Roles whose keys belong to one operator and see only that operator's data. */
+export const OPERATOR_ROLES: readonly Role[] = ['operator', 'checker'];
 
 /** Who is calling: resolved from the bearer key on every request. */
 export interface Principal {
   keyId: number;
   role: Role;
-  /** Set for operator keys: the only operator whose data the caller may see. */
+  /** Set for operator and checker keys: the only operator whose data the caller may see. */
   operatorId: number | null;
   operatorCode: string | null;
 }
@@ -42,7 +44,7 @@ export interface AuthServiceDeps {
     delete(tokenHash: Buffer): Promise<void>;
   };
   /** Failed authentications per client address, shared by every API process (Redis). */
-  failures?: { record(address: string): Promise<SharedFailureCount> };
+  failures?: { record(address: string): Promise<WindowCount> };
 }
 
 /** Roles that may sign in to the review UI. */
@@ -83,7 +85,7 @@ export class AuthService {
    * Counts a failed authentication from `address` where every API process sees it; null when that count cannot
    * be reached (Redis down), and each process then counts on its own.
    */
-  async recordFailure(address: string): Promise<SharedFailureCount | null> {
+  async recordFailure(address: string): Promise<WindowCount | null> {
     if (!this.deps.failures) return null;
     try {
       return await this.deps.failures.record(address);
@@ -146,8 +148,10 @@ export class AuthService {
     actorKeyId: number | null;
   }): Promise<{ id: number; key: string; role: Role; operator: string | null }> {
     let operatorId: number | null = null;
-    if (input.role === 'operator') {
-      if (!input.operatorCode) throw new AppError(400, 'operator_required', 'an operator key must name its operator');
+    if (OPERATOR_ROLES.includes(input.role)) {
+      if (!input.operatorCode) {
+        throw new AppError(400, 'operator_required', `a ${input.role} key must name its operator`);
+      }
       const operator = await this.deps.operators.findByCode(input.operatorCode.toUpperCase());
       if (!operator) throw new AppError(404, 'operator_not_found', `no operator with code ${input.operatorCode}`);
       operatorId = operator.id;

@@ -71,12 +71,18 @@ const COLUMNS = [
 ];
 
 /**
- * The CSV of a block list. Cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or
- * carriage return: an uploaded LSA or a reviewer's name could) are prefixed with a quote, so opening an export
- * in Excel never executes what a subscriber or an operator wrote.
+ * A cell a spreadsheet would run as a formula (`=`, `@`, tab or carriage return first, or `+` or `-` before
+ * anything but a number: an uploaded LSA or a reviewer's name could) gets a leading quote, so opening an export in
+ * Excel never executes what a subscriber or an operator wrote. A phone number like +919100000002 stays as it is.
  */
+export function neutraliseFormula(value: string): string {
+  if (/^[=@\t\r]/.test(value) || (/^[+-]/.test(value) && !/^[+-]?\d[\d ]*$/.test(value))) return `'${value}`;
+  return value;
+}
+
+/** The CSV of a block list, with formula cells neutralised (see neutraliseFormula). */
 export function blockListCsv(rows: ReturnType<typeof blockListRows>): string {
-  return stringify(rows, { header: true, columns: COLUMNS, escape_formulas: true });
+  return stringify(rows, { header: true, columns: COLUMNS, cast: { string: neutraliseFormula } });
 }
 
 /**

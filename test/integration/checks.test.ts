@@ -11,16 +11,22 @@ let env: TestEnv;
 const keys: Record<string, string> = {};
 const stoppers: (() => Promise<void>)[] = [];
 const logger = createLogger({ logLevel: 'silent' });
+const CHECKS_PER_MINUTE = 10;
 
 interface CheckResult {
-  face: { state: string };
-  matches: { clusterId: number; size: number; joins: boolean; flagged: boolean }[];
-  clusterId: number | null;
+  decision: 'allow' | 'review' | 'refuse';
   reasons: string[];
-  score: number;
-  evidence: { identities: number; connections: number };
-  seconds: number;
+  counts: { connections: number; identities: number; simCap: number };
+  face: { state: string };
   stored: { batch_id: string } | null;
+  /** Analyst keys only. */
+  detail?: {
+    matches: { clusterId: number; size: number; joins: boolean; flagged: boolean }[];
+    clusterId: number | null;
+    score: number;
+    evidence: { identities: number; connections: number };
+    seconds: number;
+  };
 }
 
 /** A check for subscriber `n` of the sample rows with `photo`; fields can be overridden or removed. */
@@ -42,7 +48,11 @@ async function check(
     headers: { authorization: `Bearer ${key}` },
     body: form,
   });
-  return { status: response.status, body: (await response.json()) as CheckResult & { code?: string } };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as CheckResult & { code?: string },
+  };
 }
 
 async function count(table: string): Promise<number> {
@@ -50,9 +60,14 @@ async function count(table: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  env = await createTestEnv({ checks: { timeoutMs: 60_000, preloadModels: false } });
+  env = await createTestEnv({
+    checks: { timeoutMs: 60_000, preloadModels: false, perKeyPerMinute: CHECKS_PER_MINUTE },
+  });
   keys.jio = await env.key('operator', 'JIO');
   keys.analyst = await env.key('analyst');
+  keys.shop = (
+    await env.container.auth.createKey({ role: 'checker', operatorCode: 'JIO', actor: 'test', actorKeyId: null })
+  ).key;
   const faces = await runFaceWorker(env.config, logger);
   stoppers.push(() => faces.close());
   const clusters = await runClusterWorker(env.config, logger);
@@ -72,26 +87,79 @@ afterAll(async () => {
 });
 
 describe('POST /v1/checks', () => {
-  it('finds the cluster a new subscriber would join and the rules that would fire, storing nothing', async () => {
+  it('answers an operator or a shop allow, review or refuse with counts, and an analyst also with the clusters', async () => {
     const records = await count('kyc_records');
+    const audited = await count("audit_log WHERE action = 'check.run'");
     // The ring's face again, under a third name and document.
-    const ring = await check(keys.jio!, await portrait(1, 0, 3), 50);
-    expect(ring.status).toBe(200);
-    expect(ring.body.face.state).toBe('face_ready');
-    expect(ring.body.clusterId).not.toBeNull();
-    expect(ring.body.matches[0]).toMatchObject({ clusterId: ring.body.clusterId, joins: true, size: 2, flagged: true });
-    expect(ring.body.reasons).toContain('MULTI_IDENTITY_FACE');
-    expect(ring.body.evidence).toMatchObject({ identities: 3, connections: 3 });
-    expect(ring.body.stored).toBeNull();
+    const ringPhoto = await portrait(1, 0, 3);
+    for (const key of [keys.jio!, keys.shop!]) {
+      const ring = await check(key, ringPhoto, 50);
+      expect(ring.status).toBe(200);
+      expect(ring.body).toMatchObject({
+        decision: 'review',
+        face: { state: 'face_ready' },
+        counts: { identities: 3, connections: 3 },
+        stored: null,
+      });
+      expect(ring.body.reasons).toContain('MULTI_IDENTITY_FACE');
+      // Nothing that names a cluster or a record: the ring may be another operator's.
+      expect(ring.body.detail).toBeUndefined();
+      expect(JSON.stringify(ring.body)).not.toMatch(/cluster|record_?id|msisdn/i);
+    }
+    const analysed = await check(keys.analyst!, ringPhoto, 50);
+    expect(analysed.body.decision).toBe('review');
+    expect(analysed.body.detail!.clusterId).not.toBeNull();
+    expect(analysed.body.detail!.matches[0]).toMatchObject({
+      clusterId: analysed.body.detail!.clusterId,
+      joins: true,
+      size: 2,
+      flagged: true,
+    });
+    expect(analysed.body.detail!.evidence).toMatchObject({ identities: 3, connections: 3 });
 
     // Someone new: no cluster, nothing fires.
-    const stranger = await check(keys.jio!, await portrait(2, 2, 0), 51);
+    const stranger = await check(keys.analyst!, await portrait(2, 2, 0), 51);
     expect(stranger.status).toBe(200);
-    expect(stranger.body).toMatchObject({ clusterId: null, reasons: [], matches: [] });
+    expect(stranger.body).toMatchObject({ decision: 'allow', reasons: [], detail: { clusterId: null, matches: [] } });
     // Warm, a check answers well within a second of worker time.
-    expect(stranger.body.seconds).toBeLessThan(5);
+    expect(stranger.body.detail!.seconds).toBeLessThan(5);
     expect(await count('kyc_records')).toBe(records);
+
+    // Every check is audited with its decision, and without the subscriber's details.
+    expect(await count("audit_log WHERE action = 'check.run'")).toBe(audited + 4);
+    const rows = await env.container.pool.query<{ details: unknown; actor: string }>(
+      "SELECT details, actor FROM audit_log WHERE action = 'check.run' ORDER BY seq",
+    );
+    expect(rows.rows.map((row) => (row.details as { decision: string }).decision)).toEqual([
+      'review',
+      'review',
+      'review',
+      'allow',
+    ]);
+    const row = sampleRow(50, 'photo');
+    for (const secret of [row.msisdn, row.name, row.id_number]) {
+      expect(JSON.stringify(rows.rows)).not.toContain(secret);
+    }
   }, 120_000);
+
+  it('gives a shop key the checks and nothing else', async () => {
+    for (const path of ['/v1/batches', '/v1/clusters', '/v1/exports']) {
+      const response = await fetch(`${env.url}${path}`, { headers: { authorization: `Bearer ${keys.shop}` } });
+      expect(response.status).toBe(403);
+    }
+  });
+
+  it('limits each key to its checks a minute, whatever they ask', async () => {
+    const limited = (
+      await env.container.auth.createKey({ role: 'checker', operatorCode: 'JIO', actor: 'test', actorKeyId: null })
+    ).key;
+    for (let i = 0; i < CHECKS_PER_MINUTE; i++) expect((await check(limited, null, 70)).status).toBe(400);
+    const refused = await check(limited, null, 70);
+    expect(refused).toMatchObject({ status: 429, body: { code: 'too_many_checks' } });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Other keys keep their own allowance.
+    expect((await check(keys.analyst!, null, 70)).status).toBe(400);
+  });
 
   it('flags a photo without a usable face and refuses bad requests with clear codes', async () => {
     const blank = await (
@@ -104,7 +172,7 @@ describe('POST /v1/checks', () => {
       .toBuffer();
     const noFace = await check(keys.analyst!, blank, 60);
     expect(noFace.status).toBe(200);
-    expect(noFace.body).toMatchObject({ face: { state: 'no_face' }, reasons: ['NO_USABLE_FACE'] });
+    expect(noFace.body).toMatchObject({ decision: 'review', face: { state: 'no_face' }, reasons: ['NO_USABLE_FACE'] });
 
     expect(await check(keys.jio!, null, 61)).toMatchObject({ status: 400, body: { code: 'photo_missing' } });
     expect(await check(keys.jio!, Buffer.from('<html>not a photo</html>'), 61)).toMatchObject({

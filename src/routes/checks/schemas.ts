@@ -4,7 +4,7 @@ export const CheckQuerySchema = Type.Object(
   {
     store: Type.Boolean({
       default: false,
-      description: 'also ingest the record as a one-record batch (operator keys only)',
+      description: 'also ingest the record as a one-record batch (operator and checker keys only)',
     }),
   },
   { additionalProperties: false },
@@ -27,19 +27,44 @@ const MatchSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const FaceSchema = Type.Object({
+  state: Type.String({ description: 'face_ready, or why the photo has no usable face' }),
+  quality: Type.Record(Type.String(), Type.Unknown()),
+});
+
 export const CheckResultSchema = Type.Object(
   {
-    face: Type.Object({
-      state: Type.String({ description: 'face_ready, or why the photo has no usable face' }),
-      quality: Type.Record(Type.String(), Type.Unknown()),
+    decision: Type.Union([Type.Literal('allow'), Type.Literal('review'), Type.Literal('refuse')], {
+      description:
+        'refuse: the identity already holds its cap of connections; review: another rule fires (a person must ' +
+        'look); allow: none does',
     }),
-    matches: Type.Array(MatchSchema),
-    clusterId: Type.Union([Type.Integer(), Type.Null()], { description: 'the cluster the face would join' }),
     reasons: Type.Array(Type.String(), { description: 'rules that would fire if the connection were activated' }),
-    score: Type.Number(),
-    evidence: Type.Object({ identities: Type.Integer(), connections: Type.Integer(), simCap: Type.Integer() }),
-    seconds: Type.Number({ description: 'time the worker spent on the check' }),
+    counts: Type.Object(
+      {
+        connections: Type.Integer({ description: "this subscriber's connections across all operators, with this one" }),
+        identities: Type.Integer({ description: 'names and documents the subscriber goes by' }),
+        simCap: Type.Integer({ description: 'connections allowed in the LSA (0 when the cap rule does not apply)' }),
+      },
+      { additionalProperties: false },
+    ),
+    face: FaceSchema,
     stored: Type.Union([Type.Object({ batch_id: Type.String() }), Type.Null()]),
+    detail: Type.Optional(
+      Type.Object(
+        {
+          matches: Type.Array(MatchSchema),
+          clusterId: Type.Union([Type.Integer(), Type.Null()], { description: 'the cluster the face would join' }),
+          score: Type.Number(),
+          evidence: Type.Object({ identities: Type.Integer(), connections: Type.Integer(), simCap: Type.Integer() }),
+          seconds: Type.Number({ description: 'time the worker spent on the check' }),
+        },
+        {
+          additionalProperties: false,
+          description: 'analyst keys only: the clusters matched and the evidence (other operators included)',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

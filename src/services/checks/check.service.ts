@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import type { CheckFacePayload } from '../../jobs/job-registry.js';
+import type { AuditEntry } from '../../repositories/audit.repository.js';
 import { sniffImageType } from '../../repositories/photo-store.repository.js';
 import type { Principal } from '../auth.service.js';
 import { AppError } from '../errors.js';
@@ -9,6 +10,7 @@ import type { IngestOutcome, IngestRequest } from '../ingest.service.js';
 import { hashIdentityDocument } from '../ingest.service.js';
 import { OPTIONAL_COLUMNS, REQUIRED_COLUMNS, validateManifestRow } from '../kyc-validators.js';
 import type { CheckResult } from './check-evaluator.service.js';
+import type { ReasonCode } from '../fraud-rules.js';
 
 export interface CheckDispatcher {
   /** Sends the check to a cluster worker and waits for its answer; throws JobTimeoutError when none comes. */
@@ -16,6 +18,40 @@ export interface CheckDispatcher {
 }
 export interface CheckIngest {
   ingest(request: IngestRequest): Promise<IngestOutcome>;
+}
+export interface CheckRateCounter {
+  /** Counts one check of `subject` (a key id) in its current minute, across API processes. */
+  record(subject: string): Promise<{ count: number; resetInMs: number }>;
+}
+export interface CheckAudit {
+  record(entry: AuditEntry): Promise<void>;
+}
+
+/**
+ * What a shop may do: `refuse` when the identity already holds its cap of connections (SIM_CAP_EXCEEDED, a legal
+ * limit), `review` when any other rule fires (one face under other names, a document on other faces, a reused
+ * photo, no usable face: a person must look), `allow` when none does.
+ */
+export type CheckDecision = 'allow' | 'review' | 'refuse';
+const REFUSING: ReadonlySet<ReasonCode> = new Set(['SIM_CAP_EXCEEDED']);
+
+export function checkDecision(reasons: readonly ReasonCode[]): CheckDecision {
+  if (reasons.some((reason) => REFUSING.has(reason))) return 'refuse';
+  return reasons.length > 0 ? 'review' : 'allow';
+}
+
+/**
+ * The answer to a check. Operator and checker keys get the decision, the reason codes and the counts the rules
+ * used (connections and identities across all operators, and the cap): nothing that names another operator's
+ * clusters or records. Analysts, who may read every cluster anyway, also get `detail`.
+ */
+export interface CheckAnswer {
+  decision: CheckDecision;
+  reasons: ReasonCode[];
+  counts: { connections: number; identities: number; simCap: number };
+  face: CheckResult['face'];
+  stored: { batch_id: string } | null;
+  detail?: Pick<CheckResult, 'matches' | 'clusterId' | 'score' | 'evidence' | 'seconds'>;
 }
 
 export interface CheckRequest {
@@ -40,12 +76,17 @@ export class CheckService {
       ingest: CheckIngest;
       secret: Buffer;
       maxPhotoBytes: number;
+      /** Checks one key may run per minute; unlimited without it. */
+      rateLimit?: { perKeyPerMinute: number; counter: CheckRateCounter };
+      /** Every check is audited (decision and reasons, never the subscriber's details); none without it. */
+      audit?: CheckAudit;
       now?: () => Date;
     },
   ) {}
 
-  async check(principal: Principal, request: CheckRequest) {
+  async check(principal: Principal, request: CheckRequest): Promise<CheckAnswer> {
     const now = this.deps.now?.() ?? new Date();
+    await this.countCheck(principal);
     if (!request.photo || request.photo.length === 0) {
       throw new AppError(400, 'photo_missing', 'send the subscriber photo as the file part `photo`');
     }
@@ -66,8 +107,8 @@ export class CheckService {
     if (!validated.ok) {
       throw new AppError(400, 'invalid_record', 'the record has invalid fields', { errors: validated.errors });
     }
-    if (request.store && principal.role !== 'operator') {
-      throw new AppError(403, 'store_needs_operator', 'only an operator key can store a checked record');
+    if (request.store && principal.operatorId === null) {
+      throw new AppError(403, 'store_needs_operator', 'only an operator or checker key can store a checked record');
     }
     const record = validated.value;
     let result: CheckResult;
@@ -118,8 +159,51 @@ export class CheckService {
       });
       stored = { batch_id: outcome.batchId };
     }
-    // Another operator's clusters are named by id and verdict only; their members stay behind GET /v1/clusters.
-    return { ...result, stored };
+    const decision = checkDecision(result.reasons);
+    await this.deps.audit?.record({
+      apiKeyId: principal.keyId,
+      actor: `key:${principal.keyId}`,
+      action: 'check.run',
+      entity: 'check',
+      entityId: randomUUID(),
+      // Pseudonymous: what was decided and why, never the subscriber's number, name or document.
+      details: { decision, reasons: result.reasons, face: result.face.state, stored: stored?.batch_id ?? null },
+    });
+    const answer: CheckAnswer = {
+      decision,
+      reasons: result.reasons,
+      counts: {
+        connections: result.evidence.connections,
+        identities: result.evidence.identities,
+        simCap: result.evidence.simCap,
+      },
+      face: result.face,
+      stored,
+    };
+    if (principal.role !== 'analyst') return answer;
+    const { matches, clusterId, score, evidence, seconds } = result;
+    return { ...answer, detail: { matches, clusterId, score, evidence, seconds } };
+  }
+
+  /** 429 `too_many_checks` once the key ran its checks for this minute. */
+  private async countCheck(principal: Principal): Promise<void> {
+    const limit = this.deps.rateLimit;
+    if (!limit) return;
+    let counted: { count: number; resetInMs: number };
+    try {
+      counted = await limit.counter.record(String(principal.keyId));
+    } catch (error) {
+      // The check itself needs Redis (its queue): without it, no check can run.
+      throw new AppError(503, 'check_unavailable', 'the check queue is unreachable; retry later', undefined, {
+        cause: error,
+      });
+    }
+    if (counted.count > limit.perKeyPerMinute) {
+      throw new AppError(429, 'too_many_checks', `this key may run ${limit.perKeyPerMinute} checks a minute`, {
+        limit: limit.perKeyPerMinute,
+        retry_after_seconds: Math.max(1, Math.ceil(counted.resetInMs / 1000)),
+      });
+    }
   }
 }
 

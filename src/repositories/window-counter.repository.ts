@@ -1,45 +1,47 @@
 import type { Redis } from 'ioredis';
 import { quickFailingRedis, withTimeout } from './job-queue.repository.js';
 
-/** Failed authentications of one client address in its current window, across every API process. */
-export interface SharedFailureCount {
-  failures: number;
+/** Events of one subject in its current window, across every API process. */
+export interface WindowCount {
+  count: number;
   /** Until the window ends. */
   resetInMs: number;
 }
 
-// A failed authentication waits for this answer before its 401 goes out: a slow Redis must not hold it long.
+// The request that counts waits for this answer: a slow Redis must not hold it long.
 const TIMEOUT_MS = 500;
 
 /**
- * Counts failed authentications per client address in Redis, so that API processes behind one load balancer
- * share a limit: without it, N processes would allow N times as many guesses. A window opens with an address's
- * first failure and lasts `windowMs`; the count only grows within it. Only failures touch Redis, never the
- * requests that authenticate.
+ * Counts events per subject in fixed windows in Redis, so that API processes behind one load balancer share a
+ * limit: without it, N processes would allow N times as much. A window opens with a subject's first event and
+ * lasts `windowMs`; the count only grows within it. Used for failed authentications per client address and for
+ * pre-activation checks per key.
  */
-export class AuthFailureRepository {
+export class WindowCounterRepository {
   private connection: Redis | null = null;
 
   constructor(
     private readonly redisUrl: string,
     private readonly prefix: string,
+    /** Names the counter in Redis keys, e.g. `auth-failures`. */
+    private readonly name: string,
     private readonly windowMs: number,
   ) {}
 
-  async record(address: string): Promise<SharedFailureCount> {
-    const key = `${this.prefix}:auth-failures:${address}`;
+  async record(subject: string): Promise<WindowCount> {
+    const key = `${this.prefix}:${this.name}:${subject}`;
     const connection = this.open();
     try {
       // SET NX opens the window with its expiry; INCR keeps the expiry of an existing key.
       const replies = await withTimeout(
         connection.multi().set(key, 0, 'PX', this.windowMs, 'NX').incr(key).pttl(key).exec(),
         TIMEOUT_MS,
-        'auth failure count',
+        `${this.name} count`,
       );
-      const failures = replies?.[1]?.[1];
+      const count = replies?.[1]?.[1];
       const resetInMs = replies?.[2]?.[1];
-      if (typeof failures !== 'number' || typeof resetInMs !== 'number') throw new Error('unexpected Redis reply');
-      return { failures, resetInMs: Math.max(0, resetInMs) };
+      if (typeof count !== 'number' || typeof resetInMs !== 'number') throw new Error('unexpected Redis reply');
+      return { count, resetInMs: Math.max(0, resetInMs) };
     } catch (error) {
       // Start from a fresh connection next time.
       this.connection?.disconnect();
