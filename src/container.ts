@@ -8,7 +8,16 @@ import { OperatorRepository } from './repositories/operator.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
 import { PhotoStoreRepository } from './repositories/photo-store.repository.js';
 import { JobQueueRepository } from './repositories/job-queue.repository.js';
-import { QueueName, applyConstraintsJob, checkFaceJob, embedRecordJob, embedRecordJobId } from './jobs/job-registry.js';
+import {
+  QueueName,
+  applyConstraintsJob,
+  checkFaceJob,
+  clusterSweepJob,
+  embedRecordJob,
+  embedRecordJobId,
+} from './jobs/job-registry.js';
+import { ErasureRepository } from './repositories/erasure.repository.js';
+import { ErasureService } from './services/erasure.service.js';
 import { readModelManifest } from './repositories/face-engine/model-manifest.js';
 import { ReviewRepository } from './repositories/review.repository.js';
 import { ReviewService } from './services/review.service.js';
@@ -40,6 +49,7 @@ export interface Container {
   review: ReviewService;
   exports: ExportService;
   ingest: IngestService;
+  erasure: ErasureService;
   checks: CheckService;
   photoSweep: PhotoSweepService;
   /** With `readCache` on, starts the change feed and so the caching (resolves even if Postgres is down). */
@@ -119,6 +129,20 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       queue: { requestRecompute: (reason) => clusterQueue.add([applyConstraintsJob(reason)]) },
     }),
     ingest,
+    erasure: new ErasureService({
+      store: new ErasureRepository(pool),
+      files: {
+        removePhoto: async (sha256, mimeType) => {
+          // A concurrent upload of the same bytes stored the photo again: its file stays.
+          if (!(await batchRepository.knownPhotos([sha256])).has(sha256.toString('hex'))) {
+            await photos.remove(sha256, mimeType);
+          }
+        },
+        removeDerived: (relative) => photos.removeDerived(relative),
+      },
+      queue: { sweepClusters: () => clusterQueue.add([clusterSweepJob(`erasure-${Date.now()}`)]) },
+      secret: config.secret,
+    }),
     checks: new CheckService({
       dispatcher: {
         request: (payload, id) => checksQueue.request<CheckResult>(checkFaceJob(payload, id), config.checks.timeoutMs),

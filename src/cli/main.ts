@@ -189,6 +189,27 @@ keys
         );
     });
   });
+program
+  .command('erase')
+  .description(
+    "erase a subscriber's personal data: every record with the number or the document, its faces, block " +
+      'candidates, photos and thumbnails (the audit log keeps internal ids only)',
+  )
+  .option('--msisdn <number>', 'the mobile number')
+  .option('--id-type <type>', 'the identity document type (aadhaar, pan, ...), with --id-number')
+  .option('--id-number <number>', 'the identity document number')
+  .action(async (options: { msisdn?: string; idType?: string; idNumber?: string }) => {
+    // By document, the number is hashed with the API's secret: this command needs the same SIMSIFT_SECRET.
+    const cfg = await config({ postgres: true, secret: 'required' });
+    await migrate(cfg.databaseUrl);
+    const container = createContainer(cfg, createLogger({ logLevel: 'warn' }));
+    try {
+      console.log(JSON.stringify(await container.erasure.erase(options, { actor: 'cli', apiKeyId: null })));
+    } finally {
+      await container.close();
+    }
+  });
+
 keys
   .command('revoke <id>')
   .description('revoke an API key by id')

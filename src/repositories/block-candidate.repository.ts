@@ -86,8 +86,9 @@ export async function withdrawRecordCandidate(client: PoolClient, recordId: numb
   );
 }
 
+/** A candidate's decision as the audit log keeps it: by record id, never by the subscriber's number. */
 export interface CandidateStatus {
-  msisdn: string;
+  recordId: number;
   status: string;
   decisionReason: string | null;
 }
@@ -103,9 +104,9 @@ export async function decideCandidates(
   meta: { actor: string; source: string; note: string | null },
 ): Promise<{ before: CandidateStatus[]; after: CandidateStatus[] }> {
   const before = await client.query<CandidateStatus>(
-    `SELECT msisdn, status, decision_reason AS "decisionReason" FROM block_candidates
+    `SELECT record_id AS "recordId", status, decision_reason AS "decisionReason" FROM block_candidates
      WHERE cluster_id = $1::bigint AND msisdn = ANY($2::text[]) AND status <> 'exported'
-     ORDER BY msisdn FOR UPDATE`,
+     ORDER BY record_id FOR UPDATE`,
     [clusterId, decisions.map((d) => d.msisdn)],
   );
   const after = await client.query<CandidateStatus>(
@@ -113,7 +114,7 @@ export async function decideCandidates(
        decided_by = $5::text, source = $6::text, decision_note = $7::text, updated_at = now()
      FROM unnest($2::text[], $3::text[], $4::text[]) AS d(msisdn, status, reason)
      WHERE b.cluster_id = $1::bigint AND b.msisdn = d.msisdn AND b.status <> 'exported'
-     RETURNING b.msisdn, b.status, b.decision_reason AS "decisionReason"`,
+     RETURNING b.record_id AS "recordId", b.status, b.decision_reason AS "decisionReason"`,
     [
       clusterId,
       decisions.map((d) => d.msisdn),
@@ -124,7 +125,7 @@ export async function decideCandidates(
       meta.note,
     ],
   );
-  return { before: before.rows, after: [...after.rows].sort((a, b) => a.msisdn.localeCompare(b.msisdn)) };
+  return { before: before.rows, after: [...after.rows].sort((a, b) => a.recordId - b.recordId) };
 }
 
 /** Candidates put in an export: stamped with it, and confirmed ones become exported (final). */

@@ -165,10 +165,17 @@ export class ExportRepository {
         action: 'reverification.record',
         entity: 'operator',
         entityId: String(operatorId),
+        // Counts per outcome: the audit log keeps no subscriber's number.
         details: { count: items.length },
-        after: { outcomes: items.filter((i) => matched.has(i.msisdn)) },
+        after: { outcomes: countBy(items.filter((i) => matched.has(i.msisdn)).map((i) => i.outcome)) },
       });
       return { updated: updated.length, unknown: items.map((i) => i.msisdn).filter((m) => !matched.has(m)) };
     });
   }
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }

@@ -57,7 +57,7 @@ export class PhotoStoreRepository {
   private readonly sweepFile: string;
 
   constructor(
-    dataDir: string,
+    private readonly dataDir: string,
     private readonly limits: PhotoLimits,
   ) {
     this.photosDir = path.join(dataDir, 'photos');
@@ -68,6 +68,18 @@ export class PhotoStoreRepository {
   pathFor(sha256: Buffer, mimeType: PhotoMimeType): string {
     const hex = sha256.toString('hex');
     return path.join(this.photosDir, hex.slice(0, 2), hex.slice(2, 4), `${hex}.${EXTENSION[mimeType]}`);
+  }
+
+  /** Deletes a photo's file (erasure); a missing file is not an error. */
+  async remove(sha256: Buffer, mimeType: PhotoMimeType): Promise<void> {
+    await rm(this.pathFor(sha256, mimeType), { force: true });
+  }
+
+  /** Deletes a file derived from a photo (a thumbnail) by its path relative to the data dir, never outside it. */
+  async removeDerived(relative: string): Promise<void> {
+    const file = path.resolve(this.dataDir, relative);
+    if (!file.startsWith(path.resolve(this.dataDir) + path.sep)) throw new Error(`not under the data dir: ${relative}`);
+    await rm(file, { force: true });
   }
 
   /** The stored bytes of a photo. */

@@ -677,3 +677,21 @@ export function validateManifestRow(
     },
   };
 }
+
+/**
+ * Number shapes that identify a person directly: Aadhaar (12 digits, grouped or not), an Indian mobile number,
+ * PAN, passport and voter id (EPIC) numbers, and any run of 9 or more digits. Free text kept in the append-only
+ * audit log (analysts' notes) must hold none: the log can never be erased.
+ */
+const IDENTIFIER_PATTERNS = [
+  /\b\d{4}[\s-]?\d{4}[\s-]?\d{4}\b/,
+  /(?:\+|\b)(?:91[\s-]?)?[6-9]\d{9}\b/,
+  /\b[A-Z]{5}\d{4}[A-Z]\b/i,
+  /\b[A-Z]\d{7}\b/i,
+  /\b[A-Z]{3}\d{7}\b/i,
+  /\d{9,}/,
+];
+
+export function containsIdentifier(text: string): boolean {
+  return IDENTIFIER_PATTERNS.some((pattern) => pattern.test(text));
+}

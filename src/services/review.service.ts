@@ -1,6 +1,7 @@
 import type { CandidateDecision, CandidateView, CaseSource } from '../repositories/review.repository.js';
 import type { Principal } from './auth.service.js';
 import { AppError, notFound } from './errors.js';
+import { containsIdentifier } from './kyc-validators.js';
 
 export type DismissReason = 'different_people' | 'legitimate_use' | 'bad_photo';
 
@@ -83,6 +84,14 @@ export class ReviewService {
       );
     }
     const note = 'note' in request ? (request.note ?? null) : null;
+    if (note !== null && containsIdentifier(note)) {
+      throw new AppError(
+        400,
+        'note_contains_identifier',
+        'a note must not hold a phone or identity-document number (the audit log keeps it for good); name the ' +
+          'record instead',
+      );
+    }
     await this.deps.review.decide(clusterId, decisions, {
       actor,
       apiKeyId: principal.keyId,

@@ -199,6 +199,14 @@ describe('decisions', () => {
     ).toMatchObject({ status: 400, body: { code: 'unknown_msisdn' } });
     expect(await call('POST', path(999_999), analyst(), { action: 'confirm' })).toMatchObject({ status: 404 });
 
+    // A note is kept in the audit log for good: it may not hold a phone or document number.
+    expect(
+      await call('POST', path(ringB.id), analyst(), {
+        action: 'dismiss',
+        reason: 'different_people',
+        note: 'brother, phone 9876543210',
+      }),
+    ).toMatchObject({ status: 400, body: { code: 'note_contains_identifier' } });
     const dismissed = await call<{ status: string; cluster: ClusterDetail }>('POST', path(ringB.id), analyst(), {
       action: 'dismiss',
       reason: 'different_people',
@@ -357,6 +365,15 @@ describe('block-list exports and re-verification', () => {
       expect(seen).toContain(action);
     }
     expect((await env.container.auditChain.verify()).ok).toBe(true);
+    // The log is append-only and can never be erased: it names records by id, never by number.
+    const rows = await env.container.pool.query<{ row: string }>(
+      "SELECT details::text || coalesce(before::text, '') || coalesce(after::text, '') AS row FROM audit_log",
+    );
+    const numbers = await env.container.pool.query<{ msisdn: string }>('SELECT msisdn FROM kyc_records');
+    expect(numbers.rows.length).toBeGreaterThan(0);
+    for (const { msisdn } of numbers.rows) {
+      expect(rows.rows.filter((r) => r.row.includes(msisdn.slice(-10)))).toEqual([]);
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
+  containsIdentifier,
   FIELD_ERROR_CODES,
   GENDERS,
   ID_TYPES,
@@ -704,5 +705,28 @@ describe('validateManifestRow', () => {
     it('rejects invalid mobile numbers', () => {
       expectErrors(validRow({ msisdn: '022-12345678' }), ['msisdn:invalid_msisdn']);
     });
+  });
+});
+
+describe('containsIdentifier', () => {
+  it('finds numbers that identify a person in free text', () => {
+    for (const text of [
+      'same man as 2341 2341 2346',
+      'aadhaar 234123412346 again',
+      'called him on 9876543210',
+      'called +91 9876543210',
+      'PAN ABCPE1234F',
+      'passport k1234567 seen',
+      'EPIC ABC1234567',
+      'ref 123456789',
+    ]) {
+      expect([text, containsIdentifier(text)]).toEqual([text, true]);
+    }
+  });
+
+  it('lets ordinary notes through', () => {
+    for (const text of ['looks like the same person, different lighting', 'POS-0042 again', 'cluster 1234, 3 faces']) {
+      expect([text, containsIdentifier(text)]).toEqual([text, false]);
+    }
   });
 });

@@ -7,6 +7,8 @@ import {
   CreateKeyBodySchema,
   CreateOperatorBodySchema,
   CreatedKeySchema,
+  ErasureBodySchema,
+  ErasureOutcomeSchema,
   KeyParamsSchema,
   OperatorSchema,
 } from './schemas.js';
@@ -78,6 +80,30 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       const principal = principalOf(request);
       await container.auth.revokeKey(request.params.id, `key:${principal.keyId}`, principal.keyId);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/erasures',
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: "Erase a subscriber's personal data (DPDP Act 2023)",
+        description:
+          'Deletes every KYC record with the number, or with the identity document, and the faces, block ' +
+          'candidates, photos and thumbnails made from them; the audit log records the erasure with internal ids ' +
+          'only. Admin role.',
+        body: ErasureBodySchema,
+        response: { 200: ErasureOutcomeSchema, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      return container.erasure.erase(
+        { msisdn: request.body.msisdn, idType: request.body.id_type, idNumber: request.body.id_number },
+        { actor: `key:${principal.keyId}`, apiKeyId: principal.keyId },
+      );
     },
   );
 };

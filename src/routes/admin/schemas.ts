@@ -38,3 +38,23 @@ export const CreatedKeySchema = Type.Object(
 );
 
 export const KeyParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+
+export const ErasureBodySchema = Type.Object(
+  {
+    msisdn: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    id_type: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    id_number: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false, description: 'the subscriber: msisdn, or id_type with id_number' },
+);
+
+export const ErasureOutcomeSchema = Type.Object(
+  {
+    records: Type.Integer(),
+    faces: Type.Integer(),
+    clusters: Type.Integer({ description: 'clusters that lost a face (judged again by the cluster worker)' }),
+    candidates: Type.Integer(),
+    photos: Type.Integer({ description: 'photo files deleted (a photo another record still uses stays)' }),
+  },
+  { additionalProperties: false },
+);

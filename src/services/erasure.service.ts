@@ -1,0 +1,87 @@
+import type { ErasedRecords, ErasureSubject } from '../repositories/erasure.repository.js';
+import type { PhotoMimeType } from '../repositories/photo-store.repository.js';
+import { AppError } from './errors.js';
+import { hashIdentityDocument } from './ingest.service.js';
+import { ID_TYPES, normaliseIdNumber, normaliseMsisdn, type IdType } from './kyc-validators.js';
+
+export interface ErasureStore {
+  erase(subject: ErasureSubject, meta: { actor: string; apiKeyId: number | null }): Promise<ErasedRecords>;
+}
+export interface ErasureFiles {
+  /** Deletes a photo's file unless a record refers to the photo again (a concurrent upload of the same bytes). */
+  removePhoto(sha256: Buffer, mimeType: PhotoMimeType): Promise<void>;
+  /** Deletes a file under the data dir (a thumbnail); a missing file is not an error. */
+  removeDerived(relative: string): Promise<void>;
+}
+export interface ErasureQueue {
+  /** Wakes the cluster worker, which then reloads its index and judges the clusters that lost a face. */
+  sweepClusters(): Promise<void>;
+}
+
+export interface ErasureRequest {
+  msisdn?: string;
+  idType?: string;
+  idNumber?: string;
+}
+
+export interface ErasureOutcome {
+  records: number;
+  faces: number;
+  clusters: number;
+  candidates: number;
+  photos: number;
+}
+
+/**
+ * Erasure of a subscriber's personal data on request (DPDP Act 2023): every KYC record with the number or the
+ * identity document, the faces and block candidates made from them, their photos and thumbnails once nothing
+ * refers to them, and their place in the face index. Asked by number or by document (hashed, as stored).
+ */
+export class ErasureService {
+  constructor(
+    private readonly deps: { store: ErasureStore; files: ErasureFiles; queue: ErasureQueue; secret: Buffer },
+  ) {}
+
+  async erase(request: ErasureRequest, meta: { actor: string; apiKeyId: number | null }): Promise<ErasureOutcome> {
+    const erased = await this.deps.store.erase(this.subjectOf(request), meta);
+    // After the commit: the rows are gone, so no reader is sent to these files any more.
+    for (const photo of erased.photos) await this.deps.files.removePhoto(photo.sha256, photo.mimeType);
+    for (const thumbnail of erased.thumbnails) await this.deps.files.removeDerived(thumbnail);
+    if (erased.clusterIds.length > 0) {
+      // The `erased` events already make the next job reload; this only makes it come now. The cluster worker's
+      // periodic sweep would otherwise pick it up within SIMSIFT_CLUSTER_SWEEP_MS.
+      await this.deps.queue.sweepClusters().catch(() => undefined);
+    }
+    return {
+      records: erased.recordIds.length,
+      faces: erased.faceIds.length,
+      clusters: erased.clusterIds.length,
+      candidates: erased.candidates,
+      photos: erased.photos.length,
+    };
+  }
+
+  private subjectOf(request: ErasureRequest): ErasureSubject {
+    const byDocument = request.idType !== undefined || request.idNumber !== undefined;
+    if ((request.msisdn !== undefined) === byDocument) {
+      throw new AppError(400, 'erasure_subject_invalid', 'name the subscriber by msisdn, or by id_type and id_number');
+    }
+    if (request.msisdn !== undefined) {
+      const msisdn = normaliseMsisdn(request.msisdn);
+      if (!msisdn) throw new AppError(400, 'invalid_msisdn', 'the msisdn is not an Indian mobile number');
+      return { msisdn };
+    }
+    if (!(ID_TYPES as readonly string[]).includes(request.idType ?? '') || request.idNumber === undefined) {
+      throw new AppError(
+        400,
+        'erasure_subject_invalid',
+        `id_type must be one of ${ID_TYPES.join(', ')}, with id_number`,
+      );
+    }
+    const idType = request.idType as IdType;
+    const normalised = normaliseIdNumber(idType, request.idNumber);
+    // The message never contains the number (see normaliseIdNumber).
+    if (!normalised.ok) throw new AppError(400, 'invalid_id_number', normalised.error.message);
+    return { idHmac: hashIdentityDocument(this.deps.secret, idType, normalised.value) };
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Erasure on request (DPDP Act 2023): a subscriber's records, faces, candidates, photos and thumbnails go, the
+ * clusters they were in are judged again, and the audit log records it without the number or the document.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleRow } from '../../src/cli/sample-batch.js';
+import { portrait } from '../../src/cli/sample-portraits.js';
+import { runClusterWorker } from '../../src/cluster-worker-runtime.js';
+import { runFaceWorker } from '../../src/face-worker-runtime.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
+import { uploadPhotos, waitFor } from '../helpers/upload.js';
+
+let env: TestEnv;
+const keys: Record<string, string> = {};
+const stoppers: (() => Promise<void>)[] = [];
+const logger = createLogger({ logLevel: 'silent' });
+
+const count = async (sql: string, values: unknown[] = []) =>
+  (await env.container.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, values)).rows[0]!.n;
+
+async function erase(key: string, body: Record<string, string>) {
+  const response = await fetch(`${env.url}/v1/erasures`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+beforeAll(async () => {
+  env = await createTestEnv({ clusterSweepMs: 1_000 });
+  keys.jio = await env.key('operator', 'JIO');
+  keys.admin = await env.key('admin');
+  keys.analyst = await env.key('analyst');
+  const faces = await runFaceWorker(env.config, logger);
+  stoppers.push(() => faces.close());
+  const clusters = await runClusterWorker(env.config, logger);
+  stoppers.push(() => clusters.close());
+  // Subscribers 1 and 2: one face under two names (a flagged ring); subscriber 3: someone else.
+  await uploadPhotos(env.url, keys.jio, [await portrait(1, 0, 0), await portrait(1, 0, 1), await portrait(3, 1, 0)], 1);
+  await waitFor(async () => ((await count('block_candidates')) === 2 ? true : undefined), 120_000, 'the ring');
+}, 180_000);
+
+afterAll(async () => {
+  for (const stop of stoppers.reverse()) await stop();
+  await env?.close();
+});
+
+describe('POST /v1/erasures', () => {
+  it("erases a subscriber by number: records, face, candidates, photo and thumbnail, and the ring's verdict", async () => {
+    const subscriber = sampleRow(1, 'photo');
+    const files = await env.container.pool.query<{ thumbnail: string; sha256: Buffer; mime: string }>(
+      `SELECT f.thumbnail_path AS thumbnail, r.photo_sha256 AS sha256, p.mime_type AS mime FROM kyc_records r
+       JOIN faces f ON f.record_id = r.id JOIN photos p ON p.sha256 = r.photo_sha256 WHERE r.msisdn = $1::text`,
+      [`+91${subscriber.msisdn.slice(-10)}`],
+    );
+    expect(files.rows).toHaveLength(1);
+    const { thumbnail, sha256, mime } = files.rows[0]!;
+    const photoFile = env.container.photos.pathFor(sha256, mime as 'image/jpeg');
+    expect(existsSync(photoFile)).toBe(true);
+    expect(existsSync(path.join(env.config.dataDir, thumbnail))).toBe(true);
+
+    const erased = await erase(keys.admin!, { msisdn: subscriber.msisdn });
+    expect(erased).toMatchObject({
+      status: 200,
+      body: { records: 1, faces: 1, clusters: 1, candidates: 1, photos: 1 },
+    });
+    expect(await count('kyc_records WHERE photo_sha256 = $1::bytea', [sha256])).toBe(0);
+    expect(await count('faces WHERE photo_sha256 = $1::bytea', [sha256])).toBe(0);
+    expect(await count('photos WHERE sha256 = $1::bytea', [sha256])).toBe(0);
+    expect(existsSync(photoFile)).toBe(false);
+    expect(existsSync(path.join(env.config.dataDir, thumbnail))).toBe(false);
+
+    // One face under one name is no ring: the cluster worker judges the cluster again and withdraws it.
+    await waitFor(async () => ((await count('block_candidates')) === 0 ? true : undefined), 60_000, 'the verdict');
+    expect(await count('clusters WHERE flagged')).toBe(0);
+
+    // The audit row names internal ids and counts, never the number.
+    const audit = await env.container.pool.query<{ details: unknown; entity_id: string }>(
+      "SELECT details, entity_id FROM audit_log WHERE action = 'subscriber.erase'",
+    );
+    expect(audit.rows).toHaveLength(1);
+    expect(audit.rows[0]!.details).toMatchObject({ by: 'msisdn', candidates: 1, photos: 1 });
+    expect(JSON.stringify(audit.rows)).not.toContain(subscriber.msisdn.slice(-10));
+    expect(await erase(keys.admin!, { msisdn: subscriber.msisdn })).toMatchObject({ body: { records: 0 } });
+  }, 120_000);
+
+  it('erases by identity document, hashed as stored', async () => {
+    const subscriber = sampleRow(3, 'photo');
+    const erased = await erase(keys.admin!, { id_type: subscriber.id_type, id_number: subscriber.id_number });
+    expect(erased).toMatchObject({ status: 200, body: { records: 1, faces: 1, photos: 1 } });
+    expect(await count('kyc_records')).toBe(1);
+    const audit = await env.container.pool.query<{ details: unknown }>(
+      "SELECT details FROM audit_log WHERE action = 'subscriber.erase' ORDER BY seq DESC LIMIT 1",
+    );
+    expect(JSON.stringify(audit.rows)).not.toContain(subscriber.id_number);
+  });
+
+  it('is for admins only, and refuses a request that names no subscriber or two ways', async () => {
+    for (const key of [keys.jio!, keys.analyst!]) {
+      expect((await erase(key, { msisdn: sampleRow(2, 'photo').msisdn })).status).toBe(403);
+    }
+    expect(await count('kyc_records')).toBe(1);
+    const both = {
+      msisdn: sampleRow(2, 'photo').msisdn,
+      id_type: 'aadhaar',
+      id_number: sampleRow(2, 'photo').id_number,
+    };
+    const bodies: Record<string, string>[] = [
+      {},
+      both,
+      { id_type: 'aadhaar' },
+      { id_type: 'ration_card', id_number: '1' },
+    ];
+    for (const body of bodies) {
+      expect(await erase(keys.admin!, body)).toMatchObject({ status: 400, body: { code: 'erasure_subject_invalid' } });
+    }
+    expect(await erase(keys.admin!, { msisdn: '12345' })).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_msisdn' },
+    });
+    expect(await count('kyc_records')).toBe(1);
+  });
+});
