@@ -3,6 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from './container.js';
+import { registerAccessLog } from './plugins/access-log.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerMetrics } from './plugins/metrics.js';
@@ -59,6 +60,7 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
     maxFailuresPerMinute: container.config.maxAuthFailuresPerMinute,
     secureCookies: container.config.secureCookies,
   });
+  registerAccessLog(app, container.accessLog);
   registerMetrics(app, [container.facesQueue, container.clusterQueue]);
   await app.register(healthRoutes, { container });
   await app.register(adminRoutes, { container });

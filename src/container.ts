@@ -16,6 +16,7 @@ import {
   embedRecordJob,
   embedRecordJobId,
 } from './jobs/job-registry.js';
+import { AccessLogRepository } from './repositories/access-log.repository.js';
 import { ErasureRepository } from './repositories/erasure.repository.js';
 import { ErasureService } from './services/erasure.service.js';
 import { readModelManifest } from './repositories/face-engine/model-manifest.js';
@@ -50,6 +51,8 @@ export interface Container {
   exports: ExportService;
   ingest: IngestService;
   erasure: ErasureService;
+  /** Reads of personal data (plugins/access-log.ts). */
+  accessLog: AccessLogRepository;
   checks: CheckService;
   photoSweep: PhotoSweepService;
   /** With `readCache` on, starts the change feed and so the caching (resolves even if Postgres is down). */
@@ -129,6 +132,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       queue: { requestRecompute: (reason) => clusterQueue.add([applyConstraintsJob(reason)]) },
     }),
     ingest,
+    accessLog: new AccessLogRepository(pool),
     erasure: new ErasureService({
       store: new ErasureRepository(pool),
       files: {

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestCsv, sampleRow, type SampleRow } from '../../src/cli/sample-batch.js';
+import { buildApp } from '../../src/app.js';
 import { embedRecordJobId } from '../../src/jobs/job-registry.js';
+import { createLogger } from '../../src/logger.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { pngDeclaring, samplePhoto, tinyJpeg, tinyPng, tinyWebp } from '../helpers/photos.js';
 import { zipOf } from '../helpers/zip.js';
@@ -463,6 +465,37 @@ describe('following a batch', () => {
     expect((await get(`/v1/batches/${id}/records?state=bogus`)).status).toBe(400);
     expect((await get(`/v1/batches/${id}/records?cursor=%%%`)).status).toBe(400);
     expect((await get('/v1/batches/not-a-uuid')).status).toBe(404);
+
+    // Each list of records read is logged (route and batch, never the query), refused reads are not.
+    const reads = await env.container.pool.query<{ action: string; route: string; entity_id: string; status: number }>(
+      "SELECT action, route, entity_id, status FROM access_log WHERE action = 'records.list' AND entity_id = $1::text",
+      [id],
+    );
+    expect(reads.rows).toHaveLength(4);
+    for (const row of reads.rows) {
+      expect(row).toMatchObject({ route: '/v1/batches/:id/records', status: 200 });
+    }
+  });
+
+  it('refuses a read of personal data that cannot be logged', async () => {
+    const failing = Object.create(env.container.accessLog) as typeof env.container.accessLog;
+    failing.record = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    const app = await buildApp({
+      container: { ...env.container, accessLog: failing },
+      logger: createLogger({ logLevel: 'silent' }),
+    });
+    try {
+      const upload = await env.container.pool.query<{ id: string }>('SELECT id FROM batches LIMIT 1');
+      const answer = await app.inject({
+        method: 'GET',
+        url: `/v1/batches/${upload.rows[0]!.id}/records`,
+        headers: { authorization: `Bearer ${operatorKey}` },
+      });
+      expect(answer.statusCode).toBeGreaterThanOrEqual(500);
+      expect(answer.body).not.toContain('+91');
+    } finally {
+      await app.close();
+    }
   });
 });
 

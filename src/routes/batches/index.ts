@@ -118,7 +118,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
   app.get(
     '/v1/batches/:id/records',
     {
-      config: { roles: READERS },
+      config: { roles: READERS, personalData: 'records.list' },
       schema: {
         tags: ['batches'],
         params: BatchParamsSchema,

@@ -38,7 +38,7 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
   app.get(
     '/v1/clusters/:id',
     {
-      config: { roles: READERS },
+      config: { roles: READERS, personalData: 'cluster.view' },
       schema: {
         tags: ['clusters'],
         params: IdParamsSchema,
@@ -76,7 +76,7 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
   app.get(
     '/v1/block-candidates',
     {
-      config: { roles: READERS },
+      config: { roles: READERS, personalData: 'candidates.list' },
       schema: {
         tags: ['clusters'],
         querystring: BlockCandidateQuerySchema,
@@ -102,7 +102,7 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
   app.get(
     '/v1/agents/:operator/:posAgentId/enrolments',
     {
-      config: { roles: READERS },
+      config: { roles: READERS, personalData: 'enrolments.list' },
       schema: {
         tags: ['clusters'],
         params: Type.Object(
@@ -145,7 +145,7 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
   app.get(
     '/v1/faces/:id/photo',
     {
-      config: { roles: READERS },
+      config: { roles: READERS, personalData: 'photo.view' },
       schema: {
         tags: ['clusters'],
         summary: 'The original KYC photo of a face (personal data: served only to those who may see the record)',
@@ -168,7 +168,7 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
   app.get(
     '/v1/faces/:id/thumbnail',
     {
-      config: { roles: READERS },
+      config: { roles: READERS, personalData: 'thumbnail.view' },
       schema: {
         tags: ['clusters'],
         params: IdParamsSchema,

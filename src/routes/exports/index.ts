@@ -81,7 +81,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
   app.get(
     '/v1/exports/:id/download',
     {
-      config: { roles: ['operator', 'analyst', 'admin'] },
+      config: { roles: ['operator', 'analyst', 'admin'], personalData: 'export.download' },
       schema: {
         tags: ['exports'],
         params: Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
