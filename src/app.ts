@@ -55,13 +55,14 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // The OpenAPI document is built either way (the CLI and tests read it); its pages are served only when configured.
+  if (container.config.exposeDocs) await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await registerAuth(app, container.auth, {
     maxFailuresPerMinute: container.config.maxAuthFailuresPerMinute,
     secureCookies: container.config.secureCookies,
   });
   registerAccessLog(app, container.accessLog);
-  registerMetrics(app, [container.facesQueue, container.clusterQueue]);
+  registerMetrics(app, [container.facesQueue, container.clusterQueue], { expose: container.config.exposeMetrics });
   await app.register(healthRoutes, { container });
   await app.register(adminRoutes, { container });
   await app.register(batchRoutes, { container });

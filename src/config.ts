@@ -82,6 +82,12 @@ export interface Config {
    * (served over plain HTTP there): TLS usually ends at a proxy, so the request's own protocol is no guide.
    */
   secureCookies: boolean;
+  /**
+   * Whether GET /metrics and the interactive API docs (/docs) answer on the API port. Both describe the service
+   * to anyone who can reach it, so they are off unless NODE_ENV is development or test, or these are set.
+   */
+  exposeMetrics: boolean;
+  exposeDocs: boolean;
   workerProcesses: number;
   faces: FaceConfig;
   clustering: ClusteringConfig;
@@ -207,6 +213,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     reconcileIntervalMs: int('SIMSIFT_RECONCILE_INTERVAL_MS', 10_000, 100, 3_600_000),
     trustProxy: trustProxy(),
     secureCookies: nodeEnv !== 'development' && nodeEnv !== 'test',
+    exposeMetrics: bool('SIMSIFT_EXPOSE_METRICS', nodeEnv !== 'production'),
+    exposeDocs: bool('SIMSIFT_EXPOSE_DOCS', nodeEnv !== 'production'),
     maxQueuedRecords: int('SIMSIFT_MAX_QUEUED_RECORDS', 1_000_000, 1, Number.MAX_SAFE_INTEGER),
     queueWatchdogMs: int('SIMSIFT_QUEUE_WATCHDOG_MS', 15 * 60_000, 1_000, 7 * 24 * 3_600_000),
     clusterSweepMs: int('SIMSIFT_CLUSTER_SWEEP_MS', 60_000, 1_000, 3_600_000),

@@ -88,7 +88,10 @@ program
     const cfg = await config({ postgres: true, redis: true, secret: 'required' });
     const logger = createLogger(cfg);
     const server = await startServer(cfg, logger);
-    logger.info({ url: server.url, docs: `${server.url}/docs` }, 'simsift API listening');
+    logger.info(
+      { url: server.url, docs: cfg.exposeDocs ? `${server.url}/docs` : 'off (SIMSIFT_EXPOSE_DOCS)' },
+      'simsift API listening',
+    );
     const stop = async (signal: string) => {
       logger.info({ signal }, 'shutting down');
       exitAfter(SERVE_STOP_DEADLINE_MS, logger);

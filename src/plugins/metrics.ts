@@ -11,7 +11,11 @@ export interface QueueCountSource {
  * Prometheus metrics on `/metrics`: request counts and latencies per route, and every queue's depth read
  * from Redis at scrape time. A registry per app so several apps in one process (tests) do not collide.
  */
-export function registerMetrics(app: FastifyInstance, queues: readonly QueueCountSource[]): void {
+export function registerMetrics(
+  app: FastifyInstance,
+  queues: readonly QueueCountSource[],
+  { expose }: { expose: boolean } = { expose: true },
+): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'simsift_' });
   const requests = new Counter({
@@ -51,6 +55,8 @@ export function registerMetrics(app: FastifyInstance, queues: readonly QueueCoun
     done();
   });
 
+  // Off the public port unless configured (config.exposeMetrics): the numbers describe the service to anyone.
+  if (!expose) return;
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics());
   });

@@ -196,6 +196,20 @@ describe('roles and keys', () => {
   });
 });
 
+describe('service pages in production', () => {
+  it('answers 404 for /metrics and /docs unless exposed', async () => {
+    const production = await createTestEnv({ exposeMetrics: false, exposeDocs: false });
+    try {
+      for (const page of ['/metrics', '/docs/', '/docs/json']) {
+        expect((await fetch(`${production.url}${page}`)).status).toBe(404);
+      }
+      expect((await fetch(`${production.url}/healthz`)).status).toBe(200);
+    } finally {
+      await production.close();
+    }
+  });
+});
+
 describe('the review session cookie outside development', () => {
   it('is __Host- prefixed and Secure whatever the protocol the request arrived by', async () => {
     const production = await createTestEnv({ secureCookies: true });

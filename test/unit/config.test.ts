@@ -223,6 +223,20 @@ describe('loadConfig: behind a proxy', () => {
     }
   });
 
+  it('keeps /metrics and /docs off in production unless asked, and on elsewhere', () => {
+    const production = loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'production' });
+    expect([production.exposeMetrics, production.exposeDocs]).toEqual([false, false]);
+    const asked = loadConfig({
+      SIMSIFT_SECRET: SECRET,
+      NODE_ENV: 'production',
+      SIMSIFT_EXPOSE_METRICS: 'true',
+      SIMSIFT_EXPOSE_DOCS: 'true',
+    });
+    expect([asked.exposeMetrics, asked.exposeDocs]).toEqual([true, true]);
+    const development = loadConfig({ SIMSIFT_SECRET: SECRET });
+    expect([development.exposeMetrics, development.exposeDocs]).toEqual([true, true]);
+  });
+
   it('makes the session cookie Secure everywhere but development and test', () => {
     expect(loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'production' }).secureCookies).toBe(true);
     expect(loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'development' }).secureCookies).toBe(false);
