@@ -31,6 +31,8 @@ export interface ClusterListItem extends ClusterSummary {
   lsas: string[];
   /** Block candidates still waiting for a decision. */
   pending: number;
+  /** Members the caller may see: all of them, or an operator's own. */
+  visibleSize: number;
 }
 
 export interface ClusterFilter {
@@ -508,7 +510,13 @@ export class ClusterRepository {
            JOIN faces f ON f.id = m.face_id JOIN kyc_records r ON r.id = f.record_id
            WHERE m.cluster_id = c.id${scope}), '{}') AS lsas,
          (SELECT count(*)::integer FROM block_candidates b JOIN kyc_records r ON r.id = b.record_id
-           WHERE b.cluster_id = c.id AND b.status = 'pending'${scope}) AS pending
+           WHERE b.cluster_id = c.id AND b.status = 'pending'${scope}) AS pending,
+         ${
+           scope
+             ? `(SELECT count(*)::integer FROM cluster_members m JOIN faces f ON f.id = m.face_id
+                 JOIN kyc_records r ON r.id = f.record_id WHERE m.cluster_id = c.id${scope})`
+             : 'c.size'
+         } AS "visibleSize"
        FROM clusters c ${pageWhere.length > 0 ? `WHERE ${pageWhere.join(' AND ')}` : ''}
        ORDER BY ${column} ${direction}, c.id ${direction} LIMIT ${param(limit, 'integer')}`,
       params,

@@ -148,6 +148,14 @@ export interface ClusterListQuery {
 const scope = (principal: Principal) => (principal.role === 'operator' ? principal.operatorId : null);
 
 /**
+ * A cluster as an operator may see it: the size is its own members', and the raw evidence (which names other
+ * operators' records) is left out; the reasons stay, and their explanation in words (counts, not identities).
+ */
+function scoped<T extends { size: number; evidence: unknown }>(cluster: T, visibleSize: number): T {
+  return { ...cluster, size: visibleSize, evidence: {} };
+}
+
+/**
  * Read side of face clusters. Analysts see everything; an operator sees only clusters that hold its own
  * records, and within them only its own records (another operator's subscribers stay hidden).
  */
@@ -181,7 +189,10 @@ export class ClusterQueryService {
       after,
       query.limit + 1,
     );
-    const items = rows.slice(0, query.limit).map(({ sortValue: _sortValue, ...cluster }) => cluster);
+    const operator = scope(principal) !== null;
+    const items = rows
+      .slice(0, query.limit)
+      .map(({ sortValue: _sortValue, visibleSize, ...cluster }) => (operator ? scoped(cluster, visibleSize) : cluster));
     const last = rows.length > query.limit ? rows[query.limit - 1]! : null;
     return {
       items,
@@ -239,7 +250,7 @@ export class ClusterQueryService {
       }),
     );
     return {
-      ...cluster,
+      ...(scope(principal) === null ? cluster : scoped(cluster, members.length)),
       members: members.map((member) => ({
         ...member,
         thumbnailUrl: `/v1/faces/${member.faceId}/thumbnail`,

@@ -181,6 +181,25 @@ describe('the review queue', () => {
     const jioMember = members.find((m) => m.operator === 'JIO')!;
     expect((await call('GET', jioMember.photoUrl, { key: keys.airtel! })).status).toBe(404);
     expect((await call('GET', jioMember.photoUrl, { key: keys.jio! })).status).toBe(200);
+
+    // An operator sees its own members of a shared cluster, their count, and the reasons in words; not the other
+    // operators' count nor the raw evidence, which names their records.
+    const own = members.filter((m) => m.operator === 'JIO').length;
+    expect(own).toBeLessThan(members.length);
+    const jioView = await call<ClusterDetail & { size: number; evidence: unknown }>(
+      'GET',
+      `/v1/clusters/${detail.body.id}`,
+      { key: keys.jio! },
+    );
+    expect(jioView.body).toMatchObject({ size: own, evidence: {} });
+    expect(jioView.body.members).toHaveLength(own);
+    expect(jioView.body.explanations.map((e) => e.reason)).toContain('MULTI_IDENTITY_FACE');
+    const jioList = await call<{ items: { id: number; size: number; evidence: unknown }[] }>(
+      'GET',
+      '/v1/clusters?flagged=true',
+      { key: keys.jio! },
+    );
+    expect(jioList.body.items.find((item) => item.id === detail.body.id)).toMatchObject({ size: own, evidence: {} });
   });
 });
 
