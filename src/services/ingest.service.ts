@@ -11,8 +11,11 @@ import { validateManifestRow, type IdType } from './kyc-validators.js';
 /** One piece of an upload, in the order the client sent it. */
 export type UploadPart =
   | { kind: 'manifest'; content: Buffer }
-  /** `declaredBytes`: the size the container announced (zip entries), checked before reading. */
-  | { kind: 'photo'; name: string; stream: Readable; declaredBytes?: number };
+  /**
+   * `declaredBytes`: the size the container announced (zip entries), checked before reading. `lazy`: nothing is
+   * read or inflated until the stream is (a zip entry), so an unwanted part can be dropped unread.
+   */
+  | { kind: 'photo'; name: string; stream: Readable; declaredBytes?: number; lazy?: boolean };
 
 export interface IngestRequest {
   operatorId: number;
@@ -135,12 +138,21 @@ export class IngestService {
     await this.checkQueueCapacity();
 
     let manifest: ReturnType<typeof parseManifest> | null = null;
+    let named: PhotoNames | null = null;
     const photos = new PhotoIndex();
+    const skipped: string[] = [];
     for await (const part of request.parts) {
       if (part.kind === 'manifest') {
         if (manifest) throw new AppError(400, 'duplicate_manifest', 'the upload contains more than one manifest');
         // Parsed as soon as it arrives so a bad manifest fails the upload before the photos are stored.
         manifest = parseManifest(part.content, this.deps.maxRowsPerBatch);
+        named = new PhotoNames(manifest.rows.map((row) => row.values.photo?.trim() ?? ''));
+      } else if (named && !named.has(part.name)) {
+        // A photo no row names is never stored once the manifest is known (always so in a zip, whose manifest
+        // is read first): a small upload must not fill the disk with files nothing refers to.
+        skipped.push(part.name);
+        if (part.lazy) part.stream.destroy();
+        else await discard(part.stream);
       } else {
         photos.add(part.name, await this.deps.photos.save(part.stream, part.declaredBytes));
       }
@@ -242,10 +254,10 @@ export class IngestService {
       },
     });
     const queued = created ? await this.tryEnqueue(stored) : 0;
-    const warnings = photos.unreferenced().map((name) => ({
+    const warnings = [...photos.unreferenced(), ...skipped].map((name) => ({
       code: 'photo_unreferenced' as const,
       photo: name,
-      message: 'no manifest row names this photo; it was ignored',
+      message: 'no manifest row names this photo; it was not stored',
     }));
     return { ...result, created, queued, warnings: created ? warnings : [] };
   }
@@ -396,6 +408,31 @@ class PhotoIndex {
   /** Names of uploaded files no row looked up (rejected files included: they are the client's to notice). */
   unreferenced(): string[] {
     return [...this.used].filter(([, used]) => !used).map(([name]) => name);
+  }
+}
+
+/** The photo names a manifest's rows give, matched as PhotoIndex matches them: full path or bare file name. */
+class PhotoNames {
+  private readonly full: Set<string>;
+  private readonly base: Set<string>;
+
+  constructor(names: readonly string[]) {
+    const normalised = names.filter((name) => name !== '').map(normalisePhotoName);
+    this.full = new Set(normalised);
+    this.base = new Set(normalised.map((name) => path.posix.basename(name)));
+  }
+
+  /** Whether some row could be naming the uploaded file `name`. */
+  has(name: string): boolean {
+    const normalised = normalisePhotoName(name);
+    return this.full.has(normalised) || this.base.has(path.posix.basename(normalised));
+  }
+}
+
+/** Reads a part to its end without keeping it: a multipart parser waits until each file part is consumed. */
+async function discard(stream: Readable): Promise<void> {
+  for await (const _chunk of stream) {
+    // dropped
   }
 }
 

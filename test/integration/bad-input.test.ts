@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { manifestCsv, MANIFEST_HEADER, sampleRow, type SampleRow } from '../../src/cli/sample-batch.js';
-import { pngDeclaring, tinyJpeg } from '../helpers/photos.js';
+import { photoStoreFiles, pngDeclaring, tinyJpeg } from '../helpers/photos.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { declareUncompressedSize, renameEntry, zipOf } from '../helpers/zip.js';
 
@@ -210,6 +210,45 @@ describe('bad zips', () => {
     expect(codes(answer)).toEqual([[1, 'photo', 'photo_too_large']]);
     const manifestBomb = await zipOf([{ name: 'manifest.csv', content: Buffer.alloc(80 * 1024 * 1024, 'a') }]);
     expect(await postZip(manifestBomb)).toMatchObject({ status: 413, body: { code: 'manifest_too_large' } });
+  });
+
+  it('stores no photo a row does not name, and refuses a zip that inflates past the upload limit', async () => {
+    const [row] = rows(1, () => 'kyc/face.jpg');
+    const before = (await photoStoreFiles(env.config.dataDir)).length;
+    // 259 KB of zip once wrote 203 MB of photos nothing referred to.
+    // Each a real JPEG with 4 MB of zeros after it: a valid photo to the store, a few KB in the zip.
+    const jpeg = await tinyJpeg(seed++);
+    const padding = Array.from({ length: 20 }, (_, i) => ({
+      name: `pad/${i}.jpg`,
+      content: Buffer.concat([jpeg, Buffer.from([i]), Buffer.alloc(4 * 1024 * 1024)]),
+    }));
+    const padded = await zipOf([
+      { name: 'manifest.csv', content: manifestCsv([row!]) },
+      { name: 'kyc/face.jpg', content: await tinyJpeg(seed++) },
+      ...padding,
+    ]);
+    expect(padded.length).toBeLessThan(1024 * 1024);
+    const answer = await postZip(padded);
+    expect(answer.status).toBe(202);
+    expect((answer.body.warnings as { code: string }[]).filter((w) => w.code === 'photo_unreferenced')).toHaveLength(
+      20,
+    );
+    expect((await photoStoreFiles(env.config.dataDir)).length - before).toBe(1);
+
+    const limited = await createTestEnv({ upload: { maxUploadBytes: 8 * 1024 * 1024 } });
+    try {
+      const limitedKey = await limited.key('operator', 'JIO');
+      const response = await fetch(`${limited.url}/v1/batches`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${limitedKey}`, 'content-type': 'application/zip' },
+        body: new Uint8Array(padded),
+      });
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ code: 'upload_too_large' });
+      expect(await photoStoreFiles(limited.config.dataDir)).toEqual([]);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('stops a zip bomb that lies about its size: invalid_zip', async () => {

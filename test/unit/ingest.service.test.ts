@@ -355,7 +355,7 @@ describe('IngestService.ingest: accepted rows', () => {
   it('passes each photo stream and its declared size to the photo store', async () => {
     const h = harness();
     await ingestOne(h, [
-      manifestPart([sampleRow(1, 'a.jpg')]),
+      manifestPart([sampleRow(1, 'a.jpg'), sampleRow(2, 'z.jpg')]),
       photoPart('a.jpg', 'photo-a', 7),
       photoPart('z.jpg', 'z'),
     ]);
@@ -363,6 +363,23 @@ describe('IngestService.ingest: accepted rows', () => {
       { content: 'photo-a', declaredBytes: 7 },
       { content: 'z', declaredBytes: undefined },
     ]);
+  });
+
+  it('never stores a photo no row names once the manifest is known, and warns about it', async () => {
+    const h = harness();
+    const { outcome } = await ingestOne(h, [
+      manifestPart([sampleRow(1, 'kyc/a.jpg')]),
+      photoPart('photos/a.jpg', 'photo-a'),
+      photoPart('padding/huge-1.bin', 'x'.repeat(1000)),
+      photoPart('b.jpg', 'photo-b'),
+    ]);
+    // Matched by bare file name, as rows are; the rest are read off and dropped.
+    expect(h.photos.saved.map((photo) => photo.content)).toEqual(['photo-a']);
+    expect(outcome.warnings.map((warning) => [warning.code, warning.photo])).toEqual([
+      ['photo_unreferenced', 'padding/huge-1.bin'],
+      ['photo_unreferenced', 'b.jpg'],
+    ]);
+    expect(outcome.accepted).toBe(1);
   });
 
   it('accepts two rows that share one photo and lists the photo once', async () => {

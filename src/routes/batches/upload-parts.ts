@@ -107,6 +107,17 @@ export async function* zipParts(
     const zip = await openZip(file);
     try {
       const entries = await listEntries(zip, limits.maxRowsPerBatch + 10);
+      // A small zip may declare gigabytes (a zip bomb, or photos no row names): the whole archive gets the same
+      // budget as an uncompressed upload. Entry sizes are checked against what they inflate to (validateEntrySizes).
+      const declared = entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
+      if (declared > limits.maxUploadBytes) {
+        throw new AppError(
+          413,
+          'upload_too_large',
+          `the zip inflates to ${declared} bytes, over the ${limits.maxUploadBytes}-byte upload limit`,
+          { limit: limits.maxUploadBytes },
+        );
+      }
       const manifests = entries.filter((entry) => path.posix.basename(entry.fileName).toLowerCase() === 'manifest.csv');
       if (manifests.length === 0) throw new AppError(400, 'manifest_missing', 'the zip has no manifest.csv');
       if (manifests.length > 1) throw new AppError(400, 'duplicate_manifest', 'the zip has more than one manifest.csv');
@@ -123,9 +134,8 @@ export async function* zipParts(
       for (const entry of entries) {
         if (entry === manifest) continue;
         // Oversized entries are judged by their declared size alone: inflating them would only feed a zip bomb.
-        const stream =
-          entry.uncompressedSize > limits.maxPhotoBytes ? Readable.from([]) : guardEntry(await openEntry(zip, entry));
-        yield { kind: 'photo', name: entry.fileName, stream, declaredBytes: entry.uncompressedSize };
+        const stream = entry.uncompressedSize > limits.maxPhotoBytes ? Readable.from([]) : lazyEntry(zip, entry);
+        yield { kind: 'photo', name: entry.fileName, stream, declaredBytes: entry.uncompressedSize, lazy: true };
       }
     } finally {
       zip.close();
@@ -203,12 +213,13 @@ function listEntries(zip: yauzl.ZipFile, maxEntries: number): Promise<yauzl.Entr
  * An entry's bytes with its failures reported as the client's fault: yauzl stops an entry that inflates past
  * its declared size (a zip bomb lying in its headers) or fails its CRC, and that is a bad upload, not a 500.
  */
-function guardEntry(stream: Readable): Readable {
-  // yauzl keeps inflating into a stream that already failed and reports each later chunk again: the first
-  // failure reaches the reader below, the echoes must not crash the process.
-  stream.on('error', () => undefined);
-  // Pulled only as the photo store reads, so nothing inflates (or fails) before anyone listens.
+/** A zip entry as a stream that opens and inflates it only when read, so an unwanted entry costs nothing. */
+function lazyEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Readable {
   async function* chunks(): AsyncGenerator<Buffer> {
+    const stream = await openEntry(zip, entry);
+    // yauzl keeps inflating into a stream that already failed and reports each later chunk again: the first
+    // failure reaches the reader below, the echoes must not crash the process.
+    stream.on('error', () => undefined);
     try {
       for await (const chunk of stream) yield chunk as Buffer;
     } catch (error) {
