@@ -88,6 +88,8 @@ export interface Config {
    */
   exposeMetrics: boolean;
   exposeDocs: boolean;
+  /** Records of subscribers analysts cleared are erased this many days after the decision; 0 keeps them. */
+  clearedRetentionDays: number;
   workerProcesses: number;
   faces: FaceConfig;
   clustering: ClusteringConfig;
@@ -215,6 +217,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     secureCookies: nodeEnv !== 'development' && nodeEnv !== 'test',
     exposeMetrics: bool('SIMSIFT_EXPOSE_METRICS', nodeEnv !== 'production'),
     exposeDocs: bool('SIMSIFT_EXPOSE_DOCS', nodeEnv !== 'production'),
+    clearedRetentionDays: int('SIMSIFT_CLEARED_RETENTION_DAYS', 0, 0, 36_500),
     maxQueuedRecords: int('SIMSIFT_MAX_QUEUED_RECORDS', 1_000_000, 1, Number.MAX_SAFE_INTEGER),
     queueWatchdogMs: int('SIMSIFT_QUEUE_WATCHDOG_MS', 15 * 60_000, 1_000, 7 * 24 * 3_600_000),
     clusterSweepMs: int('SIMSIFT_CLUSTER_SWEEP_MS', 60_000, 1_000, 3_600_000),

@@ -146,6 +146,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       },
       queue: { sweepClusters: () => clusterQueue.add([clusterSweepJob(`erasure-${Date.now()}`)]) },
       secret: config.secret,
+      clearedRetentionDays: config.clearedRetentionDays,
     }),
     checks: new CheckService({
       dispatcher: {

@@ -14,6 +14,7 @@ export interface RunningServer {
 }
 
 const PHOTO_SWEEP_INTERVAL_MS = 60 * 60_000;
+const RETENTION_INTERVAL_MS = 60 * 60_000;
 
 /**
  * Migrates, builds the API and listens. Also runs the reconciler that queues records accepted while Redis
@@ -56,6 +57,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     }
   });
 
+  const retention = repeat(RETENTION_INTERVAL_MS, async () => {
+    try {
+      const erased = await container.erasure.applyRetention();
+      if (erased.records > 0) logger.info(erased, "erased cleared subscribers' records past their retention");
+    } catch (error) {
+      logger.warn({ err: error }, 'retention pass failed; will retry');
+    }
+  });
+
   return {
     app,
     container,
@@ -63,6 +73,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     async close() {
       reconciler.stop();
       photoSweep.stop();
+      retention.stop();
       await app.close();
       await container.close();
     },

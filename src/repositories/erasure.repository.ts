@@ -2,8 +2,8 @@ import { withTransaction, type Pool } from './database.js';
 import { insertAuditEntry } from './audit.repository.js';
 import type { PhotoMimeType } from './photo-store.repository.js';
 
-/** Whose records to erase: by number, or by the HMAC of an identity document. */
-export type ErasureSubject = { msisdn: string } | { idHmac: Buffer };
+/** Whose records to erase: by number, by the HMAC of an identity document, or by id (retention). */
+export type ErasureSubject = { msisdn: string } | { idHmac: Buffer } | { recordIds: number[]; reason: 'retention' };
 
 export interface ErasedRecords {
   /** Internal ids only: pseudonymous, and what the audit row records. */
@@ -27,13 +27,30 @@ export interface ErasedRecords {
 export class ErasureRepository {
   constructor(private readonly pool: Pool) {}
 
+  /**
+   * Records of cleared subscribers: every block candidate of theirs was dismissed (analysts found them
+   * legitimate) before `decidedBefore`, and none is pending, confirmed or exported. Oldest decisions first.
+   */
+  async clearedRecords(decidedBefore: Date, limit: number): Promise<number[]> {
+    const result = await this.pool.query<{ id: number }>(
+      `SELECT b.record_id AS id FROM block_candidates b
+       GROUP BY b.record_id
+       HAVING bool_and(b.status = 'dismissed') AND max(b.decided_at) < $1::timestamptz
+       ORDER BY max(b.decided_at) LIMIT $2::integer`,
+      [decidedBefore, limit],
+    );
+    return result.rows.map((row) => Number(row.id));
+  }
+
   async erase(subject: ErasureSubject, meta: { actor: string; apiKeyId: number | null }): Promise<ErasedRecords> {
     return withTransaction(this.pool, async (client) => {
       const records = await client.query<{ id: number }>(
         'msisdn' in subject
           ? 'SELECT id FROM kyc_records WHERE msisdn = $1::text ORDER BY id FOR UPDATE'
-          : 'SELECT id FROM kyc_records WHERE id_hmac = $1::bytea ORDER BY id FOR UPDATE',
-        ['msisdn' in subject ? subject.msisdn : subject.idHmac],
+          : 'idHmac' in subject
+            ? 'SELECT id FROM kyc_records WHERE id_hmac = $1::bytea ORDER BY id FOR UPDATE'
+            : 'SELECT id FROM kyc_records WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+        ['msisdn' in subject ? subject.msisdn : 'idHmac' in subject ? subject.idHmac : subject.recordIds],
       );
       const recordIds = records.rows.map((row) => Number(row.id));
       if (recordIds.length === 0) {
@@ -88,7 +105,7 @@ export class ErasureRepository {
         entity: 'kyc_record',
         entityId: recordIds.join(','),
         details: {
-          by: 'msisdn' in subject ? 'msisdn' : 'document',
+          by: 'msisdn' in subject ? 'msisdn' : 'idHmac' in subject ? 'document' : subject.reason,
           records: recordIds,
           faces: faceIds,
           clusters: clusterIds,

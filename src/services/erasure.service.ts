@@ -6,6 +6,7 @@ import { ID_TYPES, normaliseIdNumber, normaliseMsisdn, type IdType } from './kyc
 
 export interface ErasureStore {
   erase(subject: ErasureSubject, meta: { actor: string; apiKeyId: number | null }): Promise<ErasedRecords>;
+  clearedRecords(decidedBefore: Date, limit: number): Promise<number[]>;
 }
 export interface ErasureFiles {
   /** Deletes a photo's file unless a record refers to the photo again (a concurrent upload of the same bytes). */
@@ -39,11 +40,48 @@ export interface ErasureOutcome {
  */
 export class ErasureService {
   constructor(
-    private readonly deps: { store: ErasureStore; files: ErasureFiles; queue: ErasureQueue; secret: Buffer },
+    private readonly deps: {
+      store: ErasureStore;
+      files: ErasureFiles;
+      queue: ErasureQueue;
+      secret: Buffer;
+      /** Cleared subscribers' records are erased this many days after the last decision; never when unset. */
+      clearedRetentionDays?: number;
+      now?: () => Date;
+    },
   ) {}
 
   async erase(request: ErasureRequest, meta: { actor: string; apiKeyId: number | null }): Promise<ErasureOutcome> {
-    const erased = await this.deps.store.erase(this.subjectOf(request), meta);
+    return this.eraseSubject(this.subjectOf(request), meta);
+  }
+
+  /**
+   * Retention: erases the records of subscribers whom analysts cleared (every candidate of theirs dismissed)
+   * longer than `clearedRetentionDays` ago, `batchSize` at a time until none is left. A cleared subscriber is
+   * then no longer kept, nor matched, beyond the purpose they were checked for.
+   */
+  async applyRetention(batchSize = 500): Promise<ErasureOutcome> {
+    const total: ErasureOutcome = { records: 0, faces: 0, clusters: 0, candidates: 0, photos: 0 };
+    const days = this.deps.clearedRetentionDays;
+    if (!days) return total;
+    const before = new Date((this.deps.now?.() ?? new Date()).getTime() - days * 86_400_000);
+    for (;;) {
+      const recordIds = await this.deps.store.clearedRecords(before, batchSize);
+      if (recordIds.length === 0) return total;
+      const outcome = await this.eraseSubject(
+        { recordIds, reason: 'retention' },
+        { actor: 'retention', apiKeyId: null },
+      );
+      for (const key of Object.keys(total) as (keyof ErasureOutcome)[]) total[key] += outcome[key];
+      if (recordIds.length < batchSize) return total;
+    }
+  }
+
+  private async eraseSubject(
+    subject: ErasureSubject,
+    meta: { actor: string; apiKeyId: number | null },
+  ): Promise<ErasureOutcome> {
+    const erased = await this.deps.store.erase(subject, meta);
     // After the commit: the rows are gone, so no reader is sent to these files any more.
     for (const photo of erased.photos) await this.deps.files.removePhoto(photo.sha256, photo.mimeType);
     for (const thumbnail of erased.thumbnails) await this.deps.files.removeDerived(thumbnail);

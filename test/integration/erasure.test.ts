@@ -31,7 +31,7 @@ async function erase(key: string, body: Record<string, string>) {
 }
 
 beforeAll(async () => {
-  env = await createTestEnv({ clusterSweepMs: 1_000 });
+  env = await createTestEnv({ clusterSweepMs: 1_000, clearedRetentionDays: 30 });
   keys.jio = await env.key('operator', 'JIO');
   keys.admin = await env.key('admin');
   keys.analyst = await env.key('analyst');
@@ -124,4 +124,44 @@ describe('POST /v1/erasures', () => {
     });
     expect(await count('kyc_records')).toBe(1);
   });
+});
+
+describe('retention of cleared subscribers', () => {
+  it("erases the records of subscribers analysts cleared, once the retention has passed, and no one else's", async () => {
+    // Subscribers 20 and 21: one face under two names, flagged, then cleared by an analyst.
+    await uploadPhotos(env.url, keys.jio!, [await portrait(3, 0, 0), await portrait(3, 0, 1)], 20);
+    const flagged = await waitFor(
+      async () => {
+        const rows = await env.container.pool.query<{ clusterId: number }>(
+          `SELECT DISTINCT b.cluster_id AS "clusterId" FROM block_candidates b JOIN kyc_records r ON r.id = b.record_id
+           WHERE r.msisdn = ANY($1::text[])`,
+          [[20, 21].map((n) => `+91${sampleRow(n, 'photo').msisdn.slice(-10)}`)],
+        );
+        return rows.rows.length === 1 ? rows.rows[0]!.clusterId : undefined;
+      },
+      120_000,
+      'the second ring',
+    );
+    const dismissed = await fetch(`${env.url}/v1/clusters/${flagged}/decisions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys.analyst}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'dismiss', reason: 'different_people' }),
+    });
+    expect(dismissed.status).toBe(200);
+    const before = await count('kyc_records');
+
+    // Decided just now: within the retention, kept.
+    expect(await env.container.erasure.applyRetention()).toMatchObject({ records: 0 });
+    await env.container.pool.query(
+      `UPDATE block_candidates SET decided_at = now() - interval '31 days' WHERE cluster_id = $1::bigint`,
+      [flagged],
+    );
+    expect(await env.container.erasure.applyRetention()).toMatchObject({ records: 2, faces: 2, candidates: 2 });
+    expect(await count('kyc_records')).toBe(before - 2);
+    const audit = await env.container.pool.query<{ details: { by: string } }>(
+      "SELECT details FROM audit_log WHERE action = 'subscriber.erase' ORDER BY seq DESC LIMIT 1",
+    );
+    expect(audit.rows[0]!.details.by).toBe('retention');
+    expect(await env.container.erasure.applyRetention()).toMatchObject({ records: 0 });
+  }, 180_000);
 });
