@@ -6,7 +6,7 @@ import { QueueName, clusterSweepJob, type CheckFacePayload, type ClusterFacePayl
 import { JobQueueRepository } from './repositories/job-queue.repository.js';
 import { repeat } from './repeat.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
-import { createPool, migrate, type Pool } from './repositories/database.js';
+import { createPool, migrateDatabase, type Pool } from './repositories/database.js';
 import { readModelManifest } from './repositories/face-engine/model-manifest.js';
 import { ClusterService } from './services/clustering/cluster.service.js';
 import { UsearchIndex } from './repositories/usearch-index.repository.js';
@@ -74,7 +74,7 @@ export async function createClusterService(config: Config, pool: Pool): Promise<
 }
 
 export async function runClusterWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
-  await migrate(config.databaseUrl);
+  await migrateDatabase(config);
   const pool = createPool(config.databaseUrl, 3);
   const service = await createClusterService(config, pool);
   const rebuilt = await service.rebuild();

@@ -40,6 +40,12 @@ export interface ClusteringConfig {
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   databaseUrl: string;
+  /**
+   * The schema owner's connection, for migrations only (DATABASE_OWNER_URL; DATABASE_URL when unset). When the
+   * two name different users, the app's user is granted reads and writes on the tables and nothing more: it
+   * cannot alter tables or triggers, truncate, or update or delete audit rows.
+   */
+  databaseOwnerUrl: string;
   redisUrl: string;
   /** Prefix for every BullMQ key; tests use their own so they never see each other's jobs. */
   queuePrefix: string;
@@ -88,6 +94,8 @@ export interface Config {
    */
   exposeMetrics: boolean;
   exposeDocs: boolean;
+  /** `simsift worker` touches this file every 10 s while its face workers live (a container healthcheck). */
+  heartbeatFile: string | null;
   /** Records of subscribers analysts cleared are erased this many days after the decision; 0 keeps them. */
   clearedRetentionDays: number;
   workerProcesses: number;
@@ -199,6 +207,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const config: Omit<Config, 'secret' | 'secretKeyId' | 'secretGenerated'> = {
     nodeEnv,
     databaseUrl: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/simsift', ['postgres:', 'postgresql:']),
+    databaseOwnerUrl: url('DATABASE_OWNER_URL', str('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/simsift'), [
+      'postgres:',
+      'postgresql:',
+    ]),
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queuePrefix: str('SIMSIFT_QUEUE_PREFIX', 'simsift'),
     host: str('HOST', '0.0.0.0'),
@@ -218,6 +230,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     exposeMetrics: bool('SIMSIFT_EXPOSE_METRICS', nodeEnv !== 'production'),
     exposeDocs: bool('SIMSIFT_EXPOSE_DOCS', nodeEnv !== 'production'),
     clearedRetentionDays: int('SIMSIFT_CLEARED_RETENTION_DAYS', 0, 0, 36_500),
+    heartbeatFile: env.SIMSIFT_HEARTBEAT_FILE ? path.resolve(env.SIMSIFT_HEARTBEAT_FILE) : null,
     maxQueuedRecords: int('SIMSIFT_MAX_QUEUED_RECORDS', 1_000_000, 1, Number.MAX_SAFE_INTEGER),
     queueWatchdogMs: int('SIMSIFT_QUEUE_WATCHDOG_MS', 15 * 60_000, 1_000, 7 * 24 * 3_600_000),
     clusterSweepMs: int('SIMSIFT_CLUSTER_SWEEP_MS', 60_000, 1_000, 3_600_000),
@@ -307,6 +320,7 @@ export function childProcessEnv(config: Config, base: Env = process.env): Env {
   return {
     ...base,
     DATABASE_URL: config.databaseUrl,
+    DATABASE_OWNER_URL: config.databaseOwnerUrl,
     REDIS_URL: config.redisUrl,
     SIMSIFT_DATA_DIR: config.dataDir,
     SIMSIFT_QUEUE_PREFIX: config.queuePrefix,

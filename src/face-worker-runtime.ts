@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { embedRecordHandler } from './jobs/embed-record.handler.js';
 import { QueueName, clusterFaceJob, type EmbedRecordPayload } from './jobs/job-registry.js';
-import { createPool, migrate } from './repositories/database.js';
+import { createPool, migrateDatabase } from './repositories/database.js';
 import { FaceEngine } from './repositories/face-engine/face-engine.repository.js';
 import { FaceRepository } from './repositories/face.repository.js';
 import { ImageRepository } from './repositories/image.repository.js';
@@ -49,7 +49,7 @@ export async function createFacePipeline(config: Config): Promise<FaceWorkerRunt
  * do not engage in Node, so parallelism comes from processes). SIGTERM finishes the current job, then exits.
  */
 export async function runFaceWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
-  await migrate(config.databaseUrl);
+  await migrateDatabase(config);
   const runtime = await createFacePipeline(config);
   await runtime.engine.warmUp();
   logger.info(

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createContainer, type Container } from './container.js';
-import { migrate } from './repositories/database.js';
+import { migrateDatabase } from './repositories/database.js';
 import { repeat } from './repeat.js';
 
 export interface RunningServer {
@@ -22,7 +22,7 @@ const RETENTION_INTERVAL_MS = 60 * 60_000;
  * uploads that never committed (see PhotoSweepService).
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const migrations = await migrate(config.databaseUrl);
+  const migrations = await migrateDatabase(config);
   if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, 'database migrated');
   if (config.secretGenerated) {
     logger.warn({ file: `${config.dataDir}/secret.key` }, 'SIMSIFT_SECRET not set: generated a development secret');

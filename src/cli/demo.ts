@@ -56,9 +56,12 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
   // earlier runs left behind, and running it twice works.
   const demoDatabase = new URL(baseConfig.databaseUrl);
   demoDatabase.pathname = `${demoDatabase.pathname}_demo`;
+  const demoOwner = new URL(baseConfig.databaseOwnerUrl);
+  demoOwner.pathname = demoDatabase.pathname;
   const config: Config = {
     ...baseConfig,
     databaseUrl: demoDatabase.toString(),
+    databaseOwnerUrl: demoOwner.toString(),
     dataDir: path.join(baseConfig.dataDir, 'demo'),
     queuePrefix: `${baseConfig.queuePrefix}_demo`,
     host: '127.0.0.1',

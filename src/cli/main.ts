@@ -1,11 +1,13 @@
 #!/usr/bin/env node
+import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { loadConfig, type Config, type LoadConfigOptions } from '../config.js';
 import { createContainer } from '../container.js';
 import { runClusterWorker } from '../cluster-worker-runtime.js';
 import { createLogger } from '../logger.js';
 import { exitAfter } from '../shutdown.js';
-import { migrate } from '../repositories/database.js';
+import { migrateDatabase } from '../repositories/database.js';
+import { repeat } from '../repeat.js';
 import { startServer } from '../server.js';
 import { ROLES, type Role } from '../services/auth.service.js';
 import { ApiClient } from './api-client.js';
@@ -40,7 +42,7 @@ async function config(
 /** Runs `work` with a migrated database and a container, for one-shot admin commands. */
 async function withContainer<T>(work: (container: ReturnType<typeof createContainer>) => Promise<T>): Promise<T> {
   const cfg = await config({ postgres: true });
-  await migrate(cfg.databaseUrl);
+  await migrateDatabase(cfg);
   const container = createContainer(cfg, createLogger({ logLevel: 'warn' }));
   try {
     return await work(container);
@@ -80,6 +82,7 @@ function integerOption(name: string, value: string | undefined, min = 1): number
 // (an upload cut off leaves no batch); the workers' supervisor kills a stuck face worker after a minute.
 const SERVE_STOP_DEADLINE_MS = 30_000;
 const WORKER_STOP_DEADLINE_MS = 75_000;
+const HEARTBEAT_MS = 10_000;
 
 program
   .command('serve')
@@ -111,13 +114,20 @@ program
     const processes = integerOption('--processes', options.processes) ?? cfg.workerProcesses;
     const logger = createLogger(cfg, 'simsift-worker');
     // Migrate once here so the children do not all queue on the migration lock.
-    await migrate(cfg.databaseUrl);
+    await migrateDatabase(cfg);
     const supervisor = superviseFaceWorkers(processes, logger);
     await supervisor.ready;
     // Clustering is light next to the face models: this supervising process is the cluster writer.
     const clusterWorker = await runClusterWorker(cfg, logger);
     logger.info({ processes, pids: supervisor.pids() }, 'face workers and cluster worker ready');
+    // For a container healthcheck: touched while face workers are alive and this process's loop turns.
+    const heartbeat = cfg.heartbeatFile
+      ? repeat(HEARTBEAT_MS, async () => {
+          if (supervisor.pids().length > 0) await writeFile(cfg.heartbeatFile!, `${Date.now()}\n`);
+        })
+      : null;
     const stop = async (signal: string) => {
+      heartbeat?.stop();
       logger.info({ signal }, 'stopping workers after their current jobs');
       exitAfter(WORKER_STOP_DEADLINE_MS, logger);
       await Promise.all([supervisor.stop(), clusterWorker.close()]);
@@ -131,7 +141,7 @@ const db = program.command('db').description('database administration');
 db.command('migrate')
   .description('create the database if needed and apply pending migrations')
   .action(async () => {
-    const result = await migrate((await config({ postgres: true })).databaseUrl);
+    const result = await migrateDatabase(await config({ postgres: true }));
     console.log(
       result.applied.length > 0 ? `applied: ${result.applied.join(', ')}` : 'database is up to date (nothing to apply)',
     );
@@ -204,7 +214,7 @@ program
   .action(async (options: { msisdn?: string; idType?: string; idNumber?: string }) => {
     // By document, the number is hashed with the API's secret: this command needs the same SIMSIFT_SECRET.
     const cfg = await config({ postgres: true, secret: 'required' });
-    await migrate(cfg.databaseUrl);
+    await migrateDatabase(cfg);
     const container = createContainer(cfg, createLogger({ logLevel: 'warn' }));
     try {
       console.log(JSON.stringify(await container.erasure.erase(options, { actor: 'cli', apiKeyId: null })));

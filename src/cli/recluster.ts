@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { createClusterService, withClusterWriterLock } from '../cluster-worker-runtime.js';
-import { createPool, migrate } from '../repositories/database.js';
+import { createPool, migrateDatabase } from '../repositories/database.js';
 
 /**
  * `simsift recluster`: clusters every stored face again in one batch, under every analyst constraint, and
@@ -18,7 +18,7 @@ export interface ReclusterReport {
 }
 
 export async function runRecluster(config: Config, options: { apply: boolean }): Promise<ReclusterReport> {
-  await migrate(config.databaseUrl);
+  await migrateDatabase(config);
   const pool = createPool(config.databaseUrl, 2);
   try {
     const service = await createClusterService(config, pool);

@@ -3,7 +3,7 @@ import { createContainer } from '../container.js';
 import { reembedRecordJob } from '../jobs/job-registry.js';
 import { createLogger } from '../logger.js';
 import { ClusterRepository } from '../repositories/cluster.repository.js';
-import { migrate } from '../repositories/database.js';
+import { migrateDatabase } from '../repositories/database.js';
 import { embedderOf } from '../repositories/face-engine/model-manifest.js';
 import { FaceRepository } from '../repositories/face.repository.js';
 import { ReembedService } from '../services/reembed.service.js';
@@ -15,7 +15,7 @@ import { runRecluster } from './recluster.js';
  * a progress bar, while the API and workers run; then clusters every face again (`recluster --apply`).
  */
 export async function runReembed(config: Config) {
-  await migrate(config.databaseUrl);
+  await migrateDatabase(config);
   const container = createContainer(config, createLogger({ logLevel: 'warn' }));
   let bar: ProgressBar | null = null;
   let total = 0;

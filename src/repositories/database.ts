@@ -78,6 +78,35 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/**
+ * Migrates as the schema owner and, when the app connects as another user, grants that user what the app needs
+ * and no more: reads and writes on the tables, the sequences, and on the append-only logs only SELECT and
+ * INSERT. It owns nothing, so it cannot ALTER a table, disable a trigger or TRUNCATE. Granted on every start, so
+ * tables a migration adds are covered.
+ */
+export async function migrateDatabase(config: {
+  databaseUrl: string;
+  databaseOwnerUrl: string;
+}): Promise<MigrationResult> {
+  const result = await migrate(config.databaseOwnerUrl);
+  const appUser = decodeURIComponent(new URL(config.databaseUrl).username || 'postgres');
+  const ownerUser = decodeURIComponent(new URL(config.databaseOwnerUrl).username || 'postgres');
+  if (appUser === ownerUser) return result;
+  const client = new pg.Client({ connectionString: config.databaseOwnerUrl });
+  await client.connect();
+  try {
+    const role = pg.escapeIdentifier(appUser);
+    await client.query(`GRANT USAGE ON SCHEMA public TO ${role};
+      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role};
+      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role};
+      REVOKE UPDATE, DELETE ON audit_log, access_log FROM ${role};
+      REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM ${role};`);
+  } finally {
+    await client.end();
+  }
+  return result;
+}
+
 export interface MigrationResult {
   applied: string[];
   alreadyApplied: number;

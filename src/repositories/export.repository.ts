@@ -19,6 +19,12 @@ export interface ExportCandidate {
   source: string;
 }
 
+/** The last row of the audit chain: its seq and sha256 (hex). */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
 export interface ExportRecord {
   id: number;
   operator: string;
@@ -51,7 +57,7 @@ export class ExportRepository {
   async create(
     request: { operatorId: number; statuses: string[]; since: string | null; full: boolean },
     meta: { actor: string; apiKeyId: number | null },
-    render: (rows: ExportCandidate[]) => { csv: string; json: string },
+    render: (rows: ExportCandidate[], auditHead: AuditHead) => { csv: string; json: string },
   ): Promise<ExportRecord> {
     const dir = path.join(this.dataDir, 'exports');
     await mkdir(dir, { recursive: true });
@@ -70,7 +76,10 @@ export class ExportRepository {
          ORDER BY b.msisdn, b.id FOR UPDATE OF b`,
         [request.operatorId, statuses, request.full, request.since],
       );
-      const { csv, json } = render(selected.rows);
+      // The audit chain's end as the export is made: delivered outside the database, it anchors the chain (a
+      // rewritten log no longer reaches this hash at this seq).
+      const head = await client.query<AuditHead>(`SELECT seq, encode(hash, 'hex') AS hash FROM audit_head`);
+      const { csv, json } = render(selected.rows, head.rows[0]!);
       const inserted = await client.query<{ id: number }>(
         `INSERT INTO exports (operator_id, statuses, since, full_export, row_count, csv_path, csv_sha256,
            json_path, json_sha256, created_by)

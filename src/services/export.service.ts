@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { ExportCandidate, ExportRecord } from '../repositories/export.repository.js';
+import type { AuditHead, ExportCandidate, ExportRecord } from '../repositories/export.repository.js';
 import type { Principal } from './auth.service.js';
 import { AppError, notFound } from './errors.js';
 
@@ -7,7 +7,7 @@ export interface ExportStore {
   create(
     request: { operatorId: number; statuses: string[]; since: string | null; full: boolean },
     meta: { actor: string; apiKeyId: number | null },
-    render: (rows: ExportCandidate[]) => { csv: string; json: string },
+    render: (rows: ExportCandidate[], auditHead: AuditHead) => { csv: string; json: string },
   ): Promise<ExportRecord>;
   list(operatorId: number | null, limit: number): Promise<ExportRecord[]>;
   file(id: number, format: 'csv' | 'json', operatorId: number | null): Promise<string | null>;
@@ -108,11 +108,11 @@ export class ExportService {
         full: request.full ?? false,
       },
       { actor: `key:${principal.keyId}`, apiKeyId: principal.keyId },
-      (candidates) => {
+      (candidates, auditHead) => {
         const rows = blockListRows(candidates, exportedAt);
         return {
           csv: blockListCsv(rows),
-          json: `${JSON.stringify({ operator: operator.code, exported_at: exportedAt, rows }, null, 2)}\n`,
+          json: `${JSON.stringify({ operator: operator.code, exported_at: exportedAt, audit_head: auditHead, rows }, null, 2)}\n`,
         };
       },
     );

@@ -334,13 +334,20 @@ describe('block-list exports and re-verification', () => {
     expect(fields[1]).toBe('JIO');
     expect(fields[5]).toBe('exported');
 
-    const json = await call<{ rows: { msisdn: string }[] }>(
+    const json = await call<{ rows: { msisdn: string }[]; audit_head: { seq: number; hash: string } }>(
       'GET',
       `/v1/exports/${created.body.id}/download?format=json`,
       analyst(),
     );
     expect(createHash('sha256').update(json.raw).digest('hex')).toBe(created.body.jsonSha256);
     expect(json.body.rows.map((r) => r.msisdn)).toEqual([fields[0]]);
+    // The audit chain's end as of the export travels with it: the row at that seq must keep that hash.
+    const anchored = await env.container.pool.query<{ hash: string }>(
+      "SELECT encode(hash, 'hex') AS hash FROM audit_log WHERE seq = $1::bigint",
+      [json.body.audit_head.seq],
+    );
+    expect(json.body.audit_head.seq).toBeGreaterThan(0);
+    expect(anchored.rows[0]!.hash).toBe(json.body.audit_head.hash);
 
     // Another operator cannot see or download it; the next export is empty unless asked for a full one.
     expect((await call('GET', `/v1/exports/${created.body.id}/download`, { key: keys.airtel! })).status).toBe(404);

@@ -44,7 +44,7 @@ export interface BenchEnv {
 }
 
 /** Keys the simsift config reads; a caller's shell must not leak them into a bench server. */
-const CONFIG_KEYS = /^(SIMSIFT_|DATABASE_URL$|REDIS_URL$|HOST$|PORT$|LOG_LEVEL$|NODE_ENV$)/;
+const CONFIG_KEYS = /^(SIMSIFT_|DATABASE_URL$|DATABASE_OWNER_URL$|REDIS_URL$|HOST$|PORT$|LOG_LEVEL$|NODE_ENV$)/;
 
 export async function createBenchEnv(name: string): Promise<BenchEnv> {
   const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
