@@ -33,6 +33,9 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     requestIdHeader: 'x-request-id',
+    // A client that goes quiet mid-request (a slowloris trickling an upload) loses its socket.
+    connectionTimeout: container.config.idleTimeoutMs,
+    requestTimeout: container.config.requestTimeoutMs,
     // Which proxies' X-Forwarded-For gives request.ip (the failed-key limiter and logs use it). A hop count is
     // proxy-addr's "trust the n nearest hops", written as the function Fastify's types accept.
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,

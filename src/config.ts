@@ -94,6 +94,12 @@ export interface Config {
    */
   exposeMetrics: boolean;
   exposeDocs: boolean;
+  /**
+   * A connection that sends nothing for this long is closed (Fastify's connectionTimeout), and no request may
+   * take longer than `requestTimeoutMs` in all: a client trickling bytes cannot hold sockets and upload slots.
+   */
+  idleTimeoutMs: number;
+  requestTimeoutMs: number;
   /** `simsift worker` touches this file every 10 s while its face workers live (a container healthcheck). */
   heartbeatFile: string | null;
   /** Records of subscribers analysts cleared are erased this many days after the decision; 0 keeps them. */
@@ -230,6 +236,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     exposeMetrics: bool('SIMSIFT_EXPOSE_METRICS', nodeEnv !== 'production'),
     exposeDocs: bool('SIMSIFT_EXPOSE_DOCS', nodeEnv !== 'production'),
     clearedRetentionDays: int('SIMSIFT_CLEARED_RETENTION_DAYS', 0, 0, 36_500),
+    idleTimeoutMs: int('SIMSIFT_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    // 1 GiB (the upload limit) at about 10 Mbit/s.
+    requestTimeoutMs: int('SIMSIFT_REQUEST_TIMEOUT_MS', 15 * 60_000, 1_000, 24 * 3_600_000),
     heartbeatFile: env.SIMSIFT_HEARTBEAT_FILE ? path.resolve(env.SIMSIFT_HEARTBEAT_FILE) : null,
     maxQueuedRecords: int('SIMSIFT_MAX_QUEUED_RECORDS', 1_000_000, 1, Number.MAX_SAFE_INTEGER),
     queueWatchdogMs: int('SIMSIFT_QUEUE_WATCHDOG_MS', 15 * 60_000, 1_000, 7 * 24 * 3_600_000),

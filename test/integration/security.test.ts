@@ -4,6 +4,7 @@
  * bad keys are rate-limited, security headers are set, CORS stays closed, and no identity document number
  * reaches the database, the export files or the logs in plain text.
  */
+import net from 'node:net';
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -193,6 +194,32 @@ describe('roles and keys', () => {
     expect((await call('DELETE', `/v1/keys/${created.body.id}`, keys.admin!)).status).toBe(204);
     expect(await call('GET', '/v1/clusters', key)).toMatchObject({ status: 401, body: { code: 'invalid_api_key' } });
     expect((await call('GET', '/v1/clusters', null, undefined, { cookie })).status).toBe(401);
+  });
+});
+
+describe('slow clients', () => {
+  it('closes a connection that stops sending halfway through its request', async () => {
+    const slow = await createTestEnv({ idleTimeoutMs: 500 });
+    try {
+      const key = await slow.key('operator', 'JIO');
+      const { hostname, port } = new URL(slow.url);
+      const socket = net.connect(Number(port), hostname);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      // Headers of an upload, then nothing: a slowloris.
+      socket.write(
+        `POST /v1/batches HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/zip\r\n` +
+          'Content-Length: 1000\r\n\r\nab',
+      );
+      const started = Date.now();
+      await new Promise<void>((resolve, reject) => {
+        socket.once('close', () => resolve());
+        socket.once('error', () => resolve());
+        setTimeout(() => reject(new Error('the server kept the idle connection open')), 5_000);
+      });
+      expect(Date.now() - started).toBeLessThan(4_000);
+    } finally {
+      await slow.close();
+    }
   });
 });
 
