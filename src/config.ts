@@ -213,10 +213,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const config: Omit<Config, 'secret' | 'secretKeyId' | 'secretGenerated'> = {
     nodeEnv,
     databaseUrl: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/simsift', ['postgres:', 'postgresql:']),
-    databaseOwnerUrl: url('DATABASE_OWNER_URL', str('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/simsift'), [
-      'postgres:',
-      'postgresql:',
-    ]),
+    // Unset, the app's own connection migrates (validated once, above).
+    databaseOwnerUrl: env.DATABASE_OWNER_URL
+      ? url('DATABASE_OWNER_URL', '', ['postgres:', 'postgresql:'])
+      : str('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/simsift'),
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queuePrefix: str('SIMSIFT_QUEUE_PREFIX', 'simsift'),
     host: str('HOST', '0.0.0.0'),
