@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { manifestCsv, MANIFEST_HEADER, sampleRow, type SampleRow } from '../../src/cli/sample-batch.js';
 import { photoStoreFiles, pngDeclaring, tinyJpeg } from '../helpers/photos.js';
+import { streamingUpload } from '../helpers/streaming-upload.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { declareUncompressedSize, renameEntry, zipOf } from '../helpers/zip.js';
 
@@ -243,6 +244,29 @@ describe('bad zips', () => {
         headers: { authorization: `Bearer ${limitedKey}`, 'content-type': 'application/zip' },
         body: new Uint8Array(padded),
       });
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ code: 'upload_too_large' });
+      expect(await photoStoreFiles(limited.config.dataDir)).toEqual([]);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('holds the upload limit while a chunked multipart photo streams, storing nothing past it', async () => {
+    const limited = await createTestEnv({ upload: { maxUploadBytes: 1024 * 1024, maxPhotoBytes: 16 * 1024 * 1024 } });
+    try {
+      const limitedKey = await limited.key('operator', 'JIO');
+      const [row] = rows(1, () => 'big.jpg');
+      // A valid JPEG 6 MB long, sent without a Content-Length: only the stream can tell it is over the limit.
+      const big = Buffer.concat([await tinyJpeg(seed++), Buffer.alloc(6 * 1024 * 1024)]);
+      const upload = streamingUpload(
+        `${limited.url}/v1/batches`,
+        { authorization: `Bearer ${limitedKey}` },
+        manifestCsv([row!]),
+        { 'big.jpg': big },
+      );
+      upload.finish();
+      const response = await upload.response;
       expect(response.status).toBe(413);
       expect(await response.json()).toMatchObject({ code: 'upload_too_large' });
       expect(await photoStoreFiles(limited.config.dataDir)).toEqual([]);

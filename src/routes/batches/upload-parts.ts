@@ -67,7 +67,22 @@ export async function* multipartParts(request: FastifyRequest, limits: UploadLim
           yield { kind: 'manifest', content: Buffer.from(String(part.value), 'utf8') };
         }
       } else if (part.type === 'file') {
-        yield { kind: 'photo', name: part.filename || part.fieldname, stream: part.file };
+        // The whole body's budget holds while a part streams, not only between parts: past the limit a chunked
+        // upload (no Content-Length) writes nothing more to disk. The part is still read to its end (at most the
+        // photo limit, dropped), so the parser reaches a point where the 413 can be answered.
+        let over = false;
+        const stream = part.file.pipe(
+          new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              over ||= received > limits.maxUploadBytes;
+              callback(null, over ? undefined : chunk);
+            },
+            flush(callback) {
+              callback(over ? tooLarge(limits.maxUploadBytes) : null);
+            },
+          }),
+        );
+        yield { kind: 'photo', name: part.filename || part.fieldname, stream };
       } else {
         throw new AppError(400, 'unknown_field', `unexpected form field "${part.fieldname}"`, {
           field: part.fieldname,
