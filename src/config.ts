@@ -104,6 +104,8 @@ export interface Config {
   heartbeatFile: string | null;
   /** Records of subscribers analysts cleared are erased this many days after the decision; 0 keeps them. */
   clearedRetentionDays: number;
+  /** Original photos are deleted this many days after upload, faces and thumbnails kept; 0 keeps them. */
+  photoRetentionDays: number;
   workerProcesses: number;
   faces: FaceConfig;
   clustering: ClusteringConfig;
@@ -236,6 +238,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     exposeMetrics: bool('SIMSIFT_EXPOSE_METRICS', nodeEnv !== 'production'),
     exposeDocs: bool('SIMSIFT_EXPOSE_DOCS', nodeEnv !== 'production'),
     clearedRetentionDays: int('SIMSIFT_CLEARED_RETENTION_DAYS', 0, 0, 36_500),
+    photoRetentionDays: int('SIMSIFT_PHOTO_RETENTION_DAYS', 0, 0, 36_500),
     idleTimeoutMs: int('SIMSIFT_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),
     // 1 GiB (the upload limit) at about 10 Mbit/s.
     requestTimeoutMs: int('SIMSIFT_REQUEST_TIMEOUT_MS', 15 * 60_000, 1_000, 24 * 3_600_000),

@@ -137,16 +137,17 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       store: new ErasureRepository(pool),
       files: {
         removePhoto: async (sha256, mimeType) => {
-          // A concurrent upload of the same bytes stored the photo again: its file stays.
-          if (!(await batchRepository.knownPhotos([sha256])).has(sha256.toString('hex'))) {
-            await photos.remove(sha256, mimeType);
-          }
+          // After an erasure, a concurrent upload of the same bytes may have stored the photo again: its file stays.
+          // A purged photo's row stays (its records do), marked: its file goes.
+          const known = await batchRepository.knownPhotos([sha256], { purged: false });
+          if (!known.has(sha256.toString('hex'))) await photos.remove(sha256, mimeType);
         },
         removeDerived: (relative) => photos.removeDerived(relative),
       },
       queue: { sweepClusters: () => clusterQueue.add([clusterSweepJob(`erasure-${Date.now()}`)]) },
       secret: config.secret,
       clearedRetentionDays: config.clearedRetentionDays,
+      photoRetentionDays: config.photoRetentionDays,
     }),
     checks: new CheckService({
       dispatcher: {

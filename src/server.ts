@@ -61,6 +61,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     try {
       const erased = await container.erasure.applyRetention();
       if (erased.records > 0) logger.info(erased, "erased cleared subscribers' records past their retention");
+      const photos = await container.erasure.applyPhotoRetention();
+      if (photos > 0) logger.info({ photos }, 'deleted original photos past their retention');
     } catch (error) {
       logger.warn({ err: error }, 'retention pass failed; will retry');
     }

@@ -148,7 +148,7 @@ export class BatchRepository {
         await client.query(
           `INSERT INTO photos (sha256, mime_type, byte_size, width, height)
            SELECT * FROM unnest($1::bytea[], $2::text[], $3::integer[], $4::integer[], $5::integer[])
-           ON CONFLICT (sha256) DO NOTHING`,
+           ON CONFLICT (sha256) DO UPDATE SET purged_at = NULL WHERE photos.purged_at IS NOT NULL`,
           [
             batch.photos.map((p) => p.sha256),
             batch.photos.map((p) => p.mimeType),
@@ -270,10 +270,11 @@ export class BatchRepository {
   }
 
   /** Which of these photo hashes (hex) an accepted batch stored; the others' files are orphans. */
-  async knownPhotos(hashes: readonly Buffer[]): Promise<Set<string>> {
+  async knownPhotos(hashes: readonly Buffer[], options: { purged?: boolean } = {}): Promise<Set<string>> {
     if (hashes.length === 0) return new Set();
+    // With `purged: false`, a photo purged by retention counts as unknown: its file is not wanted.
     const result = await this.pool.query<{ sha256: Buffer }>(
-      'SELECT sha256 FROM photos WHERE sha256 = ANY($1::bytea[])',
+      `SELECT sha256 FROM photos WHERE sha256 = ANY($1::bytea[]) ${options.purged === false ? 'AND purged_at IS NULL' : ''}`,
       [hashes],
     );
     return new Set(result.rows.map((row) => row.sha256.toString('hex')));

@@ -549,9 +549,13 @@ export class ClusterRepository {
   }
 
   /** A face's original photo (content-addressed sha256 and type), or null; `operatorId` as for thumbnails. */
-  async photoOf(faceId: number, operatorId: number | null): Promise<{ sha256: Buffer; mimeType: string } | null> {
-    const result = await this.pool.query<{ sha256: Buffer; mimeType: string }>(
-      `SELECT p.sha256, p.mime_type AS "mimeType" FROM faces f JOIN kyc_records r ON r.id = f.record_id
+  async photoOf(
+    faceId: number,
+    operatorId: number | null,
+  ): Promise<{ sha256: Buffer; mimeType: string; purged: boolean } | null> {
+    const result = await this.pool.query<{ sha256: Buffer; mimeType: string; purged: boolean }>(
+      `SELECT p.sha256, p.mime_type AS "mimeType", p.purged_at IS NOT NULL AS purged
+       FROM faces f JOIN kyc_records r ON r.id = f.record_id
          JOIN photos p ON p.sha256 = r.photo_sha256
        WHERE f.id = $1::bigint AND ($2::bigint IS NULL OR r.operator_id = $2::bigint)`,
       [faceId, operatorId],

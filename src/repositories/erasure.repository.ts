@@ -28,6 +28,27 @@ export class ErasureRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
+   * Photos stored before `storedBefore`, not yet purged, whose every record is processed (none still waits for a
+   * face worker): their files may go.
+   */
+  async photosPastRetention(storedBefore: Date, limit: number): Promise<{ sha256: Buffer; mimeType: PhotoMimeType }[]> {
+    const result = await this.pool.query<{ sha256: Buffer; mimeType: PhotoMimeType }>(
+      `SELECT p.sha256, p.mime_type AS "mimeType" FROM photos p
+       WHERE p.purged_at IS NULL AND p.created_at < $1::timestamptz
+         AND NOT EXISTS (SELECT 1 FROM kyc_records r WHERE r.photo_sha256 = p.sha256
+                           AND r.state IN ('waiting', 'queued'))
+       ORDER BY p.created_at LIMIT $2::integer`,
+      [storedBefore, limit],
+    );
+    return result.rows;
+  }
+
+  /** Marks photos purged (before their files are deleted, so no reader is sent to a missing file). */
+  async markPhotosPurged(hashes: readonly Buffer[]): Promise<void> {
+    await this.pool.query('UPDATE photos SET purged_at = now() WHERE sha256 = ANY($1::bytea[])', [hashes]);
+  }
+
+  /**
    * Records of cleared subscribers: every block candidate of theirs was dismissed (analysts found them
    * legitimate) before `decidedBefore`, and none is pending, confirmed or exported. Oldest decisions first.
    */

@@ -62,10 +62,14 @@ export function bytesToEmbedding(bytes: Buffer): Float32Array {
 export class FaceRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** Faces of `embedder` whose descriptor was made by another version of it (older pipeline or weights). */
+  /**
+   * Faces of `embedder` whose descriptor was made by another version of it (older pipeline or weights), and whose
+   * original photo is still kept (one deleted by photo retention cannot be embedded again).
+   */
   async countStaleFaces(embedder: string, currentVersion: string): Promise<number> {
     const result = await this.pool.query<{ n: number }>(
-      `SELECT count(*)::integer AS n FROM faces WHERE embedder = $1::text AND embedder_version <> $2::text`,
+      `SELECT count(*)::integer AS n FROM faces f JOIN photos p ON p.sha256 = f.photo_sha256
+       WHERE f.embedder = $1::text AND f.embedder_version <> $2::text AND p.purged_at IS NULL`,
       [embedder, currentVersion],
     );
     return result.rows[0]!.n;
@@ -74,8 +78,9 @@ export class FaceRepository {
   /** A page of those faces' records, by face id after `afterFaceId`. */
   async staleFaces(embedder: string, currentVersion: string, afterFaceId: number, limit: number) {
     const result = await this.pool.query<{ faceId: number; recordId: number }>(
-      `SELECT id AS "faceId", record_id AS "recordId" FROM faces
-       WHERE embedder = $1::text AND embedder_version <> $2::text AND id > $3::bigint ORDER BY id LIMIT $4::integer`,
+      `SELECT f.id AS "faceId", f.record_id AS "recordId" FROM faces f JOIN photos p ON p.sha256 = f.photo_sha256
+       WHERE f.embedder = $1::text AND f.embedder_version <> $2::text AND p.purged_at IS NULL AND f.id > $3::bigint
+       ORDER BY f.id LIMIT $4::integer`,
       [embedder, currentVersion, afterFaceId, limit],
     );
     return result.rows;

@@ -28,7 +28,10 @@ export interface ClusterReader {
   find(clusterId: number): Promise<ClusterSummary | null>;
   members(clusterId: number, operatorId: number | null): Promise<ClusterMember[]>;
   thumbnailPath(faceId: number, operatorId: number | null): Promise<string | null>;
-  photoOf(faceId: number, operatorId: number | null): Promise<{ sha256: Buffer; mimeType: string } | null>;
+  photoOf(
+    faceId: number,
+    operatorId: number | null,
+  ): Promise<{ sha256: Buffer; mimeType: string; purged: boolean } | null>;
   agentsByRisk(operatorId: number | null, limit: number): Promise<AgentRisk[]>;
   agentEnrolments(
     operatorCode: string,
@@ -269,6 +272,9 @@ export class ClusterQueryService {
   async photo(principal: Principal, faceId: number, pathFor: (sha256: Buffer, mimeType: string) => string) {
     const photo = await this.clusters.photoOf(faceId, scope(principal));
     if (!photo) throw notFound('face');
+    if (photo.purged) {
+      throw new AppError(410, 'photo_expired', 'the original photo was deleted after its retention period');
+    }
     return { file: pathFor(photo.sha256, photo.mimeType), mimeType: photo.mimeType };
   }
 

@@ -7,6 +7,8 @@ import { ID_TYPES, normaliseIdNumber, normaliseMsisdn, type IdType } from './kyc
 export interface ErasureStore {
   erase(subject: ErasureSubject, meta: { actor: string; apiKeyId: number | null }): Promise<ErasedRecords>;
   clearedRecords(decidedBefore: Date, limit: number): Promise<number[]>;
+  photosPastRetention(storedBefore: Date, limit: number): Promise<{ sha256: Buffer; mimeType: PhotoMimeType }[]>;
+  markPhotosPurged(hashes: readonly Buffer[]): Promise<void>;
 }
 export interface ErasureFiles {
   /** Deletes a photo's file unless a record refers to the photo again (a concurrent upload of the same bytes). */
@@ -47,6 +49,8 @@ export class ErasureService {
       secret: Buffer;
       /** Cleared subscribers' records are erased this many days after the last decision; never when unset. */
       clearedRetentionDays?: number;
+      /** Original photos are deleted this many days after upload (faces and thumbnails stay); never when unset. */
+      photoRetentionDays?: number;
       now?: () => Date;
     },
   ) {}
@@ -74,6 +78,26 @@ export class ErasureService {
       );
       for (const key of Object.keys(total) as (keyof ErasureOutcome)[]) total[key] += outcome[key];
       if (recordIds.length < batchSize) return total;
+    }
+  }
+
+  /**
+   * Photo retention: deletes the original photos stored more than `photoRetentionDays` ago whose records are all
+   * processed. The faces, thumbnails and perceptual hashes made from them stay, so matching goes on; the photo
+   * itself answers 410 `photo_expired`. Returns how many photos went.
+   */
+  async applyPhotoRetention(batchSize = 500): Promise<number> {
+    const days = this.deps.photoRetentionDays;
+    if (!days) return 0;
+    const before = new Date((this.deps.now?.() ?? new Date()).getTime() - days * 86_400_000);
+    let purged = 0;
+    for (;;) {
+      const photos = await this.deps.store.photosPastRetention(before, batchSize);
+      if (photos.length === 0) return purged;
+      await this.deps.store.markPhotosPurged(photos.map((photo) => photo.sha256));
+      for (const photo of photos) await this.deps.files.removePhoto(photo.sha256, photo.mimeType);
+      purged += photos.length;
+      if (photos.length < batchSize) return purged;
     }
   }
 

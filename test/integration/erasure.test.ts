@@ -31,7 +31,7 @@ async function erase(key: string, body: Record<string, string>) {
 }
 
 beforeAll(async () => {
-  env = await createTestEnv({ clusterSweepMs: 1_000, clearedRetentionDays: 30 });
+  env = await createTestEnv({ clusterSweepMs: 1_000, clearedRetentionDays: 30, photoRetentionDays: 30 });
   keys.jio = await env.key('operator', 'JIO');
   keys.admin = await env.key('admin');
   keys.analyst = await env.key('analyst');
@@ -164,4 +164,42 @@ describe('retention of cleared subscribers', () => {
     expect(audit.rows[0]!.details.by).toBe('retention');
     expect(await env.container.erasure.applyRetention()).toMatchObject({ records: 0 });
   }, 180_000);
+});
+
+describe('photo retention', () => {
+  it('deletes original photos past their retention, keeping the face and its thumbnail, and a re-upload restores one', async () => {
+    const kept = await env.container.pool.query<{ faceId: number; sha256: Buffer; mime: string }>(
+      `SELECT f.id AS "faceId", p.sha256, p.mime_type AS mime FROM faces f JOIN photos p ON p.sha256 = f.photo_sha256
+       ORDER BY f.id LIMIT 1`,
+    );
+    const { faceId, sha256, mime } = kept.rows[0]!;
+    const file = env.container.photos.pathFor(sha256, mime as 'image/jpeg');
+    expect(await env.container.erasure.applyPhotoRetention()).toBe(0);
+    await env.container.pool.query(
+      "UPDATE photos SET created_at = now() - interval '31 days' WHERE sha256 = $1::bytea",
+      [sha256],
+    );
+    expect(await env.container.erasure.applyPhotoRetention()).toBe(1);
+    expect(existsSync(file)).toBe(false);
+    const get = (what: string) =>
+      fetch(`${env.url}/v1/faces/${faceId}/${what}`, { headers: { authorization: `Bearer ${keys.analyst}` } });
+    const photo = await get('photo');
+    expect(photo.status).toBe(410);
+    expect(await photo.json()).toMatchObject({ code: 'photo_expired' });
+    expect((await get('thumbnail')).status).toBe(200);
+    expect(await count('faces WHERE id = $1::bigint', [faceId])).toBe(1);
+    expect(await env.container.erasure.applyPhotoRetention()).toBe(0);
+
+    // The same picture uploaded again is a photo again.
+    const bytes = await portrait(1, 0, 1);
+    await uploadPhotos(env.url, keys.jio!, [bytes], 40);
+    await waitFor(
+      async () =>
+        (await count('photos WHERE sha256 = $1::bytea AND purged_at IS NULL', [sha256])) === 1 ? true : undefined,
+      30_000,
+      'the photo restored',
+    );
+    expect(existsSync(file)).toBe(true);
+    expect((await get('photo')).status).toBe(200);
+  }, 120_000);
 });
