@@ -41,11 +41,6 @@ export async function withClusterWriterLock<T>(pool: Pool, work: () => Promise<T
   }
 }
 
-/**
- * The cluster worker: one BullMQ consumer with concurrency 1 that, for each job, takes a Postgres advisory
- * lock and clusters every face not yet in a cluster. A job that finds the lock taken is retried, so no face is
- * left waiting for a writer that already finished.
- */
 /** The cluster service as the worker configures it: embedder thresholds from the manifest, HNSW index. */
 export async function createClusterService(config: Config, pool: Pool): Promise<ClusterService> {
   const manifest = await readModelManifest();
@@ -73,6 +68,11 @@ export async function createClusterService(config: Config, pool: Pool): Promise<
   );
 }
 
+/**
+ * The cluster worker: one BullMQ consumer with concurrency 1 that, for each job, takes a Postgres advisory
+ * lock and clusters every face not yet in a cluster. A job that finds the lock taken is retried, so no face is
+ * left waiting for a writer that already finished.
+ */
 export async function runClusterWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
   await migrateDatabase(config);
   const pool = createPool(config.databaseUrl, 3);

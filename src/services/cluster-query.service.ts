@@ -224,10 +224,6 @@ export class ClusterQueryService {
     return { items: await this.clusters.agentsByRisk(scope(principal), limit) };
   }
 
-  /**
-   * One cluster for review: members side by side (masked documents only), their pairwise face distances and
-   * name similarities, the reasons in plain words, and each number's block-candidate status.
-   */
   /** A PoS agent's enrolments in flagged clusters; an operator sees only its own agents. */
   async agentEnrolments(principal: Principal, operatorCode: string, posAgentId: string, limit: number) {
     return {
@@ -235,6 +231,10 @@ export class ClusterQueryService {
     };
   }
 
+  /**
+   * One cluster for review: members side by side (masked documents only), their pairwise face distances and
+   * name similarities, the reasons in plain words, and each number's block-candidate status.
+   */
   async get(principal: Principal, clusterId: number) {
     const cluster = await this.clusters.find(clusterId);
     const members = cluster ? await this.clusters.members(clusterId, scope(principal)) : [];
