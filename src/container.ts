@@ -138,9 +138,12 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       files: {
         removePhoto: async (sha256, mimeType) => {
           // After an erasure, a concurrent upload of the same bytes may have stored the photo again: its file stays.
-          // A purged photo's row stays (its records do), marked: its file goes.
-          const known = await batchRepository.knownPhotos([sha256], { purged: false });
-          if (!known.has(sha256.toString('hex'))) await photos.remove(sha256, mimeType);
+          if (!(await batchRepository.knownPhotos([sha256])).has(sha256.toString('hex'))) {
+            await photos.remove(sha256, mimeType);
+          }
+        },
+        removePurgedPhoto: async (sha256, mimeType, since) => {
+          await photos.removeUnlessTouchedSince(sha256, mimeType, since);
         },
         removeDerived: (relative) => photos.removeDerived(relative),
       },

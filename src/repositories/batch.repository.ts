@@ -270,11 +270,10 @@ export class BatchRepository {
   }
 
   /** Which of these photo hashes (hex) an accepted batch stored; the others' files are orphans. */
-  async knownPhotos(hashes: readonly Buffer[], options: { purged?: boolean } = {}): Promise<Set<string>> {
+  async knownPhotos(hashes: readonly Buffer[]): Promise<Set<string>> {
     if (hashes.length === 0) return new Set();
-    // With `purged: false`, a photo purged by retention counts as unknown: its file is not wanted.
     const result = await this.pool.query<{ sha256: Buffer }>(
-      `SELECT sha256 FROM photos WHERE sha256 = ANY($1::bytea[]) ${options.purged === false ? 'AND purged_at IS NULL' : ''}`,
+      'SELECT sha256 FROM photos WHERE sha256 = ANY($1::bytea[])',
       [hashes],
     );
     return new Set(result.rows.map((row) => row.sha256.toString('hex')));

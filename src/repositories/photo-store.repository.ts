@@ -75,6 +75,17 @@ export class PhotoStoreRepository {
     await rm(this.pathFor(sha256, mimeType), { force: true });
   }
 
+  /**
+   * Deletes a photo's file unless an upload met or stored it at `since` or later (retention: an upload of the same
+   * bytes racing the purge keeps its file). Returns whether it was deleted.
+   */
+  async removeUnlessTouchedSince(sha256: Buffer, mimeType: PhotoMimeType, since: number): Promise<boolean> {
+    const file = this.pathFor(sha256, mimeType);
+    const modifiedAt = await modifiedTime(file);
+    if (modifiedAt === null || modifiedAt >= since) return false;
+    return this.removeIfUnmodified({ file, sha256, modifiedAt });
+  }
+
   /** Deletes a file derived from a photo (a thumbnail) by its path relative to the data dir, never outside it. */
   async removeDerived(relative: string): Promise<void> {
     const file = path.resolve(this.dataDir, relative);

@@ -13,6 +13,8 @@ export interface ErasureStore {
 export interface ErasureFiles {
   /** Deletes a photo's file unless a record refers to the photo again (a concurrent upload of the same bytes). */
   removePhoto(sha256: Buffer, mimeType: PhotoMimeType): Promise<void>;
+  /** Deletes a purged photo's file unless an upload met or stored it since `since` (ms since the epoch). */
+  removePurgedPhoto(sha256: Buffer, mimeType: PhotoMimeType, since: number): Promise<void>;
   /** Deletes a file under the data dir (a thumbnail); a missing file is not an error. */
   removeDerived(relative: string): Promise<void>;
 }
@@ -94,8 +96,9 @@ export class ErasureService {
     for (;;) {
       const photos = await this.deps.store.photosPastRetention(before, batchSize);
       if (photos.length === 0) return purged;
+      const markedAt = Date.now();
       await this.deps.store.markPhotosPurged(photos.map((photo) => photo.sha256));
-      for (const photo of photos) await this.deps.files.removePhoto(photo.sha256, photo.mimeType);
+      for (const photo of photos) await this.deps.files.removePurgedPhoto(photo.sha256, photo.mimeType, markedAt);
       purged += photos.length;
       if (photos.length < batchSize) return purged;
     }
