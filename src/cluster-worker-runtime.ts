@@ -1,12 +1,15 @@
-import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { QueueName, clusterSweepJob, type CheckFacePayload, type ClusterFacePayload } from './jobs/job-registry.js';
+import { applyConstraintsHandler } from './jobs/apply-constraints.handler.js';
+import { checkFaceHandler } from './jobs/check-face.handler.js';
+import { clusterFaceHandler } from './jobs/cluster-face.handler.js';
+import { JobName, QueueName, clusterSweepJob, type CheckFacePayload } from './jobs/job-registry.js';
+import { startQueueWorker } from './jobs/queue-worker.js';
 import { JobQueueRepository } from './repositories/job-queue.repository.js';
 import { repeat } from './repeat.js';
 import { ClusterRepository } from './repositories/cluster.repository.js';
 import { createPool, migrateDatabase, type Pool } from './repositories/database.js';
+import { withClusterWriterLock } from './repositories/cluster-writer-lock.repository.js';
 import { readModelManifest } from './repositories/face-engine/model-manifest.js';
 import { ClusterService } from './services/clustering/cluster.service.js';
 import { UsearchIndex } from './repositories/usearch-index.repository.js';
@@ -17,29 +20,6 @@ import { ImageRepository } from './repositories/image.repository.js';
 import { CheckEvaluatorService } from './services/checks/check-evaluator.service.js';
 import { PhotoAnalyser } from './services/face-pipeline.service.js';
 import { DEFAULT_IDENTITY_POLICY } from './services/rules/identity-graph.js';
-
-// Held while clustering: two cluster workers (on two machines) never write at once.
-const CLUSTER_WRITER_LOCK = 0x5157_0002;
-
-export class ClusterWriterBusyError extends Error {}
-
-/** Runs `work` as the one cluster writer (a Postgres advisory lock); throws ClusterWriterBusyError if taken. */
-export async function withClusterWriterLock<T>(pool: Pool, work: () => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
-      CLUSTER_WRITER_LOCK,
-    ]);
-    if (!locked.rows[0]?.ok) throw new ClusterWriterBusyError('another cluster writer is running');
-    try {
-      return await work();
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1::bigint)', [CLUSTER_WRITER_LOCK]);
-    }
-  } finally {
-    client.release();
-  }
-}
 
 /** The cluster service as the worker configures it: embedder thresholds from the manifest, HNSW index. */
 export async function createClusterService(config: Config, pool: Pool): Promise<ClusterService> {
@@ -80,20 +60,21 @@ export async function runClusterWorker(config: Config, logger: Logger): Promise<
   const rebuilt = await service.rebuild();
   logger.info(rebuilt, 'cluster index rebuilt from Postgres');
 
-  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  const worker = new Worker<ClusterFacePayload>(
+  // Every cluster job wakes the one writer, which clusters all pending faces and applies all new constraints.
+  const clusterPending = () =>
+    withClusterWriterLock(pool, async () => {
+      const result = await service.clusterPending();
+      if (result.faces > 0) logger.info(result, 'faces clustered');
+      return result;
+    });
+  const clusterWorker = await startQueueWorker(
     QueueName.Cluster,
-    async () =>
-      withClusterWriterLock(pool, async () => {
-        const result = await service.clusterPending();
-        if (result.faces > 0) logger.info(result, 'faces clustered');
-        return result;
-      }),
-    { connection, prefix: config.queuePrefix, concurrency: 1 },
+    {
+      [JobName.ClusterFace]: clusterFaceHandler(clusterPending),
+      [JobName.ApplyConstraints]: applyConstraintsHandler(clusterPending),
+    },
+    { redisUrl: config.redisUrl, prefix: config.queuePrefix, logger, concurrency: 1 },
   );
-  worker.on('error', (error) => logger.error({ err: error }, 'cluster worker error'));
-  await worker.waitUntilReady();
   // Faces and analysts' decisions whose jobs were lost (a Redis wipe, a database restore) are picked up by a
   // sweep job now and then: the worker clusters every pending face and applies every new constraint on any job.
   const sweeps = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Cluster);
@@ -104,18 +85,17 @@ export async function runClusterWorker(config: Config, logger: Logger): Promise<
       logger.warn({ err: error }, 'could not queue a cluster sweep; will retry');
     }
   });
-  const checks = await runCheckConsumer(config, logger, pool, service, connection);
+  const checks = await runCheckConsumer(config, logger, pool, service);
   return {
     async close() {
       sweeper.stop();
       await sweeps.close();
       await checks.close();
-      await worker.close();
+      await clusterWorker.close();
       // After the last job: the saved index then holds every face clustered, and the next start adds none.
       const saved = await service.saveIndex();
       if (saved) logger.info(saved, 'cluster index saved');
       await pool.end();
-      connection.disconnect();
     },
   };
 }
@@ -129,7 +109,6 @@ async function runCheckConsumer(
   logger: Logger,
   pool: Pool,
   clusters: ClusterService,
-  connection: Redis,
 ): Promise<{ close(): Promise<void> }> {
   let engine: Promise<FaceEngine> | null = null;
   const loadEngine = () => {
@@ -147,26 +126,17 @@ async function runCheckConsumer(
     void loadEngine().catch((error) => logger.error({ err: error }, 'check models failed'));
   const images = new ImageRepository(config.dataDir, config.upload.maxPhotoPixels);
   const repository = new ClusterRepository(pool);
-  const checkConnection = connection.duplicate();
-  checkConnection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  const worker = new Worker<CheckFacePayload>(
-    QueueName.Checks,
-    async (job) => {
-      const evaluator = new CheckEvaluatorService({
-        analyser: new PhotoAnalyser({ images, models: await loadEngine(), thresholds: config.faces }),
-        matcher: clusters,
-        store: repository,
-      });
-      return evaluator.evaluate(job.data);
-    },
-    { connection: checkConnection, prefix: config.queuePrefix, concurrency: 1 },
-  );
-  worker.on('error', (error) => logger.error({ err: error }, 'check worker error'));
-  await worker.waitUntilReady();
-  return {
-    async close() {
-      await worker.close();
-      checkConnection.disconnect();
-    },
+  const evaluate = async (payload: CheckFacePayload) => {
+    const evaluator = new CheckEvaluatorService({
+      analyser: new PhotoAnalyser({ images, models: await loadEngine(), thresholds: config.faces }),
+      matcher: clusters,
+      store: repository,
+    });
+    return evaluator.evaluate(payload);
   };
+  return startQueueWorker(
+    QueueName.Checks,
+    { [JobName.CheckFace]: checkFaceHandler(evaluate) },
+    { redisUrl: config.redisUrl, prefix: config.queuePrefix, logger, concurrency: 1 },
+  );
 }

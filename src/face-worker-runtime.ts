@@ -1,9 +1,8 @@
-import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { embedRecordHandler } from './jobs/embed-record.handler.js';
-import { QueueName, clusterFaceJob, type EmbedRecordPayload } from './jobs/job-registry.js';
+import { JobName, QueueName, clusterFaceJob } from './jobs/job-registry.js';
+import { startQueueWorker } from './jobs/queue-worker.js';
 import { createPool, migrateDatabase } from './repositories/database.js';
 import { FaceEngine } from './repositories/face-engine/face-engine.repository.js';
 import { FaceRepository } from './repositories/face.repository.js';
@@ -66,28 +65,29 @@ export async function runFaceWorker(config: Config, logger: Logger): Promise<{ c
     if (placed?.runtime === 'tensorflow')
       logger.warn({ net, reason: placed.reason }, 'a face net runs on tfjs, not onnxruntime');
   }
-  // BullMQ's blocking connection must retry forever: a Redis restart pauses the worker, it does not kill it.
-  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  const worker = new Worker<EmbedRecordPayload>(QueueName.Faces, embedRecordHandler(runtime.service, logger), {
-    connection,
-    prefix: config.queuePrefix,
-    concurrency: 1,
-    lockDuration: config.faces.jobLockMs,
-    stalledInterval: Math.max(1_000, Math.floor(config.faces.jobLockMs / 2)),
-    maxStalledCount: 3,
-  });
-  worker.on('failed', (job, error) =>
+  const faces = await startQueueWorker(
+    QueueName.Faces,
+    { [JobName.EmbedRecord]: embedRecordHandler(runtime.service, logger) },
+    {
+      redisUrl: config.redisUrl,
+      prefix: config.queuePrefix,
+      logger,
+      concurrency: 1,
+      settings: {
+        lockDuration: config.faces.jobLockMs,
+        stalledInterval: Math.max(1_000, Math.floor(config.faces.jobLockMs / 2)),
+        maxStalledCount: 3,
+      },
+    },
+  );
+  faces.worker.on('failed', (job, error) =>
     logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'face job failed'),
   );
-  worker.on('error', (error) => logger.error({ err: error }, 'face worker error'));
-  await worker.waitUntilReady();
   logger.info({ pid: process.pid }, 'face worker ready');
   return {
     async close() {
-      await worker.close();
+      await faces.close();
       await runtime.close();
-      connection.disconnect();
     },
   };
 }

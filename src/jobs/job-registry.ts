@@ -20,6 +20,14 @@ export const JobName = {
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
+/** The queue each job runs on: a worker for a queue must handle every job of it (see startQueueWorker). */
+export const JOB_QUEUE: { readonly [N in JobName]: QueueName } = {
+  [JobName.EmbedRecord]: QueueName.Faces,
+  [JobName.ClusterFace]: QueueName.Cluster,
+  [JobName.ApplyConstraints]: QueueName.Cluster,
+  [JobName.CheckFace]: QueueName.Checks,
+};
+
 /** Payload of {@link JobName.EmbedRecord}: the record whose photo is to be processed. */
 export interface EmbedRecordPayload {
   recordId: number;
