@@ -7,10 +7,10 @@
  * the client sees. The 1:N search itself is measured at gallery scale by the cluster bench.
  */
 import { buildApp } from '../../src/app.js';
-import { runClusterWorker } from '../../src/cluster-worker-runtime.js';
+import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { loadConfig } from '../../src/config.js';
 import { createContainer } from '../../src/container.js';
-import { runFaceWorker } from '../../src/face-worker-runtime.js';
+import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { migrate } from '../../src/repositories/database.js';
 import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';

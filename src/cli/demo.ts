@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../paths.js';
 import { startServer } from '../server.js';
 import { dropDatabase, tablesAsText } from '../repositories/database.js';
 import { deleteQueueKeys } from '../repositories/job-queue.repository.js';
-import { runClusterWorker } from '../cluster-worker-runtime.js';
+import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { applyConstraintsJob } from '../jobs/job-registry.js';
 import type { BatchView } from '../services/batch.service.js';
 import { ApiClient, listAll } from './api-client.js';

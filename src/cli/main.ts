@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { loadConfig, type Config, type LoadConfigOptions } from '../config.js';
 import { createContainer } from '../container.js';
-import { runClusterWorker } from '../cluster-worker-runtime.js';
+import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { createLogger } from '../logger.js';
 import { exitAfter } from '../shutdown.js';
 import { migrateDatabase } from '../repositories/database.js';

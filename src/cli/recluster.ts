@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { createClusterService } from '../cluster-worker-runtime.js';
+import { createClusterService } from '../../workers/cluster-worker-runtime.js';
 import { withClusterWriterLock } from '../repositories/cluster-writer-lock.repository.js';
 import { createPool, migrateDatabase } from '../repositories/database.js';
 

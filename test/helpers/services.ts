@@ -144,9 +144,9 @@ export interface ChildWorker {
   stop(): Promise<void>;
 }
 
-/** The cluster worker alone in a child process (test/helpers/cluster-worker-child.ts); resolves once it is ready. */
+/** The cluster worker alone in a child process (workers/cluster-worker.ts); resolves once it is ready. */
 export async function spawnClusterWorker(env: NodeJS.ProcessEnv): Promise<ChildWorker> {
-  const child = fork(path.join(PROJECT_ROOT, 'test', 'helpers', 'cluster-worker-child.ts'), [], {
+  const child = fork(path.join(PROJECT_ROOT, 'workers', 'cluster-worker.ts'), [], {
     execArgv: ['--import', 'tsx'],
     env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

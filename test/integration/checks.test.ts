@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runClusterWorker } from '../../src/cluster-worker-runtime.js';
-import { runFaceWorker } from '../../src/face-worker-runtime.js';
+import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
+import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { sampleRow } from '../../src/cli/sample-batch.js';
 import { portrait } from '../../src/cli/sample-portraits.js';

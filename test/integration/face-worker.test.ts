@@ -3,7 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { runFaceWorker } from '../../src/face-worker-runtime.js';
+import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { bytesToEmbedding } from '../../src/repositories/face.repository.js';
 import { JobQueueRepository } from '../../src/repositories/job-queue.repository.js';
 import { QueueName } from '../../src/jobs/job-registry.js';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runClusterWorker } from '../../src/cluster-worker-runtime.js';
+import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { runRecluster } from '../../src/cli/recluster.js';
-import { runFaceWorker } from '../../src/face-worker-runtime.js';
+import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { portrait } from '../../src/cli/sample-portraits.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';

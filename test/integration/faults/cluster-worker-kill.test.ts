@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALL_SAMPLE_FACES, portrait } from '../../../src/cli/sample-portraits.js';
-import { runFaceWorker } from '../../../src/face-worker-runtime.js';
+import { runFaceWorker } from '../../../workers/face-worker-runtime.js';
 import { createLogger } from '../../../src/logger.js';
 import { spawnClusterWorker, type ChildWorker } from '../../helpers/services.js';
 import { createTestEnv, type TestEnv } from '../../helpers/test-env.js';

@@ -1,25 +1,25 @@
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import { applyConstraintsHandler } from './jobs/apply-constraints.handler.js';
-import { checkFaceHandler } from './jobs/check-face.handler.js';
-import { clusterFaceHandler } from './jobs/cluster-face.handler.js';
-import { JobName, QueueName, clusterSweepJob, type CheckFacePayload } from './jobs/job-registry.js';
-import { startQueueWorker } from './jobs/queue-worker.js';
-import { JobQueueRepository } from './repositories/job-queue.repository.js';
-import { repeat } from './repeat.js';
-import { ClusterRepository } from './repositories/cluster.repository.js';
-import { createPool, migrateDatabase, type Pool } from './repositories/database.js';
-import { withClusterWriterLock } from './repositories/cluster-writer-lock.repository.js';
-import { readModelManifest } from './repositories/face-engine/model-manifest.js';
-import { ClusterService } from './services/clustering/cluster.service.js';
-import { UsearchIndex } from './repositories/usearch-index.repository.js';
-import { UsearchIndexFile } from './repositories/usearch-index-file.repository.js';
+import type { Config } from '../src/config.js';
+import { applyConstraintsHandler } from '../src/jobs/apply-constraints.handler.js';
+import { checkFaceHandler } from '../src/jobs/check-face.handler.js';
+import { clusterFaceHandler } from '../src/jobs/cluster-face.handler.js';
+import { JobName, QueueName, clusterSweepJob, type CheckFacePayload } from '../src/jobs/job-registry.js';
+import { startQueueWorker } from '../src/jobs/queue-worker.js';
+import { JobQueueRepository } from '../src/repositories/job-queue.repository.js';
+import { repeat } from '../src/repeat.js';
+import { ClusterRepository } from '../src/repositories/cluster.repository.js';
+import { createPool, migrateDatabase, type Pool } from '../src/repositories/database.js';
+import { withClusterWriterLock } from '../src/repositories/cluster-writer-lock.repository.js';
+import { readModelManifest } from '../src/repositories/face-engine/model-manifest.js';
+import { ClusterService } from '../src/services/clustering/cluster.service.js';
+import { UsearchIndex } from '../src/repositories/usearch-index.repository.js';
+import { UsearchIndexFile } from '../src/repositories/usearch-index-file.repository.js';
 import path from 'node:path';
-import { FaceEngine } from './repositories/face-engine/face-engine.repository.js';
-import { ImageRepository } from './repositories/image.repository.js';
-import { CheckEvaluatorService } from './services/checks/check-evaluator.service.js';
-import { PhotoAnalyser } from './services/face-pipeline.service.js';
-import { DEFAULT_IDENTITY_POLICY } from './services/rules/identity-graph.js';
+import { FaceEngine } from '../src/repositories/face-engine/face-engine.repository.js';
+import { ImageRepository } from '../src/repositories/image.repository.js';
+import { CheckEvaluatorService } from '../src/services/checks/check-evaluator.service.js';
+import { PhotoAnalyser } from '../src/services/face-pipeline.service.js';
+import { DEFAULT_IDENTITY_POLICY } from '../src/services/rules/identity-graph.js';
 
 /** The cluster service as the worker configures it: embedder thresholds from the manifest, HNSW index. */
 export async function createClusterService(config: Config, pool: Pool): Promise<ClusterService> {

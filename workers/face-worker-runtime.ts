@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import { embedRecordHandler } from './jobs/embed-record.handler.js';
-import { JobName, QueueName, clusterFaceJob } from './jobs/job-registry.js';
-import { startQueueWorker } from './jobs/queue-worker.js';
-import { createPool, migrateDatabase } from './repositories/database.js';
-import { FaceEngine } from './repositories/face-engine/face-engine.repository.js';
-import { FaceRepository } from './repositories/face.repository.js';
-import { ImageRepository } from './repositories/image.repository.js';
-import { JobQueueRepository } from './repositories/job-queue.repository.js';
-import { PhotoStoreRepository } from './repositories/photo-store.repository.js';
-import { FacePipelineService } from './services/face-pipeline.service.js';
+import type { Config } from '../src/config.js';
+import { embedRecordHandler } from '../src/jobs/embed-record.handler.js';
+import { JobName, QueueName, clusterFaceJob } from '../src/jobs/job-registry.js';
+import { startQueueWorker } from '../src/jobs/queue-worker.js';
+import { createPool, migrateDatabase } from '../src/repositories/database.js';
+import { FaceEngine } from '../src/repositories/face-engine/face-engine.repository.js';
+import { FaceRepository } from '../src/repositories/face.repository.js';
+import { ImageRepository } from '../src/repositories/image.repository.js';
+import { JobQueueRepository } from '../src/repositories/job-queue.repository.js';
+import { PhotoStoreRepository } from '../src/repositories/photo-store.repository.js';
+import { FacePipelineService } from '../src/services/face-pipeline.service.js';
 
 export interface FaceWorkerRuntime {
   service: FacePipelineService;
