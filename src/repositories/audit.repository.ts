@@ -1,10 +1,6 @@
 import pg from 'pg';
-import {
-  auditChainHash,
-  type AuditChainReader,
-  type AuditChainRow,
-  type AuditChainSnapshot,
-} from '../services/audit-chain.service.js';
+import { auditChainHash } from '../audit-chain-hash.js';
+import type { AuditChainReader, AuditChainRow, AuditChainSnapshot } from '../services/audit-chain.service.js';
 import { withTransaction, type Pool, type PoolClient } from './database.js';
 
 export interface AuditEntry {

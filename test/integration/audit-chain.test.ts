@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR, PROJECT_ROOT } from '../../src/paths.js';
 import { AuditRepository, insertAuditEntry, type AuditEntry } from '../../src/repositories/audit.repository.js';
 import { createPool, dropDatabase, migrate, withTransaction, type Pool } from '../../src/repositories/database.js';
-import { AuditChainService, auditChainHash, type AuditVerification } from '../../src/services/audit-chain.service.js';
+import { auditChainHash } from '../../src/audit-chain-hash.js';
+import { AuditChainService, type AuditVerification } from '../../src/services/audit-chain.service.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 
 const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
