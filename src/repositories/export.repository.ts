@@ -3,7 +3,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { insertAuditEntry } from './audit.repository.js';
 import { markCandidatesExported, recordReverificationOutcomes } from './block-candidate.repository.js';
-import { withTransaction, type Pool } from './database.js';
+import { withTransaction, type Pool, type PoolClient } from './database.js';
 
 /** One number on a block list, as the export's rows are built from it. */
 export interface ExportCandidate {
@@ -54,85 +54,15 @@ export class ExportRepository {
     private readonly dataDir: string,
   ) {}
 
-  async create(
-    request: { operatorId: number; statuses: string[]; since: string | null; full: boolean },
-    meta: { actor: string; apiKeyId: number | null },
-    render: (rows: ExportCandidate[], auditHead: AuditHead) => { csv: string; json: string },
-  ): Promise<ExportRecord> {
-    const dir = path.join(this.dataDir, 'exports');
-    await mkdir(dir, { recursive: true });
+  /**
+   * Runs `work` in one transaction holding the operator's export lock: one export per operator at a time, so two
+   * concurrent exports never hold the same number. The caller (ExportService) drives the steps through `tx`.
+   */
+  async inExportTransaction<T>(operatorId: number, work: (tx: ExportTransaction) => Promise<T>): Promise<T> {
+    await mkdir(path.join(this.dataDir, 'exports'), { recursive: true });
     return withTransaction(this.pool, async (client) => {
-      // One export per operator at a time, so two concurrent exports never hold the same number.
-      await client.query('SELECT pg_advisory_xact_lock($1::integer, $2::integer)', [0x5157_0003, request.operatorId]);
-      // Statuses 'exported' rows had before, so a full re-export still lists them.
-      const statuses = request.full ? [...request.statuses, 'exported'] : request.statuses;
-      const selected = await client.query<ExportCandidate>(
-        `SELECT b.id AS "candidateId", b.msisdn, o.code AS operator, r.lsa, b.reasons, b.cluster_id AS "clusterId",
-           b.status, to_json(b.decided_at)#>>'{}' AS "decidedAt", b.decided_by AS "decidedBy", b.source
-         FROM block_candidates b JOIN kyc_records r ON r.id = b.record_id JOIN operators o ON o.id = b.operator_id
-         WHERE b.operator_id = $1::bigint AND b.status = ANY($2::text[])
-           AND ($3::boolean OR b.export_id IS NULL)
-           AND ($4::timestamptz IS NULL OR b.decided_at >= $4::timestamptz)
-         ORDER BY b.msisdn, b.id FOR UPDATE OF b`,
-        [request.operatorId, statuses, request.full, request.since],
-      );
-      // The audit chain's end as the export is made: delivered outside the database, it anchors the chain (a
-      // rewritten log no longer reaches this hash at this seq).
-      const head = await client.query<AuditHead>(`SELECT seq, encode(hash, 'hex') AS hash FROM audit_head`);
-      const { csv, json } = render(selected.rows, head.rows[0]!);
-      const inserted = await client.query<{ id: number }>(
-        `INSERT INTO exports (operator_id, statuses, since, full_export, row_count, csv_path, csv_sha256,
-           json_path, json_sha256, created_by)
-         VALUES ($1::bigint, $2::text[], $3::timestamptz, $4::boolean, $5::integer, '', $6::text, '', $7::text,
-           $8::text) RETURNING id`,
-        [
-          request.operatorId,
-          request.statuses,
-          request.since,
-          request.full,
-          selected.rows.length,
-          sha256(csv),
-          sha256(json),
-          meta.actor,
-        ],
-      );
-      const id = inserted.rows[0]!.id;
-      const files = { csv: `exports/${id}.csv`, json: `exports/${id}.json` };
-      for (const [kind, content] of [
-        ['csv', csv],
-        ['json', json],
-      ] as const) {
-        const target = path.join(this.dataDir, files[kind]);
-        await writeFile(`${target}.tmp`, content);
-        await rename(`${target}.tmp`, target);
-      }
-      await client.query('UPDATE exports SET csv_path = $2::text, json_path = $3::text WHERE id = $1::bigint', [
-        id,
-        files.csv,
-        files.json,
-      ]);
-      const ids = selected.rows.map((row) => row.candidateId);
-      await markCandidatesExported(client, ids, id);
-      await insertAuditEntry(client, {
-        apiKeyId: meta.apiKeyId,
-        actor: meta.actor,
-        action: 'export.create',
-        entity: 'export',
-        entityId: String(id),
-        details: {
-          operatorId: request.operatorId,
-          statuses: request.statuses,
-          since: request.since,
-          full: request.full,
-        },
-        after: { rowCount: ids.length, csvSha256: sha256(csv), jsonSha256: sha256(json) },
-      });
-      return (
-        await client.query<ExportRecord>(
-          `SELECT ${EXPORT_COLUMNS} FROM exports e JOIN operators o ON o.id = e.operator_id WHERE e.id = $1::bigint`,
-          [id],
-        )
-      ).rows[0]!;
+      await client.query('SELECT pg_advisory_xact_lock($1::integer, $2::integer)', [0x5157_0003, operatorId]);
+      return work(new ExportTransaction(client, this.dataDir));
     });
   }
 
@@ -187,4 +117,106 @@ function countBy(values: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
   return counts;
+}
+
+export interface ExportRequest {
+  operatorId: number;
+  statuses: string[];
+  since: string | null;
+  full: boolean;
+}
+
+/** The steps of one export, inside its transaction (see ExportRepository.inExportTransaction). */
+export class ExportTransaction {
+  constructor(
+    private readonly client: PoolClient,
+    private readonly dataDir: string,
+  ) {}
+
+  /** The operator's candidates to export, locked until the transaction ends. */
+  async candidates(request: ExportRequest): Promise<ExportCandidate[]> {
+    // Statuses 'exported' rows had before, so a full re-export still lists them.
+    const statuses = request.full ? [...request.statuses, 'exported'] : request.statuses;
+    const selected = await this.client.query<ExportCandidate>(
+      `SELECT b.id AS "candidateId", b.msisdn, o.code AS operator, r.lsa, b.reasons, b.cluster_id AS "clusterId",
+         b.status, to_json(b.decided_at)#>>'{}' AS "decidedAt", b.decided_by AS "decidedBy", b.source
+       FROM block_candidates b JOIN kyc_records r ON r.id = b.record_id JOIN operators o ON o.id = b.operator_id
+       WHERE b.operator_id = $1::bigint AND b.status = ANY($2::text[])
+         AND ($3::boolean OR b.export_id IS NULL)
+         AND ($4::timestamptz IS NULL OR b.decided_at >= $4::timestamptz)
+       ORDER BY b.msisdn, b.id FOR UPDATE OF b`,
+      [request.operatorId, statuses, request.full, request.since],
+    );
+    return selected.rows;
+  }
+
+  /**
+   * The audit chain's end as the export is made: delivered outside the database, it anchors the chain (a
+   * rewritten log no longer reaches this hash at this seq).
+   */
+  async auditHead(): Promise<AuditHead> {
+    const head = await this.client.query<AuditHead>(`SELECT seq, encode(hash, 'hex') AS hash FROM audit_head`);
+    return head.rows[0]!;
+  }
+
+  /**
+   * Records the export: its row, its two files (written whole, then renamed into place), the candidates marked
+   * exported, and the audit row with the files' sha256.
+   */
+  async record(
+    request: ExportRequest,
+    candidateIds: readonly number[],
+    content: { csv: string; json: string },
+    meta: { actor: string; apiKeyId: number | null },
+  ): Promise<ExportRecord> {
+    const { client } = this;
+    const { csv, json } = content;
+    const inserted = await client.query<{ id: number }>(
+      `INSERT INTO exports (operator_id, statuses, since, full_export, row_count, csv_path, csv_sha256,
+         json_path, json_sha256, created_by)
+       VALUES ($1::bigint, $2::text[], $3::timestamptz, $4::boolean, $5::integer, '', $6::text, '', $7::text,
+         $8::text) RETURNING id`,
+      [
+        request.operatorId,
+        request.statuses,
+        request.since,
+        request.full,
+        candidateIds.length,
+        sha256(csv),
+        sha256(json),
+        meta.actor,
+      ],
+    );
+    const id = inserted.rows[0]!.id;
+    const files = { csv: `exports/${id}.csv`, json: `exports/${id}.json` };
+    for (const [kind, text] of [
+      ['csv', csv],
+      ['json', json],
+    ] as const) {
+      const target = path.join(this.dataDir, files[kind]);
+      await writeFile(`${target}.tmp`, text);
+      await rename(`${target}.tmp`, target);
+    }
+    await client.query('UPDATE exports SET csv_path = $2::text, json_path = $3::text WHERE id = $1::bigint', [
+      id,
+      files.csv,
+      files.json,
+    ]);
+    await markCandidatesExported(client, [...candidateIds], id);
+    await insertAuditEntry(client, {
+      apiKeyId: meta.apiKeyId,
+      actor: meta.actor,
+      action: 'export.create',
+      entity: 'export',
+      entityId: String(id),
+      details: { operatorId: request.operatorId, statuses: request.statuses, since: request.since, full: request.full },
+      after: { rowCount: candidateIds.length, csvSha256: sha256(csv), jsonSha256: sha256(json) },
+    });
+    return (
+      await client.query<ExportRecord>(
+        `SELECT ${EXPORT_COLUMNS} FROM exports e JOIN operators o ON o.id = e.operator_id WHERE e.id = $1::bigint`,
+        [id],
+      )
+    ).rows[0]!;
+  }
 }

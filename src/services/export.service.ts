@@ -1,14 +1,22 @@
 import { stringify } from 'csv-stringify/sync';
-import type { AuditHead, ExportCandidate, ExportRecord } from '../repositories/export.repository.js';
+import type { AuditHead, ExportCandidate, ExportRecord, ExportRequest } from '../repositories/export.repository.js';
 import type { Principal } from './auth.service.js';
 import { AppError, notFound } from './errors.js';
 
-export interface ExportStore {
-  create(
-    request: { operatorId: number; statuses: string[]; since: string | null; full: boolean },
+/** One export's steps inside its transaction (ExportRepository's ExportTransaction). */
+export interface ExportSteps {
+  candidates(request: ExportRequest): Promise<ExportCandidate[]>;
+  auditHead(): Promise<AuditHead>;
+  record(
+    request: ExportRequest,
+    candidateIds: readonly number[],
+    content: { csv: string; json: string },
     meta: { actor: string; apiKeyId: number | null },
-    render: (rows: ExportCandidate[], auditHead: AuditHead) => { csv: string; json: string },
   ): Promise<ExportRecord>;
+}
+
+export interface ExportStore {
+  inExportTransaction<T>(operatorId: number, work: (tx: ExportSteps) => Promise<T>): Promise<T>;
   list(operatorId: number | null, limit: number): Promise<ExportRecord[]>;
   file(id: number, format: 'csv' | 'json', operatorId: number | null): Promise<string | null>;
   recordReverifications(
@@ -100,22 +108,24 @@ export class ExportService {
     const operator = await this.deps.operators.findOperator(request.operator);
     if (!operator) throw new AppError(404, 'operator_not_found', `no operator with code ${request.operator}`);
     const exportedAt = (this.deps.now?.() ?? new Date()).toISOString();
-    return this.deps.exports.create(
-      {
-        operatorId: operator.id,
-        statuses: [request.status ?? 'confirmed'],
-        since: request.since ?? null,
-        full: request.full ?? false,
-      },
-      { actor: `key:${principal.keyId}`, apiKeyId: principal.keyId },
-      (candidates, auditHead) => {
-        const rows = blockListRows(candidates, exportedAt);
-        return {
-          csv: blockListCsv(rows),
-          json: `${JSON.stringify({ operator: operator.code, exported_at: exportedAt, audit_head: auditHead, rows }, null, 2)}\n`,
-        };
-      },
-    );
+    const exportRequest: ExportRequest = {
+      operatorId: operator.id,
+      statuses: [request.status ?? 'confirmed'],
+      since: request.since ?? null,
+      full: request.full ?? false,
+    };
+    return this.deps.exports.inExportTransaction(operator.id, async (tx) => {
+      const candidates = await tx.candidates(exportRequest);
+      const auditHead = await tx.auditHead();
+      const rows = blockListRows(candidates, exportedAt);
+      const json = { operator: operator.code, exported_at: exportedAt, audit_head: auditHead, rows };
+      return tx.record(
+        exportRequest,
+        candidates.map((candidate) => candidate.candidateId),
+        { csv: blockListCsv(rows), json: `${JSON.stringify(json, null, 2)}\n` },
+        { actor: `key:${principal.keyId}`, apiKeyId: principal.keyId },
+      );
+    });
   }
 
   async list(principal: Principal, limit: number) {
