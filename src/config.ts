@@ -212,13 +212,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     return false;
   };
   const dataDir = path.resolve(str('SIMSIFT_DATA_DIR', './data'));
+  const databaseUrl = url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/simsift', ['postgres:', 'postgresql:']);
   const config: Omit<Config, 'secret' | 'secretKeyId' | 'secretGenerated'> = {
     nodeEnv,
-    databaseUrl: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/simsift', ['postgres:', 'postgresql:']),
-    // Unset, the app's own connection migrates (validated once, above).
+    databaseUrl,
+    // Unset, the app's own connection migrates (its URL is validated once, above).
     databaseOwnerUrl: env.DATABASE_OWNER_URL
       ? url('DATABASE_OWNER_URL', '', ['postgres:', 'postgresql:'])
-      : str('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/simsift'),
+      : databaseUrl,
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queuePrefix: str('SIMSIFT_QUEUE_PREFIX', 'simsift'),
     host: str('HOST', '0.0.0.0'),

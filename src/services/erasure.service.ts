@@ -70,7 +70,7 @@ export class ErasureService {
     const total: ErasureOutcome = { records: 0, faces: 0, clusters: 0, candidates: 0, photos: 0 };
     const days = this.deps.clearedRetentionDays;
     if (!days) return total;
-    const before = new Date((this.deps.now?.() ?? new Date()).getTime() - days * 86_400_000);
+    const before = this.daysAgo(days);
     for (;;) {
       const recordIds = await this.deps.store.clearedRecords(before, batchSize);
       if (recordIds.length === 0) return total;
@@ -91,7 +91,7 @@ export class ErasureService {
   async applyPhotoRetention(batchSize = 500): Promise<number> {
     const days = this.deps.photoRetentionDays;
     if (!days) return 0;
-    const before = new Date((this.deps.now?.() ?? new Date()).getTime() - days * 86_400_000);
+    const before = this.daysAgo(days);
     let purged = 0;
     for (;;) {
       const photos = await this.deps.store.photosPastRetention(before, batchSize);
@@ -102,6 +102,10 @@ export class ErasureService {
       purged += photos.length;
       if (photos.length < batchSize) return purged;
     }
+  }
+
+  private daysAgo(days: number): Date {
+    return new Date((this.deps.now?.() ?? new Date()).getTime() - days * 86_400_000);
   }
 
   private async eraseSubject(
