@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { manifestCsv, MANIFEST_HEADER, sampleRow, type SampleRow } from '../../src/cli/sample-batch.js';
 import { photoStoreFiles, pngDeclaring, tinyJpeg } from '../helpers/photos.js';
+import type { UploadLimits } from '../../src/config.js';
 import { streamingUpload } from '../helpers/streaming-upload.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { declareUncompressedSize, renameEntry, zipOf } from '../helpers/zip.js';
@@ -52,6 +53,22 @@ async function postMultipart(manifest: string | Buffer | null, photos: Record<st
     body: form,
   });
   return { status: response.status, body: (await response.json()) as Answer['body'] };
+}
+
+/** An upload to a server with these upload limits is refused 413 `upload_too_large`, and no photo is stored. */
+async function expectTooLargeAndNothingStored(
+  upload: Partial<UploadLimits>,
+  send: (url: string, key: string) => Promise<Response>,
+): Promise<void> {
+  const limited = await createTestEnv({ upload });
+  try {
+    const response = await send(limited.url, await limited.key('operator', 'JIO'));
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ code: 'upload_too_large' });
+    expect(await photoStoreFiles(limited.config.dataDir)).toEqual([]);
+  } finally {
+    await limited.close();
+  }
 }
 
 async function postZip(zip: Buffer): Promise<Answer> {
@@ -236,43 +253,32 @@ describe('bad zips', () => {
     );
     expect((await photoStoreFiles(env.config.dataDir)).length - before).toBe(1);
 
-    const limited = await createTestEnv({ upload: { maxUploadBytes: 8 * 1024 * 1024 } });
-    try {
-      const limitedKey = await limited.key('operator', 'JIO');
-      const response = await fetch(`${limited.url}/v1/batches`, {
+    await expectTooLargeAndNothingStored({ maxUploadBytes: 8 * 1024 * 1024 }, (url, limitedKey) =>
+      fetch(`${url}/v1/batches`, {
         method: 'POST',
         headers: { authorization: `Bearer ${limitedKey}`, 'content-type': 'application/zip' },
         body: new Uint8Array(padded),
-      });
-      expect(response.status).toBe(413);
-      expect(await response.json()).toMatchObject({ code: 'upload_too_large' });
-      expect(await photoStoreFiles(limited.config.dataDir)).toEqual([]);
-    } finally {
-      await limited.close();
-    }
+      }),
+    );
   });
 
   it('holds the upload limit while a chunked multipart photo streams, storing nothing past it', async () => {
-    const limited = await createTestEnv({ upload: { maxUploadBytes: 1024 * 1024, maxPhotoBytes: 16 * 1024 * 1024 } });
-    try {
-      const limitedKey = await limited.key('operator', 'JIO');
-      const [row] = rows(1, () => 'big.jpg');
-      // A valid JPEG 6 MB long, sent without a Content-Length: only the stream can tell it is over the limit.
-      const big = Buffer.concat([await tinyJpeg(seed++), Buffer.alloc(6 * 1024 * 1024)]);
-      const upload = streamingUpload(
-        `${limited.url}/v1/batches`,
-        { authorization: `Bearer ${limitedKey}` },
-        manifestCsv([row!]),
-        { 'big.jpg': big },
-      );
-      upload.finish();
-      const response = await upload.response;
-      expect(response.status).toBe(413);
-      expect(await response.json()).toMatchObject({ code: 'upload_too_large' });
-      expect(await photoStoreFiles(limited.config.dataDir)).toEqual([]);
-    } finally {
-      await limited.close();
-    }
+    const [row] = rows(1, () => 'big.jpg');
+    // A valid JPEG 6 MB long, sent without a Content-Length: only the stream can tell it is over the limit.
+    const big = Buffer.concat([await tinyJpeg(seed++), Buffer.alloc(6 * 1024 * 1024)]);
+    await expectTooLargeAndNothingStored(
+      { maxUploadBytes: 1024 * 1024, maxPhotoBytes: 16 * 1024 * 1024 },
+      (url, limitedKey) => {
+        const upload = streamingUpload(
+          `${url}/v1/batches`,
+          { authorization: `Bearer ${limitedKey}` },
+          manifestCsv([row!]),
+          { 'big.jpg': big },
+        );
+        upload.finish();
+        return upload.response;
+      },
+    );
   });
 
   it('stops a zip bomb that lies about its size: invalid_zip', async () => {

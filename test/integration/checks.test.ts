@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
-import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { sampleRow } from '../../src/cli/sample-batch.js';
 import { portrait } from '../../src/cli/sample-portraits.js';
+import { startWorkers } from '../helpers/in-process-workers.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos, waitFor } from '../helpers/upload.js';
 
 let env: TestEnv;
 const keys: Record<string, string> = {};
-const stoppers: (() => Promise<void>)[] = [];
+let workers: { close(): Promise<void> } | undefined;
 const logger = createLogger({ logLevel: 'silent' });
 const CHECKS_PER_MINUTE = 10;
 
@@ -68,10 +67,7 @@ beforeAll(async () => {
   keys.shop = (
     await env.container.auth.createKey({ role: 'checker', operatorCode: 'JIO', actor: 'test', actorKeyId: null })
   ).key;
-  const faces = await runFaceWorker(env.config, logger);
-  stoppers.push(() => faces.close());
-  const clusters = await runClusterWorker(env.config, logger);
-  stoppers.push(() => clusters.close());
+  workers = await startWorkers(env.config, logger);
   // One person already holds two connections under two names (a flagged ring); another person holds one.
   await uploadPhotos(env.url, keys.jio, [await portrait(1, 0, 0), await portrait(1, 0, 1), await portrait(3, 1, 0)], 1);
   await waitFor(
@@ -82,7 +78,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const stop of stoppers.reverse()) await stop();
+  await workers?.close();
   await env?.close();
 });
 

@@ -7,15 +7,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleRow } from '../../src/cli/sample-batch.js';
 import { portrait } from '../../src/cli/sample-portraits.js';
-import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
-import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
+import { startWorkers } from '../helpers/in-process-workers.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos, waitFor } from '../helpers/upload.js';
 
 let env: TestEnv;
 const keys: Record<string, string> = {};
-const stoppers: (() => Promise<void>)[] = [];
+let workers: { close(): Promise<void> } | undefined;
 const logger = createLogger({ logLevel: 'silent' });
 
 const count = async (sql: string, values: unknown[] = []) =>
@@ -35,17 +34,14 @@ beforeAll(async () => {
   keys.jio = await env.key('operator', 'JIO');
   keys.admin = await env.key('admin');
   keys.analyst = await env.key('analyst');
-  const faces = await runFaceWorker(env.config, logger);
-  stoppers.push(() => faces.close());
-  const clusters = await runClusterWorker(env.config, logger);
-  stoppers.push(() => clusters.close());
+  workers = await startWorkers(env.config, logger);
   // Subscribers 1 and 2: one face under two names (a flagged ring); subscriber 3: someone else.
   await uploadPhotos(env.url, keys.jio, [await portrait(1, 0, 0), await portrait(1, 0, 1), await portrait(3, 1, 0)], 1);
   await waitFor(async () => ((await count('block_candidates')) === 2 ? true : undefined), 120_000, 'the ring');
 }, 180_000);
 
 afterAll(async () => {
-  for (const stop of stoppers.reverse()) await stop();
+  await workers?.close();
   await env?.close();
 });
 

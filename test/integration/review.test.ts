@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { runRecluster } from '../../src/cli/recluster.js';
-import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { portrait } from '../../src/cli/sample-portraits.js';
+import { startWorkers } from '../helpers/in-process-workers.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos, waitFor } from '../helpers/upload.js';
 
 let env: TestEnv;
 const keys: Record<string, string> = {};
-const stoppers: (() => Promise<void>)[] = [];
+let workers: { close(): Promise<void> } | undefined;
 const logger = createLogger({ logLevel: 'silent' });
 
 interface ClusterItem {
@@ -83,10 +82,7 @@ beforeAll(async () => {
   keys.vi = await env.key('operator', 'VI');
   keys.analyst = await env.key('analyst');
   keys.admin = await env.key('admin');
-  const faces = await runFaceWorker(env.config, logger);
-  stoppers.push(() => faces.close());
-  const clusters = await runClusterWorker(env.config, logger);
-  stoppers.push(() => clusters.close());
+  workers = await startWorkers(env.config, logger);
   // Ring A: one face under three names, two at JIO and one at AIRTEL. Ring B: another face, two names at JIO.
   await uploadPhotos(env.url, keys.jio, [await portrait(1, 0, 0), await portrait(1, 0, 1)], 1);
   await uploadPhotos(env.url, keys.airtel, [await portrait(1, 0, 2), await portrait(6, 1, 0)], 100);
@@ -102,7 +98,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const stop of stoppers.reverse()) await stop();
+  await workers?.close();
   await env?.close();
 });
 

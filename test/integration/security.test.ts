@@ -12,12 +12,11 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
 import { portrait } from '../../src/cli/sample-portraits.js';
-import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { createContainer } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
+import { startWorkers } from '../helpers/in-process-workers.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { waitFor } from '../helpers/upload.js';
 
@@ -31,7 +30,7 @@ const logSink = new Writable({
 
 let env: TestEnv;
 const keys: Record<string, string> = {};
-const stoppers: (() => Promise<void>)[] = [];
+let workers: { close(): Promise<void> } | undefined;
 
 // Planted documents: valid numbers that must never appear in plain text anywhere.
 const AADHAAR = sampleRow(4242, 'x').id_number;
@@ -72,10 +71,7 @@ beforeAll(async () => {
   keys.analyst = await env.key('analyst');
   keys.admin = await env.key('admin');
   const workerLogger = createLogger({ logLevel: 'trace' }, 'test-worker', logSink);
-  const faces = await runFaceWorker(env.config, workerLogger);
-  stoppers.push(() => faces.close());
-  const clusters = await runClusterWorker(env.config, workerLogger);
-  stoppers.push(() => clusters.close());
+  workers = await startWorkers(env.config, workerLogger);
 
   // One person under three identities at JIO (a ring), one of them on a PAN card; a fourth row with a bad PAN.
   const rows = [
@@ -125,7 +121,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const stop of stoppers.reverse()) await stop();
+  await workers?.close();
   await env?.close();
 });
 
