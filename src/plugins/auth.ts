@@ -163,6 +163,9 @@ export async function registerAuth(
   });
 }
 
+/** The roles that may read records (clusters, candidates, agents, photos): everyone but a checker. */
+export const RECORD_READERS = ['operator', 'analyst', 'admin'] as const;
+
 /** The caller of a route that declared roles (the hook guarantees one). */
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new AppError(401, 'unauthenticated', 'authentication required');

@@ -29,3 +29,13 @@ export const RowErrorSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** A flag reason, as the rules name it. */
+export const ReasonSchema = Type.Union(
+  ['MULTI_IDENTITY_FACE', 'SIM_CAP_EXCEEDED', 'DOCUMENT_REUSE', 'PHOTO_REUSE', 'NO_USABLE_FACE'].map((r) =>
+    Type.Literal(r),
+  ),
+);
+
+/** A numeric id in the path (`/v1/clusters/:id`, `/v1/faces/:id/photo`). */
+export const IdParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });

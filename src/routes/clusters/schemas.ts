@@ -1,10 +1,5 @@
 import { Type } from 'typebox';
-
-const ReasonSchema = Type.Union(
-  ['MULTI_IDENTITY_FACE', 'SIM_CAP_EXCEEDED', 'DOCUMENT_REUSE', 'PHOTO_REUSE', 'NO_USABLE_FACE'].map((r) =>
-    Type.Literal(r),
-  ),
-);
+import { ReasonSchema } from '../common.schemas.js';
 
 export const ClusterListQuerySchema = Type.Object(
   {
@@ -29,9 +24,6 @@ export const ClusterListQuerySchema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const MsisdnSchema = Type.String({ pattern: '^\\+91[6-9][0-9]{9}$' });
-const SourceSchema = Type.Union(['analysis', 'law_enforcement', 'bank'].map((r) => Type.Literal(r)));
 
 const CandidateSchema = Type.Object(
   {
@@ -127,99 +119,3 @@ export const ClusterDetailSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-export const DecisionSchema = Type.Union([
-  Type.Object(
-    {
-      action: Type.Literal('confirm'),
-      msisdns: Type.Optional(Type.Array(MsisdnSchema, { maxItems: 1000 })),
-      source: Type.Optional(SourceSchema),
-      note: Type.Optional(Type.String({ maxLength: 2000 })),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      action: Type.Literal('dismiss'),
-      reason: Type.Union(['different_people', 'legitimate_use', 'bad_photo'].map((r) => Type.Literal(r))),
-      msisdns: Type.Optional(Type.Array(MsisdnSchema, { maxItems: 1000 })),
-      note: Type.Optional(Type.String({ maxLength: 2000 })),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      action: Type.Literal('keep'),
-      keep: Type.Array(MsisdnSchema, { minItems: 1, maxItems: 1000 }),
-      source: Type.Optional(SourceSchema),
-      note: Type.Optional(Type.String({ maxLength: 2000 })),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      action: Type.Literal('split'),
-      faceIds: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000 }),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    { action: Type.Literal('merge'), otherClusterId: Type.Integer({ minimum: 1 }) },
-    { additionalProperties: false },
-  ),
-]);
-
-export const IdParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
-
-export const BlockCandidateQuerySchema = Type.Object(
-  {
-    status: Type.Optional(Type.Union(['pending', 'confirmed', 'dismissed', 'exported'].map((s) => Type.Literal(s)))),
-    reason: Type.Optional(ReasonSchema),
-    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
-    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-  },
-  { additionalProperties: false },
-);
-
-export const BlockCandidateListSchema = Type.Object({
-  items: Type.Array(
-    Type.Object(
-      {
-        id: Type.Integer(),
-        clusterId: Type.Union([Type.Integer(), Type.Null()]),
-        recordId: Type.Integer(),
-        operator: Type.String(),
-        msisdn: Type.String(),
-        reasons: Type.Array(Type.String()),
-        score: Type.Number(),
-        status: Type.String(),
-        updatedAt: Type.String(),
-      },
-      { additionalProperties: false },
-    ),
-  ),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-});
-
-export const AgentQuerySchema = Type.Object(
-  {
-    sort: Type.Literal('risk', { default: 'risk' }),
-    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  },
-  { additionalProperties: false },
-);
-
-export const AgentListSchema = Type.Object({
-  items: Type.Array(
-    Type.Object(
-      {
-        operator: Type.String(),
-        posAgentId: Type.String(),
-        enrolments: Type.Integer(),
-        flaggedEnrolments: Type.Integer(),
-        risk: Type.Number({ description: 'share of enrolments in flagged clusters, 0..1' }),
-      },
-      { additionalProperties: false },
-    ),
-  ),
-});
