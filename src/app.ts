@@ -7,6 +7,7 @@ import { registerAccessLog } from './plugins/access-log.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { registerQueueDashboard } from './plugins/queue-dashboard.js';
 import { OneLinePerRequest } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { adminRoutes } from './routes/admin/index.js';
@@ -82,5 +83,14 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
   await app.register(webRoutes);
   await app.register(sessionRoutes, { container });
   await app.register(exportRoutes, { container });
+  const { queueDashboard } = container.config;
+  if (queueDashboard !== 'off') {
+    await registerQueueDashboard(app, {
+      queues: container.queueDashboard.boardQueues({ readOnly: queueDashboard !== 'write' }),
+      write: queueDashboard === 'write',
+      auth: container.auth,
+      secureCookies: container.config.secureCookies,
+    });
+  }
   return app;
 }

@@ -37,6 +37,9 @@ export interface ClusteringConfig {
   neighbours: number;
 }
 
+export const QUEUE_DASHBOARD_MODES = ['off', 'read-only', 'write'] as const;
+export type QueueDashboardMode = (typeof QUEUE_DASHBOARD_MODES)[number];
+
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   databaseUrl: string;
@@ -94,6 +97,11 @@ export interface Config {
    */
   exposeMetrics: boolean;
   exposeDocs: boolean;
+  /**
+   * The admin queue dashboard at /admin/queues (bull-board): `read-only` (the default) shows the faces and cluster
+   * queues and their jobs; `write` also lets an admin retry, promote and remove jobs there; `off` mounts nothing.
+   */
+  queueDashboard: QueueDashboardMode;
   /**
    * A connection that sends nothing for this long is closed (Fastify's connectionTimeout), and no request may
    * take longer than `requestTimeoutMs` in all: a client trickling bytes cannot hold sockets and upload slots.
@@ -238,6 +246,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     secureCookies: nodeEnv !== 'development' && nodeEnv !== 'test',
     exposeMetrics: bool('SIMSIFT_EXPOSE_METRICS', nodeEnv !== 'production'),
     exposeDocs: bool('SIMSIFT_EXPOSE_DOCS', nodeEnv !== 'production'),
+    // On everywhere (it answers admins only), but read-only unless an operator chooses to act on jobs from it.
+    queueDashboard: oneOf('SIMSIFT_QUEUE_DASHBOARD', QUEUE_DASHBOARD_MODES, 'read-only'),
     clearedRetentionDays: int('SIMSIFT_CLEARED_RETENTION_DAYS', 0, 0, 36_500),
     photoRetentionDays: int('SIMSIFT_PHOTO_RETENTION_DAYS', 0, 0, 36_500),
     idleTimeoutMs: int('SIMSIFT_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),

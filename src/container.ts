@@ -8,6 +8,7 @@ import { OperatorRepository } from './repositories/operator.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
 import { PhotoStoreRepository } from './repositories/photo-store.repository.js';
 import { JobQueueRepository } from './repositories/job-queue.repository.js';
+import { QueueDashboardRepository } from './repositories/queue-dashboard.repository.js';
 import {
   QueueName,
   applyConstraintsJob,
@@ -43,6 +44,8 @@ export interface Container {
   facesQueue: JobQueueRepository;
   clusterQueue: JobQueueRepository;
   checksQueue: JobQueueRepository;
+  /** The queues the admin dashboard shows (connects only once the API mounts it). */
+  queueDashboard: QueueDashboardRepository;
   auth: AuthService;
   auditChain: AuditChainService;
   batches: BatchService;
@@ -69,6 +72,11 @@ export function createContainer(config: Config, logger: IngestLogger): Container
   const facesQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Faces);
   const clusterQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Cluster);
   const checksQueue = new JobQueueRepository(config.redisUrl, config.queuePrefix, QueueName.Checks);
+  // Not the checks queue: its jobs carry a subscriber's photo and details, which no dashboard should display.
+  const queueDashboard = new QueueDashboardRepository(config.redisUrl, config.queuePrefix, [
+    QueueName.Faces,
+    QueueName.Cluster,
+  ]);
   const batchRepository = new BatchRepository(pool, changes);
   const operators = new OperatorRepository(pool);
   const audit = new AuditRepository(pool);
@@ -121,6 +129,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     facesQueue,
     clusterQueue,
     checksQueue,
+    queueDashboard,
     auth: authService,
     auditChain: new AuditChainService(audit),
     batches: new BatchService(batchRepository),
@@ -173,6 +182,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
       await facesQueue.close();
       await clusterQueue.close();
       await checksQueue.close();
+      await queueDashboard.close();
       await pool.end();
     },
   };

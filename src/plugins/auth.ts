@@ -19,6 +19,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Roles allowed on the route; routes without it are public (health, docs, metrics). */
     roles?: readonly Role[];
+    /**
+     * The header a cookie session's CSRF token comes back in on this route's state-changing requests, for pages
+     * this project does not write (the queue dashboard's client sends `x-xsrf-token`); `x-csrf-token` otherwise.
+     */
+    csrfHeader?: string;
   }
 }
 
@@ -142,8 +147,9 @@ export async function registerAuth(
       if (!token) throw new AppError(401, 'unauthenticated', 'send an API key as "Authorization: Bearer <key>"');
       const session = await auth.session(token);
       if (!session) throw new AppError(401, 'session_expired', 'the session has ended; sign in again');
-      if (!SAFE_METHODS.has(request.method) && !csrfMatches(request.headers['x-csrf-token'], session.csrfToken)) {
-        throw new AppError(403, 'csrf_token_invalid', "send the session's CSRF token in x-csrf-token");
+      const csrfHeader = request.routeOptions.config.csrfHeader ?? 'x-csrf-token';
+      if (!SAFE_METHODS.has(request.method) && !csrfMatches(request.headers[csrfHeader], session.csrfToken)) {
+        throw new AppError(403, 'csrf_token_invalid', `send the session's CSRF token in ${csrfHeader}`);
       }
       principal = session.principal;
       request.sessionToken = token;

@@ -237,6 +237,16 @@ describe('loadConfig: behind a proxy', () => {
     expect([development.exposeMetrics, development.exposeDocs]).toEqual([true, true]);
   });
 
+  it('makes the queue dashboard read-only unless set to write or off, and rejects other values', () => {
+    expect(loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'production' }).queueDashboard).toBe('read-only');
+    for (const mode of ['write', 'off', 'read-only'] as const) {
+      expect(loadConfig({ SIMSIFT_SECRET: SECRET, SIMSIFT_QUEUE_DASHBOARD: mode }).queueDashboard).toBe(mode);
+    }
+    expect(() => loadConfig({ SIMSIFT_SECRET: SECRET, SIMSIFT_QUEUE_DASHBOARD: 'true' })).toThrow(
+      /SIMSIFT_QUEUE_DASHBOARD must be one of off, read-only, write \(got "true"\)/,
+    );
+  });
+
   it('makes the session cookie Secure everywhere but development and test', () => {
     expect(loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'production' }).secureCookies).toBe(true);
     expect(loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'development' }).secureCookies).toBe(false);
