@@ -3,6 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from './container.js';
+import { ApiMetrics } from './metrics/api.metrics.js';
 import { registerAccessLog } from './plugins/access-log.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -65,12 +66,15 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
   });
   // The OpenAPI document is built either way (the CLI and tests read it); its pages are served only when configured.
   if (container.config.exposeDocs) await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // Made before the auth plugin, which counts refused credentials into it.
+  const metrics = new ApiMetrics([container.facesQueue, container.clusterQueue]);
   await registerAuth(app, container.auth, {
     maxFailuresPerMinute: container.config.maxAuthFailuresPerMinute,
     secureCookies: container.config.secureCookies,
+    metrics,
   });
   registerAccessLog(app, container.accessLog);
-  registerMetrics(app, [container.facesQueue, container.clusterQueue], { expose: container.config.exposeMetrics });
+  registerMetrics(app, metrics, { expose: container.config.exposeMetrics });
   await app.register(healthRoutes, { container });
   await app.register(adminRoutes, { container });
   await app.register(batchRoutes, { container });

@@ -103,6 +103,12 @@ export interface Config {
    */
   queueDashboard: QueueDashboardMode;
   /**
+   * Each worker process's own Prometheus endpoint (GET /metrics on a port of its own): off when the port is 0.
+   * `simsift worker` serves its own process (the cluster worker) on `port` and face worker slot n on `port + 1 + n`.
+   * Loopback by default, for the same reason as `exposeMetrics`.
+   */
+  workerMetrics: { port: number; host: string };
+  /**
    * A connection that sends nothing for this long is closed (Fastify's connectionTimeout), and no request may
    * take longer than `requestTimeoutMs` in all: a client trickling bytes cannot hold sockets and upload slots.
    */
@@ -248,6 +254,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     exposeDocs: bool('SIMSIFT_EXPOSE_DOCS', nodeEnv !== 'production'),
     // On everywhere (it answers admins only), but read-only unless an operator chooses to act on jobs from it.
     queueDashboard: oneOf('SIMSIFT_QUEUE_DASHBOARD', QUEUE_DASHBOARD_MODES, 'read-only'),
+    // Off unless set: a fixed default port would make every worker on a host (and every test run) listen on it.
+    workerMetrics: {
+      port: int('SIMSIFT_WORKER_METRICS_PORT', 0, 0, 65535),
+      host: str('SIMSIFT_WORKER_METRICS_HOST', '127.0.0.1'),
+    },
     clearedRetentionDays: int('SIMSIFT_CLEARED_RETENTION_DAYS', 0, 0, 36_500),
     photoRetentionDays: int('SIMSIFT_PHOTO_RETENTION_DAYS', 0, 0, 36_500),
     idleTimeoutMs: int('SIMSIFT_IDLE_TIMEOUT_MS', 60_000, 100, 3_600_000),

@@ -4,25 +4,45 @@ import { applyConstraintsHandler } from '../src/jobs/apply-constraints.handler.j
 import { checkFaceHandler } from '../src/jobs/check-face.handler.js';
 import { clusterFaceHandler } from '../src/jobs/cluster-face.handler.js';
 import { JobName, QueueName, clusterSweepJob, type CheckFacePayload } from '../src/jobs/job-registry.js';
-import { startQueueWorker } from '../src/jobs/queue-worker.js';
+import { NO_QUEUE_WORKER_METRICS, startQueueWorker, type QueueWorkerMetrics } from '../src/jobs/queue-worker.js';
 import { JobQueueRepository } from '../src/repositories/job-queue.repository.js';
 import { repeat } from '../src/repeat.js';
 import { ClusterRepository } from '../src/repositories/cluster.repository.js';
 import { createPool, migrateDatabase, type Pool } from '../src/repositories/database.js';
 import { withClusterWriterLock } from '../src/repositories/cluster-writer-lock.repository.js';
 import { readModelManifest } from '../src/repositories/face-engine/model-manifest.js';
-import { ClusterService } from '../src/services/clustering/cluster.service.js';
+import {
+  ClusterService,
+  NO_CLUSTER_INDEX_METRICS,
+  type ClusterIndexMetrics,
+} from '../src/services/clustering/cluster.service.js';
 import { UsearchIndex } from '../src/repositories/usearch-index.repository.js';
 import { UsearchIndexFile } from '../src/repositories/usearch-index-file.repository.js';
 import path from 'node:path';
 import { FaceEngine } from '../src/repositories/face-engine/face-engine.repository.js';
 import { ImageRepository } from '../src/repositories/image.repository.js';
-import { CheckEvaluatorService } from '../src/services/checks/check-evaluator.service.js';
+import {
+  CheckEvaluatorService,
+  NO_CHECK_METRICS,
+  type CheckMetrics,
+} from '../src/services/checks/check-evaluator.service.js';
 import { PhotoAnalyser } from '../src/services/face-pipeline.service.js';
 import { DEFAULT_IDENTITY_POLICY } from '../src/services/rules/identity-graph.js';
 
+/** What the cluster worker records: its index, checks and jobs (src/metrics/worker.metrics.ts). */
+export type ClusterWorkerMetrics = ClusterIndexMetrics & CheckMetrics & QueueWorkerMetrics;
+const NO_CLUSTER_WORKER_METRICS: ClusterWorkerMetrics = {
+  ...NO_CLUSTER_INDEX_METRICS,
+  ...NO_CHECK_METRICS,
+  ...NO_QUEUE_WORKER_METRICS,
+};
+
 /** The cluster service as the worker configures it: embedder thresholds from the manifest, HNSW index. */
-export async function createClusterService(config: Config, pool: Pool): Promise<ClusterService> {
+export async function createClusterService(
+  config: Config,
+  pool: Pool,
+  metrics: ClusterIndexMetrics = NO_CLUSTER_INDEX_METRICS,
+): Promise<ClusterService> {
   const manifest = await readModelManifest();
   const embedder = manifest.models.find((model) => model.name === config.faces.embedder)!;
   const pairThreshold = embedder.samePersonThreshold!;
@@ -45,6 +65,7 @@ export async function createClusterService(config: Config, pool: Pool): Promise<
       path.join(config.dataDir, 'index', `${config.faces.embedder}.usearch`),
       () => new UsearchIndex(metric, embedder.descriptorLength!),
     ),
+    metrics,
   );
 }
 
@@ -53,10 +74,14 @@ export async function createClusterService(config: Config, pool: Pool): Promise<
  * lock and clusters every face not yet in a cluster. A job that finds the lock taken is retried, so no face is
  * left waiting for a writer that already finished.
  */
-export async function runClusterWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
+export async function runClusterWorker(
+  config: Config,
+  logger: Logger,
+  metrics: ClusterWorkerMetrics = NO_CLUSTER_WORKER_METRICS,
+): Promise<{ close(): Promise<void> }> {
   await migrateDatabase(config);
   const pool = createPool(config.databaseUrl, 3);
-  const service = await createClusterService(config, pool);
+  const service = await createClusterService(config, pool, metrics);
   const rebuilt = await service.rebuild();
   logger.info(rebuilt, 'cluster index rebuilt from Postgres');
 
@@ -73,7 +98,7 @@ export async function runClusterWorker(config: Config, logger: Logger): Promise<
       [JobName.ClusterFace]: clusterFaceHandler(clusterPending),
       [JobName.ApplyConstraints]: applyConstraintsHandler(clusterPending),
     },
-    { redisUrl: config.redisUrl, prefix: config.queuePrefix, logger, concurrency: 1 },
+    { redisUrl: config.redisUrl, prefix: config.queuePrefix, logger, concurrency: 1, metrics },
   );
   // Faces and analysts' decisions whose jobs were lost (a Redis wipe, a database restore) are picked up by a
   // sweep job now and then: the worker clusters every pending face and applies every new constraint on any job.
@@ -85,7 +110,7 @@ export async function runClusterWorker(config: Config, logger: Logger): Promise<
       logger.warn({ err: error }, 'could not queue a cluster sweep; will retry');
     }
   });
-  const checks = await runCheckConsumer(config, logger, pool, service);
+  const checks = await runCheckConsumer(config, logger, pool, service, metrics);
   return {
     async close() {
       sweeper.stop();
@@ -109,6 +134,7 @@ async function runCheckConsumer(
   logger: Logger,
   pool: Pool,
   clusters: ClusterService,
+  metrics: CheckMetrics & QueueWorkerMetrics,
 ): Promise<{ close(): Promise<void> }> {
   let engine: Promise<FaceEngine> | null = null;
   const loadEngine = () => {
@@ -131,12 +157,13 @@ async function runCheckConsumer(
       analyser: new PhotoAnalyser({ images, models: await loadEngine(), thresholds: config.faces }),
       matcher: clusters,
       store: repository,
+      metrics,
     });
     return evaluator.evaluate(payload);
   };
   return startQueueWorker(
     QueueName.Checks,
     { [JobName.CheckFace]: checkFaceHandler(evaluate) },
-    { redisUrl: config.redisUrl, prefix: config.queuePrefix, logger, concurrency: 1 },
+    { redisUrl: config.redisUrl, prefix: config.queuePrefix, logger, concurrency: 1, metrics },
   );
 }

@@ -2,14 +2,22 @@ import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
 import { embedRecordHandler } from '../src/jobs/embed-record.handler.js';
 import { JobName, QueueName, clusterFaceJob } from '../src/jobs/job-registry.js';
-import { startQueueWorker } from '../src/jobs/queue-worker.js';
+import { NO_QUEUE_WORKER_METRICS, startQueueWorker, type QueueWorkerMetrics } from '../src/jobs/queue-worker.js';
 import { createPool, migrateDatabase } from '../src/repositories/database.js';
 import { FaceEngine } from '../src/repositories/face-engine/face-engine.repository.js';
 import { FaceRepository } from '../src/repositories/face.repository.js';
 import { ImageRepository } from '../src/repositories/image.repository.js';
 import { JobQueueRepository } from '../src/repositories/job-queue.repository.js';
 import { PhotoStoreRepository } from '../src/repositories/photo-store.repository.js';
-import { FacePipelineService } from '../src/services/face-pipeline.service.js';
+import {
+  FacePipelineService,
+  NO_PIPELINE_METRICS,
+  type PipelineMetrics,
+} from '../src/services/face-pipeline.service.js';
+
+/** What a face worker records: each photo's outcome and stage timings, and its jobs (src/metrics/worker.metrics.ts). */
+export type FaceWorkerMetrics = PipelineMetrics & QueueWorkerMetrics;
+const NO_FACE_WORKER_METRICS: FaceWorkerMetrics = { ...NO_PIPELINE_METRICS, ...NO_QUEUE_WORKER_METRICS };
 
 export interface FaceWorkerRuntime {
   service: FacePipelineService;
@@ -18,7 +26,10 @@ export interface FaceWorkerRuntime {
 }
 
 /** Builds the face pipeline of one worker process: models, repositories, the cluster queue producer. */
-export async function createFacePipeline(config: Config): Promise<FaceWorkerRuntime> {
+export async function createFacePipeline(
+  config: Config,
+  metrics: PipelineMetrics = NO_PIPELINE_METRICS,
+): Promise<FaceWorkerRuntime> {
   const engine = await FaceEngine.create({
     embedder: config.faces.embedder,
     allowCpuBackend: config.faces.allowCpuBackend,
@@ -32,6 +43,7 @@ export async function createFacePipeline(config: Config): Promise<FaceWorkerRunt
     models: engine,
     clusterQueue: { enqueueFaces: (faceIds) => clusterQueue.add(faceIds.map(clusterFaceJob)) },
     thresholds: config.faces,
+    metrics,
   });
   return {
     service,
@@ -47,9 +59,13 @@ export async function createFacePipeline(config: Config): Promise<FaceWorkerRunt
  * One face worker process: one model instance, job concurrency 1 (the models are CPU-bound and wasm threads
  * do not engage in Node, so parallelism comes from processes). SIGTERM finishes the current job, then exits.
  */
-export async function runFaceWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
+export async function runFaceWorker(
+  config: Config,
+  logger: Logger,
+  metrics: FaceWorkerMetrics = NO_FACE_WORKER_METRICS,
+): Promise<{ close(): Promise<void> }> {
   await migrateDatabase(config);
-  const runtime = await createFacePipeline(config);
+  const runtime = await createFacePipeline(config, metrics);
   await runtime.engine.warmUp();
   logger.info(
     {
@@ -73,6 +89,7 @@ export async function runFaceWorker(config: Config, logger: Logger): Promise<{ c
       prefix: config.queuePrefix,
       logger,
       concurrency: 1,
+      metrics,
       settings: {
         lockDuration: config.faces.jobLockMs,
         stalledInterval: Math.max(1_000, Math.floor(config.faces.jobLockMs / 2)),

@@ -1,15 +1,18 @@
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
+import { serveWorkerMetrics } from '../src/metrics/metrics-server.js';
+import { WorkerMetrics } from '../src/metrics/worker.metrics.js';
 import { exitAfter } from '../src/shutdown.js';
 
 /**
- * Runs one worker process: loads the configuration (a ConfigError exits 2), starts the worker, tells a forking
- * parent it is ready, and on SIGTERM or SIGINT lets the current job finish, exiting within `stopDeadlineMs`.
+ * Runs one worker process: loads the configuration (a ConfigError exits 2), serves its metrics when
+ * SIMSIFT_WORKER_METRICS_PORT is set, starts the worker, tells a forking parent it is ready, and on SIGTERM or
+ * SIGINT lets the current job finish, exiting within `stopDeadlineMs`.
  */
 export async function runWorkerProcess(
   name: string,
-  start: (config: Config, logger: Logger) => Promise<{ close(): Promise<void> }>,
+  start: (config: Config, logger: Logger, metrics: WorkerMetrics) => Promise<{ close(): Promise<void> }>,
   stopDeadlineMs: (config: Config) => number,
 ): Promise<void> {
   let config: Config;
@@ -25,7 +28,11 @@ export async function runWorkerProcess(
   }
   const logger = createLogger(config, name);
   try {
-    const worker = await start(config, logger);
+    const metrics = new WorkerMetrics();
+    // Before the models load (seconds): the process's own metrics are there from the start, and a port already
+    // taken stops the worker here with a clear error. It keeps serving until the process exits.
+    await serveWorkerMetrics(config.workerMetrics, metrics.registry, logger);
+    const worker = await start(config, logger, metrics);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

@@ -5,6 +5,8 @@ import { loadConfig, type Config, type LoadConfigOptions } from '../config.js';
 import { createContainer } from '../container.js';
 import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { createLogger } from '../logger.js';
+import { serveWorkerMetrics } from '../metrics/metrics-server.js';
+import { WorkerMetrics } from '../metrics/worker.metrics.js';
 import { exitAfter } from '../shutdown.js';
 import { migrateDatabase } from '../repositories/database.js';
 import { repeat } from '../repeat.js';
@@ -112,13 +114,25 @@ program
   .action(async (options: { processes?: string }) => {
     const cfg = await config({ postgres: true, redis: true });
     const processes = integerOption('--processes', options.processes) ?? cfg.workerProcesses;
+    // This process serves its metrics (the cluster worker's) on the port, face worker slot n on port + 1 + n.
+    const metricsPort = cfg.workerMetrics.port;
+    if (metricsPort > 0 && metricsPort + processes > 65535) {
+      throw new CliError(
+        `SIMSIFT_WORKER_METRICS_PORT ${metricsPort} leaves no room for ${processes} face workers' ports above it`,
+        EXIT.usage,
+      );
+    }
     const logger = createLogger(cfg, 'simsift-worker');
+    const metrics = new WorkerMetrics();
+    await serveWorkerMetrics(cfg.workerMetrics, metrics.registry, logger);
     // Migrate once here so the children do not all queue on the migration lock.
     await migrateDatabase(cfg);
-    const supervisor = superviseFaceWorkers(processes, logger);
+    const supervisor = superviseFaceWorkers(processes, logger, process.env, {
+      metricsPort: metricsPort > 0 ? metricsPort + 1 : 0,
+    });
     await supervisor.ready;
     // Clustering is light next to the face models: this supervising process is the cluster writer.
-    const clusterWorker = await runClusterWorker(cfg, logger);
+    const clusterWorker = await runClusterWorker(cfg, logger, metrics);
     logger.info({ processes, pids: supervisor.pids() }, 'face workers and cluster worker ready');
     // For a container healthcheck: touched while face workers are alive and this process's loop turns.
     const heartbeat = cfg.heartbeatFile

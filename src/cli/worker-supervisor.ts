@@ -29,13 +29,19 @@ export interface Supervisor {
 
 /**
  * Runs `processes` face worker processes and restarts any that dies unexpectedly (a crash or kill -9: BullMQ
- * hands its stalled job to another worker). Environment overrides go to the children only.
+ * hands its stalled job to another worker). Environment overrides go to the children only. With `metricsPort`,
+ * the worker in slot n (0-based) serves its metrics on `metricsPort + n`, a restarted one on the same port;
+ * without, none does, whatever SIMSIFT_WORKER_METRICS_PORT says (every child would try to bind the same port).
  */
 export function superviseFaceWorkers(
   processes: number,
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
-  { logsToStderr = false, logSink }: { logsToStderr?: boolean; logSink?: Writable } = {},
+  {
+    logsToStderr = false,
+    logSink,
+    metricsPort = 0,
+  }: { logsToStderr?: boolean; logSink?: Writable; metricsPort?: number } = {},
 ): Supervisor {
   const entry = faceWorkerEntry();
   const children = new Map<number, ChildProcess>();
@@ -50,7 +56,11 @@ export function superviseFaceWorkers(
       : logsToStderr
         ? (['ignore', 2, 2, 'ipc'] as const)
         : (['inherit', 'inherit', 'inherit', 'ipc'] as const);
-    const child = fork(entry.file, [], { execArgv: entry.execArgv, env, stdio: [...stdio] });
+    const child = fork(entry.file, [], {
+      execArgv: entry.execArgv,
+      env: { ...env, SIMSIFT_WORKER_METRICS_PORT: String(metricsPort > 0 ? metricsPort + slot : 0) },
+      stdio: [...stdio],
+    });
     if (logSink) {
       child.stdout?.pipe(logSink, { end: false });
       child.stderr?.pipe(logSink, { end: false });

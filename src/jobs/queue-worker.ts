@@ -11,6 +11,31 @@ export interface WorkerLogger {
   error(details: object, message: string): void;
 }
 
+/** Where a queue worker reports its jobs (the workers' Prometheus metrics; nothing in tests and commands). */
+export interface QueueWorkerMetrics {
+  /** A job's first start, `seconds` after it was queued (or became due, when queued with a delay). */
+  jobWaited(queue: QueueName, seconds: number): void;
+  /** A job attempt ended: its handler returned (`completed`) or threw (`failed`, retried or not). */
+  jobFinished(queue: QueueName, result: 'completed' | 'failed', seconds: number): void;
+}
+export const NO_QUEUE_WORKER_METRICS: QueueWorkerMetrics = {
+  jobWaited: () => undefined,
+  jobFinished: () => undefined,
+};
+
+/**
+ * How long a job waited in its queue before its first start, from BullMQ's `timestamp` (when it was added) and
+ * `processedOn` (when this attempt started). Null for a retry or a stalled job started again: their wait would
+ * count the earlier attempts and the backoff. Both times come from the clocks of the producing and the consuming
+ * host, so skew between them can make the difference negative: it is clamped at 0.
+ */
+export function queueWaitSeconds(
+  job: Pick<Job, 'timestamp' | 'processedOn' | 'attemptsStarted' | 'attemptsMade' | 'delay'>,
+): number | null {
+  if (!job.processedOn || job.attemptsMade > 0 || job.attemptsStarted > 1) return null;
+  return Math.max(0, job.processedOn - job.timestamp - (job.delay || 0)) / 1000;
+}
+
 /** The jobs of `queue` that `handlers` leaves unhandled, and the handlers for jobs of other queues. */
 export function handlerGaps(queue: QueueName, handlers: QueueHandlers): { missing: JobName[]; foreign: string[] } {
   const names = Object.values(JobName);
@@ -34,6 +59,7 @@ export async function startQueueWorker(
     logger: WorkerLogger;
     concurrency?: number;
     settings?: Omit<WorkerOptions, 'connection' | 'prefix' | 'concurrency'>;
+    metrics?: QueueWorkerMetrics;
   },
 ): Promise<{ worker: Worker; close(): Promise<void> }> {
   const gaps = handlerGaps(queue, handlers);
@@ -43,6 +69,7 @@ export async function startQueueWorker(
         `${gaps.foreign.join(', ') || '-'}`,
     );
   }
+  const metrics = options.metrics ?? NO_QUEUE_WORKER_METRICS;
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (error) => options.logger.warn({ err: error, queue }, 'redis connection error'));
   const worker = new Worker(
@@ -51,7 +78,17 @@ export async function startQueueWorker(
       const handler = handlers[job.name as JobName] as JobHandler<JobName> | undefined;
       // A job name this version does not know (queued by a newer release): retrying will not help.
       if (!handler) throw new UnrecoverableError(`no handler for job ${job.name} on queue ${queue}`);
-      return handler(job as Job<JobPayloads[JobName]>);
+      const waited = queueWaitSeconds(job);
+      if (waited !== null) metrics.jobWaited(queue, waited);
+      const started = performance.now();
+      try {
+        const result = await handler(job as Job<JobPayloads[JobName]>);
+        metrics.jobFinished(queue, 'completed', (performance.now() - started) / 1000);
+        return result;
+      } catch (error) {
+        metrics.jobFinished(queue, 'failed', (performance.now() - started) / 1000);
+        throw error;
+      }
     },
     { ...options.settings, connection, prefix: options.prefix, concurrency: options.concurrency ?? 1 },
   );

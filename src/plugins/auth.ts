@@ -44,6 +44,24 @@ function csrfMatches(sent: string | string[] | undefined, expected: string): boo
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The refusals counted as failed authentications in the metrics: the error codes this plugin answers with. */
+export const AUTH_FAILURE_CODES = [
+  'unauthenticated',
+  'invalid_api_key',
+  'too_many_auth_failures',
+  'session_expired',
+  'csrf_token_invalid',
+  'forbidden',
+] as const;
+export type AuthFailureCode = (typeof AUTH_FAILURE_CODES)[number];
+const isAuthFailure = (code: string): code is AuthFailureCode =>
+  (AUTH_FAILURE_CODES as readonly string[]).includes(code);
+
+/** Where refused credentials are counted (the API's Prometheus metrics). */
+export interface AuthMetrics {
+  authFailed(reason: AuthFailureCode): void;
+}
+
 const WINDOW_MS = AUTH_FAILURE_WINDOW_MS;
 // Bounds the memory one flood of spoofed-looking clients can take; expired windows are swept at this size.
 const MAX_TRACKED_CLIENTS = 10_000;
@@ -115,7 +133,11 @@ export class AuthFailureLimiter {
 export async function registerAuth(
   app: FastifyInstance,
   auth: AuthService,
-  { maxFailuresPerMinute, secureCookies }: { maxFailuresPerMinute: number; secureCookies: boolean },
+  {
+    maxFailuresPerMinute,
+    secureCookies,
+    metrics,
+  }: { maxFailuresPerMinute: number; secureCookies: boolean; metrics?: AuthMetrics },
 ): Promise<void> {
   const limiter = new AuthFailureLimiter(maxFailuresPerMinute);
   const cookieName = sessionCookieName(secureCookies);
@@ -161,9 +183,12 @@ export async function registerAuth(
   });
 
   // Route handlers reject keys too (the review UI's sign-in), so failures are counted where every error passes.
-  // Refusals of an address already blocked (429) are not counted: its window is fixed.
+  // Refusals of an address already blocked (429) are not counted against it: its window is fixed. The metrics
+  // count every refusal, by code.
   app.addHook('onError', async (request, _reply, error) => {
-    if (error instanceof AppError && error.code === 'invalid_api_key') {
+    if (!(error instanceof AppError)) return;
+    if (isAuthFailure(error.code)) metrics?.authFailed(error.code);
+    if (error.code === 'invalid_api_key') {
       limiter.recordFailure(request.ip, await auth.recordFailure(request.ip));
     }
   });

@@ -65,6 +65,15 @@ export interface ClusterQueue {
 export type Stage =
   'read' | 'decode' | 'detect' | 'landmarks' | 'descriptor' | 'quality' | 'thumbnail' | 'phash' | 'db';
 
+/**
+ * Where the pipeline reports each photo it took to a final state, with its stage timings in milliseconds: the
+ * workers' Prometheus metrics. Tests, evaluation and the CLI's in-process pipeline keep the no-op default.
+ */
+export interface PipelineMetrics {
+  photoProcessed(state: RecordState, timings: Readonly<Partial<Record<Stage, number>>>): void;
+}
+export const NO_PIPELINE_METRICS: PipelineMetrics = { photoProcessed: () => undefined };
+
 export interface FaceOutcome {
   recordId: number;
   /** null when the record no longer exists (nothing to do). */
@@ -144,14 +153,28 @@ export class FacePipelineService {
       models: FaceModels;
       clusterQueue: ClusterQueue;
       thresholds: FaceThresholds;
+      metrics?: PipelineMetrics;
     },
   ) {
     this.analyser = new PhotoAnalyser(deps);
+    this.metrics = deps.metrics ?? NO_PIPELINE_METRICS;
   }
 
   private readonly analyser: PhotoAnalyser;
+  private readonly metrics: PipelineMetrics;
 
+  /**
+   * Takes one record's photo to `face_ready` or a reason state. Only photos that reached a final state are
+   * reported to the metrics: a record deleted meanwhile processed no photo, and a fault is retried (and counted by
+   * the queue worker as a failed job).
+   */
   async processRecord(recordId: number): Promise<FaceOutcome> {
+    const outcome = await this.process(recordId);
+    if (outcome.state) this.metrics.photoProcessed(outcome.state, outcome.timings);
+    return outcome;
+  }
+
+  private async process(recordId: number): Promise<FaceOutcome> {
     const timings: Partial<Record<Stage, number>> = {};
     const time: Timer = async (stage, work) => {
       const started = performance.now();

@@ -247,6 +247,26 @@ describe('loadConfig: behind a proxy', () => {
     );
   });
 
+  it('serves no worker metrics unless a port is set, and then on loopback unless another host is', () => {
+    expect(loadConfig({ SIMSIFT_SECRET: SECRET }).workerMetrics).toEqual({ port: 0, host: '127.0.0.1' });
+    expect(loadConfig({ SIMSIFT_SECRET: SECRET, SIMSIFT_WORKER_METRICS_PORT: '9400' }).workerMetrics).toEqual({
+      port: 9400,
+      host: '127.0.0.1',
+    });
+    expect(
+      loadConfig({
+        SIMSIFT_SECRET: SECRET,
+        SIMSIFT_WORKER_METRICS_PORT: '9400',
+        SIMSIFT_WORKER_METRICS_HOST: '0.0.0.0',
+      }).workerMetrics.host,
+    ).toBe('0.0.0.0');
+    for (const value of ['-1', '65536', 'abc']) {
+      expect(() => loadConfig({ SIMSIFT_SECRET: SECRET, SIMSIFT_WORKER_METRICS_PORT: value })).toThrow(
+        /SIMSIFT_WORKER_METRICS_PORT must be an integer from 0 to 65535/,
+      );
+    }
+  });
+
   it('makes the session cookie Secure everywhere but development and test', () => {
     expect(loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'production' }).secureCookies).toBe(true);
     expect(loadConfig({ SIMSIFT_SECRET: SECRET, NODE_ENV: 'development' }).secureCookies).toBe(false);

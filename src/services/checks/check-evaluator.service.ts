@@ -29,6 +29,13 @@ export interface CheckStore {
   clusterReasons(clusterIds: readonly number[]): Promise<Map<number, string[]>>;
 }
 
+/** Where each check's latency is reported (the cluster worker's Prometheus metrics; nothing in tests). */
+export interface CheckMetrics {
+  /** `outcome` is the face state the check found, or `error` when the check threw. */
+  checked(outcome: PhotoAnalysis['state'] | 'error', seconds: number): void;
+}
+export const NO_CHECK_METRICS: CheckMetrics = { checked: () => undefined };
+
 /** How many nearest clusters a check reports. */
 const REPORTED_MATCHES = 5;
 
@@ -38,10 +45,30 @@ const REPORTED_MATCHES = 5;
  * would join, exactly as the cluster worker would judge it after upload.
  */
 export class CheckEvaluatorService {
-  constructor(private readonly deps: { analyser: CheckAnalyser; matcher: CheckMatcher; store: CheckStore }) {}
+  constructor(
+    private readonly deps: {
+      analyser: CheckAnalyser;
+      matcher: CheckMatcher;
+      store: CheckStore;
+      metrics?: CheckMetrics;
+    },
+  ) {}
 
+  /** Answers one check; its time (photo analysis, 1:N match and the rules) goes to the metrics, failed or not. */
   async evaluate(payload: CheckFacePayload): Promise<CheckResult> {
+    const metrics = this.deps.metrics ?? NO_CHECK_METRICS;
     const started = performance.now();
+    try {
+      const result = await this.answer(payload, started);
+      metrics.checked(result.face.state, (performance.now() - started) / 1000);
+      return result;
+    } catch (error) {
+      metrics.checked('error', (performance.now() - started) / 1000);
+      throw error;
+    }
+  }
+
+  private async answer(payload: CheckFacePayload, started: number): Promise<CheckResult> {
     const { analyser, matcher, store } = this.deps;
     const analysis = await analyser.analyse(Buffer.from(payload.photoBase64, 'base64'));
     const seconds = () => Math.round(performance.now() - started) / 1000;

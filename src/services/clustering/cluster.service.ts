@@ -86,6 +86,19 @@ export interface SavedIndexStore {
   save(index: NeighbourIndex, watermark: IndexWatermark): Promise<unknown>;
 }
 
+/**
+ * Where the writer reports its in-memory index (the cluster worker's Prometheus metrics; nothing in tests and
+ * commands): how many faces it holds, and how long each rebuild took and whether it loaded the saved index.
+ */
+export interface ClusterIndexMetrics {
+  indexSize(embedder: string, faces: number): void;
+  indexRebuilt(embedder: string, seconds: number, source: 'saved_index' | 'postgres'): void;
+}
+export const NO_CLUSTER_INDEX_METRICS: ClusterIndexMetrics = {
+  indexSize: () => undefined,
+  indexRebuilt: () => undefined,
+};
+
 /** The index is saved again once this many faces, or a tenth of those saved, were added since the last save. */
 const SAVE_INDEX_AFTER_FACES = 10_000;
 
@@ -112,6 +125,7 @@ export class ClusterService {
     identity: IdentityPolicy,
     /** Where the index is saved between starts (none: every start inserts every face). */
     private readonly savedIndex?: SavedIndexStore,
+    private readonly metrics: ClusterIndexMetrics = NO_CLUSTER_INDEX_METRICS,
   ) {
     this.fraudRules = new RulesService(store, identity, embedder);
   }
@@ -130,6 +144,15 @@ export class ClusterService {
     flagged: number;
     indexSaved?: { faces: number } | { error: string };
   }> {
+    try {
+      return await this.clusterPendingFaces();
+    } finally {
+      // Faces placed before a failure stay in the index: its size is reported whichever way this ends.
+      if (this.index) this.metrics.indexSize(this.embedder, this.index.size);
+    }
+  }
+
+  private async clusterPendingFaces() {
     const rebuilt = !this.clusterer || (await this.store.lastEventId()) !== this.knownEventId;
     if (rebuilt) await this.rebuild();
     const clusterer = this.clusterer!;
@@ -388,6 +411,7 @@ export class ClusterService {
       saved = { unusable: 'saved after the last cluster event in Postgres: the database was restored from a backup' };
     }
     let restored = 'index' in saved ? await this.restoreAll(saved) : null;
+    const source = restored ? 'saved_index' : 'postgres';
     let savedIndex = 'index' in saved ? `loaded (${saved.watermark.faces} faces)` : saved.unusable;
     if (!restored && 'index' in saved) savedIndex = 'saved index does not match the faces in Postgres';
     restored ??= (await this.restoreAll(null))!;
@@ -399,7 +423,10 @@ export class ClusterService {
     this.lastFaceId = restored.lastFaceId;
     // Every constraint is taken in again (and enforced) by the next clusterPending.
     this.lastConstraintId = 0;
-    return { faces: restored.faces, seconds: (performance.now() - started) / 1000, savedIndex };
+    const seconds = (performance.now() - started) / 1000;
+    this.metrics.indexRebuilt(this.embedder, seconds, source);
+    this.metrics.indexSize(this.embedder, restored.index.size);
+    return { faces: restored.faces, seconds, savedIndex };
   }
 
   /**
