@@ -15,7 +15,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { seededRandom } from '../src/services/seeded-random.js';
+import { seededRandom } from '../src/eval/seeded-random.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -8,12 +8,12 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { listPhotos, runPipelineOnFiles } from '../src/cli/in-process-pipeline.js';
+import { listPhotos, runPipelineOnFiles } from '../src/eval/in-process-pipeline.js';
 import { loadConfig } from '../src/config.js';
 import { FaceEngine } from '../src/repositories/face-engine/face-engine.repository.js';
 import type { FaceQuality } from '../src/repositories/face.repository.js';
 import { verificationAtFar } from '../src/services/face-distance.js';
-import { labelledDistances } from '../src/services/verification-accuracy.js';
+import { labelledDistances } from '../src/eval/verification-accuracy.js';
 
 function quantiles(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);

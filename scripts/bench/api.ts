@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
-import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { manifestCsv, sampleRow } from '../../src/demo/sample-batch.js';
 import { loadConfig } from '../../src/config.js';
 import { createContainer } from '../../src/container.js';
 import { migrate } from '../../src/repositories/database.js';

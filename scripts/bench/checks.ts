@@ -13,8 +13,8 @@ import { createContainer } from '../../src/container.js';
 import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { migrate } from '../../src/repositories/database.js';
-import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
-import { ALL_SAMPLE_FACES, portrait } from '../../src/cli/sample-portraits.js';
+import { manifestCsv, sampleRow } from '../../src/demo/sample-batch.js';
+import { ALL_SAMPLE_FACES, portrait } from '../../src/demo/sample-portraits.js';
 import { createBenchEnv, log, round } from './lib/env.js';
 
 function percentile(sorted: number[], p: number): number {

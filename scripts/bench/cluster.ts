@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { embeddingCacheDir, gateOf } from '../../src/cli/in-process-pipeline.js';
+import { embeddingCacheDir, gateOf } from '../../src/eval/in-process-pipeline.js';
 import { readModelManifest } from '../../src/repositories/face-engine/model-manifest.js';
 import { loadConfig } from '../../src/config.js';
 import {

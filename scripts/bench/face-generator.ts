@@ -11,8 +11,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { listPhotos } from '../../src/cli/in-process-pipeline.js';
-import { seededRandom } from '../../src/services/seeded-random.js';
+import { listPhotos } from '../../src/eval/in-process-pipeline.js';
+import { seededRandom } from '../../src/eval/seeded-random.js';
 
 export const DIMENSIONS = 128;
 

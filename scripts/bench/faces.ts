@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { sampleRow, manifestCsv } from '../../src/cli/sample-batch.js';
+import { sampleRow, manifestCsv } from '../../src/demo/sample-batch.js';
 import { superviseFaceWorkers, type Supervisor } from '../../src/cli/worker-supervisor.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createContainer } from '../../src/container.js';

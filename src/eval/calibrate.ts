@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { listPhotos, runPipelineOnFiles } from '../cli/in-process-pipeline.js';
+import { listPhotos, runPipelineOnFiles } from './in-process-pipeline.js';
 import { FaceEngine } from '../repositories/face-engine/face-engine.repository.js';
 import {
   MODEL_MANIFEST_PATH,
@@ -8,7 +8,7 @@ import {
   writeEmbedderCalibration,
 } from '../repositories/face-engine/model-manifest.js';
 import { verificationAtFar } from '../services/face-distance.js';
-import { labelledDistances } from '../services/verification-accuracy.js';
+import { labelledDistances } from './verification-accuracy.js';
 import { fitFaceEvidence } from '../services/rules/face-evidence.js';
 import { halfOf, photosByPerson } from './scenario.js';
 

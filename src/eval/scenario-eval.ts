@@ -3,13 +3,13 @@ import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiClient, listAll } from '../cli/api-client.js';
-import { manifestCsv, type SampleRow } from '../cli/sample-batch.js';
+import { manifestCsv, type SampleRow } from '../demo/sample-batch.js';
 import { uploadBatch } from '../cli/upload.js';
 import type { Config } from '../config.js';
 import { FaceEngine, type EmbedderName } from '../repositories/face-engine/face-engine.repository.js';
 import type { FaceQuality } from '../repositories/face.repository.js';
 import { ExactIndex } from '../services/clustering/face-clusterer.js';
-import { labelledDistances } from '../services/verification-accuracy.js';
+import { labelledDistances } from './verification-accuracy.js';
 import { fitFaceEvidence, type FaceEvidenceCalibration } from '../services/rules/face-evidence.js';
 import { personCandidates, resolveInGallery } from '../services/rules/person-rules.js';
 import { NO_USABLE_FACE_SCORE } from '../services/rules/rules.service.js';
@@ -18,8 +18,8 @@ import {
   type IdentityPolicy,
   type SubscriberRecord,
 } from '../services/rules/identity-graph.js';
-import { listPhotos, runPipelineOnFiles } from '../cli/in-process-pipeline.js';
-import { seededRandom } from '../services/seeded-random.js';
+import { listPhotos, runPipelineOnFiles } from './in-process-pipeline.js';
+import { seededRandom } from './seeded-random.js';
 import { halfOf, photosByPerson, planScenario, type Scenario } from './scenario.js';
 import { scoreScenario, type ScoredCandidate } from './scenario-score.js';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { SIM_CAP, SIM_CAP_RESTRICTED } from '../services/fraud-rules.js';
 import { verhoeffCheckDigit } from '../services/kyc-validators.js';
-import { FIRST_NAMES, SURNAMES, type SampleRow } from '../cli/sample-batch.js';
+import { FIRST_NAMES, SURNAMES, type SampleRow } from '../demo/sample-batch.js';
 
 /** The kinds of case a scenario plants; each person appears in exactly one case. */
 export type ScenarioCaseKind =

@@ -1,4 +1,4 @@
-import { seededRandom } from '../../src/services/seeded-random.js';
+import { seededRandom } from '../../src/eval/seeded-random.js';
 
 const DIMENSIONS = 128;
 

@@ -1,5 +1,5 @@
 import { writeOnnxModel } from '../../src/repositories/face-engine/onnx-writer.js';
-import { seededRandom } from '../../src/services/seeded-random.js';
+import { seededRandom } from '../../src/eval/seeded-random.js';
 
 /**
  * A small ONNX model, so the ONNX embedder is tested without shipping or downloading weights:

@@ -2,7 +2,7 @@ import { readdir, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 
-export { samplePhoto, samplePhotoPath } from '../../src/cli/sample-portraits.js';
+export { samplePhoto, samplePhotoPath } from '../../src/demo/sample-portraits.js';
 
 /** A small distinct JPEG (solid colour `seed`), for tests that need many different photos cheaply. */
 export function tinyJpeg(seed: number, size = 32): Promise<Buffer> {

@@ -1,4 +1,4 @@
-import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { manifestCsv, sampleRow } from '../../src/demo/sample-batch.js';
 
 export interface UploadResult {
   batch_id: string;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyJpeg } from '../helpers/photos.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos } from '../helpers/upload.js';
-import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { manifestCsv, sampleRow } from '../../src/demo/sample-batch.js';
 
 let env: TestEnv;
 let key: string;

@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { manifestCsv, MANIFEST_HEADER, sampleRow, type SampleRow } from '../../src/cli/sample-batch.js';
+import { manifestCsv, MANIFEST_HEADER, sampleRow, type SampleRow } from '../../src/demo/sample-batch.js';
 import { photoStoreFiles, pngDeclaring, tinyJpeg } from '../helpers/photos.js';
 import type { UploadLimits } from '../../src/config.js';
 import { streamingUpload } from '../helpers/streaming-upload.js';

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestCsv, sampleRow, type SampleRow } from '../../src/cli/sample-batch.js';
+import { manifestCsv, sampleRow, type SampleRow } from '../../src/demo/sample-batch.js';
 import { buildApp } from '../../src/app.js';
 import { embedRecordJobId } from '../../src/jobs/job-registry.js';
 import { createLogger } from '../../src/logger.js';
@@ -459,7 +459,11 @@ describe('following a batch', () => {
       `UPDATE kyc_records SET state = 'face_ready' WHERE batch_id = $1::uuid AND row_number IN (1, 2)`,
       [id],
     );
-    expect((await get(`/v1/batches/${id}`)).body).toMatchObject({ progress: 0.4, state: 'processing' });
+    // Batches are read through a cache the change feed invalidates: the change shows once its notification lands
+    // (milliseconds; its 30 s backstop TTL is far past this poll's timeout, so a lost invalidation still fails).
+    await expect
+      .poll(async () => (await get(`/v1/batches/${id}`)).body, { timeout: 5_000 })
+      .toMatchObject({ progress: 0.4, state: 'processing' });
     const ready = await get(`/v1/batches/${id}/records?state=face_ready`);
     expect((ready.body.items as { rowNumber: number }[]).map((r) => r.rowNumber)).toEqual([1, 2]);
     expect((await get(`/v1/batches/${id}/records?state=bogus`)).status).toBe(400);

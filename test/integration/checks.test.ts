@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { sampleRow } from '../../src/cli/sample-batch.js';
-import { portrait } from '../../src/cli/sample-portraits.js';
+import { sampleRow } from '../../src/demo/sample-batch.js';
+import { portrait } from '../../src/demo/sample-portraits.js';
 import { startWorkers } from '../helpers/in-process-workers.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos, waitFor } from '../helpers/upload.js';

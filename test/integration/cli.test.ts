@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/api-client.js';
 import { EXIT } from '../../src/cli/cli-errors.js';
 import { runExport } from '../../src/cli/export.js';
-import { samplePhoto } from '../../src/cli/sample-portraits.js';
+import { samplePhoto } from '../../src/demo/sample-portraits.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos } from '../helpers/upload.js';

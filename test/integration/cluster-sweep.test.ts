@@ -3,7 +3,7 @@
  * still be clustered, without waiting for the next upload. The cluster worker sweeps for them on its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_SAMPLE_FACES, portrait } from '../../src/cli/sample-portraits.js';
+import { ALL_SAMPLE_FACES, portrait } from '../../src/demo/sample-portraits.js';
 import { superviseFaceWorkers, type Supervisor } from '../../src/cli/worker-supervisor.js';
 import { QueueName } from '../../src/jobs/job-registry.js';
 import { createLogger } from '../../src/logger.js';

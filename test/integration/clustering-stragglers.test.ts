@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
 import { ClusterService } from '../../src/services/clustering/cluster.service.js';
-import { portrait } from '../../src/cli/sample-portraits.js';
+import { portrait } from '../../src/demo/sample-portraits.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos } from '../helpers/upload.js';
 import { TEST_IDENTITY_POLICY } from '../helpers/cluster-rules.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClusterService, runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
-import { portrait } from '../../src/cli/sample-portraits.js';
+import { portrait } from '../../src/demo/sample-portraits.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos, waitFor } from '../helpers/upload.js';
 

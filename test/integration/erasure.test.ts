@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sampleRow } from '../../src/cli/sample-batch.js';
-import { portrait } from '../../src/cli/sample-portraits.js';
+import { sampleRow } from '../../src/demo/sample-batch.js';
+import { portrait } from '../../src/demo/sample-portraits.js';
 import { createLogger } from '../../src/logger.js';
 import { startWorkers } from '../helpers/in-process-workers.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';

@@ -3,7 +3,7 @@ import { superviseFaceWorkers, type Supervisor } from '../../src/cli/worker-supe
 import { QueueName } from '../../src/jobs/job-registry.js';
 import { createLogger } from '../../src/logger.js';
 import { JobQueueRepository } from '../../src/repositories/job-queue.repository.js';
-import { ALL_SAMPLE_FACES, portrait } from '../../src/cli/sample-portraits.js';
+import { ALL_SAMPLE_FACES, portrait } from '../../src/demo/sample-portraits.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos, waitFor, recordStateCounts } from '../helpers/upload.js';
 

@@ -9,7 +9,7 @@ import { JobQueueRepository } from '../../src/repositories/job-queue.repository.
 import { QueueName } from '../../src/jobs/job-registry.js';
 import { faceDistance } from '../../src/services/face-distance.js';
 import { samplePhoto } from '../helpers/photos.js';
-import { portrait } from '../../src/cli/sample-portraits.js';
+import { portrait } from '../../src/demo/sample-portraits.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos, waitFor } from '../helpers/upload.js';
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { manifestCsv, sampleRow } from '../../src/demo/sample-batch.js';
 import { createContainer } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
 import { createPool, migrateDatabase, type Pool } from '../../src/repositories/database.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ALL_SAMPLE_FACES, portrait } from '../../src/cli/sample-portraits.js';
+import { ALL_SAMPLE_FACES, portrait } from '../../src/demo/sample-portraits.js';
 import { runCalibrate } from '../../src/eval/calibrate.js';
 import { MODEL_MANIFEST_PATH, readModelManifest } from '../../src/repositories/face-engine/model-manifest.js';
 import { randomProjectionModel } from '../helpers/onnx-model.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { portrait } from '../../src/cli/sample-portraits.js';
+import { portrait } from '../../src/demo/sample-portraits.js';
 import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
 import { ClusterService } from '../../src/services/clustering/cluster.service.js';
 import type { ClusterEvidence } from '../../src/services/rules/rules.service.js';

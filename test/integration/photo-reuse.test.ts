@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
 import { PHOTO_REUSE_MAX_BITS } from '../../src/services/rules/identity-graph.js';
-import { portrait } from '../../src/cli/sample-portraits.js';
+import { portrait } from '../../src/demo/sample-portraits.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos } from '../helpers/upload.js';
 

@@ -7,7 +7,7 @@ import { rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { manifestCsv, sampleRow } from '../../src/demo/sample-batch.js';
 import { BatchRepository } from '../../src/repositories/batch.repository.js';
 import { PhotoSweepService } from '../../src/services/photo-sweep.service.js';
 import { ageFiles, photoStoreFiles, tinyJpeg } from '../helpers/photos.js';

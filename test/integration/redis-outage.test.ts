@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { manifestCsv, sampleRow } from '../../src/demo/sample-batch.js';
 import { embedRecordJobId } from '../../src/jobs/job-registry.js';
 import { buildApp } from '../../src/app.js';
 import { createContainer } from '../../src/container.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRecluster } from '../../src/cli/recluster.js';
 import { createLogger } from '../../src/logger.js';
-import { portrait } from '../../src/cli/sample-portraits.js';
+import { portrait } from '../../src/demo/sample-portraits.js';
 import { startWorkers } from '../helpers/in-process-workers.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { uploadPhotos, waitFor } from '../helpers/upload.js';

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { superviseFaceWorkers, type Supervisor } from '../../src/cli/worker-supervisor.js';
-import { portrait } from '../../src/cli/sample-portraits.js';
+import { portrait } from '../../src/demo/sample-portraits.js';
 import { createLogger } from '../../src/logger.js';
 import { freePort, sampleValue, scrape } from '../helpers/metrics.js';
 import { spawnClusterWorker, type ChildWorker } from '../helpers/services.js';

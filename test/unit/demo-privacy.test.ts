@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findDocuments, maskDocument } from '../../src/cli/demo-privacy.js';
+import { findDocuments, maskDocument } from '../../src/demo/demo-privacy.js';
 
 const AADHAAR = '234123412346';
 const PAN = 'AFZPK7190K';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatScore, scoreDemo, type CandidateView, type PlantedCase } from '../../src/cli/demo-score.js';
+import { formatScore, scoreDemo, type CandidateView, type PlantedCase } from '../../src/demo/demo-score.js';
 
 const cases: PlantedCase[] = [
   {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { distanceBelow, faceDistance } from '../../src/services/face-distance.js';
-import { seededRandom } from '../../src/services/seeded-random.js';
+import { seededRandom } from '../../src/eval/seeded-random.js';
 
 describe('distanceBelow', () => {
   const random = seededRandom(3);

@@ -8,7 +8,7 @@ import {
   normalQuantile,
   samePersonBeyond,
 } from '../../src/services/rules/face-evidence.js';
-import { seededRandom } from '../../src/services/seeded-random.js';
+import { seededRandom } from '../../src/eval/seeded-random.js';
 import { TEST_IDENTITY_POLICY } from '../helpers/cluster-rules.js';
 
 describe('face evidence', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { embeddingCacheDir, gateOf } from '../../src/cli/in-process-pipeline.js';
+import { embeddingCacheDir, gateOf } from '../../src/eval/in-process-pipeline.js';
 import { loadConfig } from '../../src/config.js';
 
 describe('embeddingCacheDir', () => {

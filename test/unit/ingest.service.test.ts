@@ -1,8 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it, expect } from 'vitest';
-import { manifestCsv, sampleAadhaar, sampleMsisdn, sampleRow } from '../../src/cli/sample-batch.js';
-import type { SampleRow } from '../../src/cli/sample-batch.js';
+import { manifestCsv, sampleAadhaar, sampleMsisdn, sampleRow } from '../../src/demo/sample-batch.js';
+import type { SampleRow } from '../../src/demo/sample-batch.js';
 import type { BatchResult, NewBatch, RowError } from '../../src/repositories/batch.repository.js';
 import type { PhotoRejection, StoredPhoto } from '../../src/repositories/photo-store.repository.js';
 import { IngestService, hashIdentityDocument } from '../../src/services/ingest.service.js';

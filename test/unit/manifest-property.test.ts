@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MANIFEST_HEADER, sampleAadhaar } from '../../src/cli/sample-batch.js';
+import { MANIFEST_HEADER, sampleAadhaar } from '../../src/demo/sample-batch.js';
 import { AppError } from '../../src/services/errors.js';
 import {
   FIELD_ERROR_CODES,

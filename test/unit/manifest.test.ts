@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { MANIFEST_HEADER, manifestCsv, sampleRow } from '../../src/cli/sample-batch.js';
+import { MANIFEST_HEADER, manifestCsv, sampleRow } from '../../src/demo/sample-batch.js';
 import { AppError } from '../../src/services/errors.js';
 import { OPTIONAL_COLUMNS, REQUIRED_COLUMNS } from '../../src/services/kyc-validators.js';
 import { parseManifest } from '../../src/services/manifest.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxEmbedder } from '../../src/repositories/face-engine/onnx-embedder.repository.js';
 import { alignedChip, ARCFACE_TEMPLATE, fitSimilarity, type Point2 } from '../../src/services/face-alignment.js';
-import { seededRandom } from '../../src/services/seeded-random.js';
+import { seededRandom } from '../../src/eval/seeded-random.js';
 import { randomProjectionModel } from '../helpers/onnx-model.js';
 
 let dir: string;

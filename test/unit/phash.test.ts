@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp, { type SharpOptions } from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { listPhotos } from '../../src/cli/in-process-pipeline.js';
-import { samplePhoto } from '../../src/cli/sample-portraits.js';
+import { listPhotos } from '../../src/eval/in-process-pipeline.js';
+import { samplePhoto } from '../../src/demo/sample-portraits.js';
 import { ImageRepository } from '../../src/repositories/image.repository.js';
 
 // The published package whose hashes are stored in `faces.photo_phash`: the reference the fast hash must equal.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js';
 import { ExactIndex, FaceClusterer } from '../../src/services/clustering/face-clusterer.js';
-import { seededRandom } from '../../src/services/seeded-random.js';
+import { seededRandom } from '../../src/eval/seeded-random.js';
 import { TEST_CLUSTER_RULES } from '../helpers/cluster-rules.js';
 
 describe('UsearchIndex', () => {

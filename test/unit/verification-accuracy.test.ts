@@ -5,7 +5,7 @@ import {
   foldedAccuracy,
   parsePairsFile,
   type ScoredPair,
-} from '../../src/services/verification-accuracy.js';
+} from '../../src/eval/verification-accuracy.js';
 
 const genuine = (distance: number | null, fold = 0): ScoredPair => ({ distance, same: true, fold });
 const impostor = (distance: number | null, fold = 0): ScoredPair => ({ distance, same: false, fold });

@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import type { FaceBox, RgbImage } from '../../../src/repositories/face-engine/face-engine.repository.js';
 import { ImageRepository } from '../../../src/repositories/image.repository.js';
 import { log, round } from './env.js';
-import { seededRandom } from '../../../src/services/seeded-random.js';
+import { seededRandom } from '../../../src/eval/seeded-random.js';
 
 export const PHOTO_SET_VERSION = 'kyc-v1';
 

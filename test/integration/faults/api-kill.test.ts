@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestCsv, sampleRow } from '../../../src/cli/sample-batch.js';
+import { manifestCsv, sampleRow } from '../../../src/demo/sample-batch.js';
 import { ageFiles, photoStoreFiles, tinyJpeg } from '../../helpers/photos.js';
 import { spawnServe, type ChildServer } from '../../helpers/services.js';
 import { streamingUpload } from '../../helpers/streaming-upload.js';

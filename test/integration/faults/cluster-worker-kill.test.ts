@@ -4,7 +4,7 @@
  * worker in its own process, each in its own database and queues.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { ALL_SAMPLE_FACES, portrait } from '../../../src/cli/sample-portraits.js';
+import { ALL_SAMPLE_FACES, portrait } from '../../../src/demo/sample-portraits.js';
 import { runFaceWorker } from '../../../workers/face-worker-runtime.js';
 import { createLogger } from '../../../src/logger.js';
 import { spawnClusterWorker, type ChildWorker } from '../../helpers/services.js';

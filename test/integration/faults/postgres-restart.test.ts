@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestCsv, sampleRow } from '../../../src/cli/sample-batch.js';
+import { manifestCsv, sampleRow } from '../../../src/demo/sample-batch.js';
 import { tinyJpeg } from '../../helpers/photos.js';
 import { startPostgres, stopPostgres } from '../../helpers/services.js';
 import { streamingUpload } from '../../helpers/streaming-upload.js';

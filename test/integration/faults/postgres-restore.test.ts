@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_SAMPLE_FACES, portrait } from '../../../src/cli/sample-portraits.js';
+import { ALL_SAMPLE_FACES, portrait } from '../../../src/demo/sample-portraits.js';
 import { superviseFaceWorkers, type Supervisor } from '../../../src/cli/worker-supervisor.js';
 import { createLogger } from '../../../src/logger.js';
 import { spawnClusterWorker, spawnServe, type ChildServer, type ChildWorker } from '../../helpers/services.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_SAMPLE_FACES, portrait } from '../../../src/cli/sample-portraits.js';
+import { ALL_SAMPLE_FACES, portrait } from '../../../src/demo/sample-portraits.js';
 import { superviseFaceWorkers, type Supervisor } from '../../../src/cli/worker-supervisor.js';
 import { createLogger } from '../../../src/logger.js';
 import { spawnServe, startRedis, stopRedis, type ChildServer } from '../../helpers/services.js';

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ALL_SAMPLE_FACES, portrait } from './sample-portraits.js';
-import { seededRandom } from '../services/seeded-random.js';
+import { seededRandom } from '../eval/seeded-random.js';
 
 /** One real person the demo can photograph: a single source photo, transformed for each use. */
 export interface FaceSource {
@@ -72,7 +72,7 @@ async function normalisePhoto(file: string): Promise<Buffer> {
 export const RING_TRANSFORMS = ['recropped', 'rescaled', 'recompressed', 'grey', 'rotated'] as const;
 export type PhotoTransform = 'copy' | 'mild' | (typeof RING_TRANSFORMS)[number];
 
-export { seededRandom } from '../services/seeded-random.js';
+export { seededRandom } from '../eval/seeded-random.js';
 
 const between = (random: () => number, low: number, high: number) => low + (high - low) * random();
 

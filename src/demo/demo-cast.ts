@@ -6,7 +6,7 @@ import { FaceEngine } from '../repositories/face-engine/face-engine.repository.j
 import { faceDistance } from '../services/face-distance.js';
 import type { CastMember } from './demo-batch.js';
 import type { FaceSource } from './demo-photos.js';
-import { runPipelineOnFiles } from './in-process-pipeline.js';
+import { runPipelineOnFiles } from '../eval/in-process-pipeline.js';
 
 /** A frontal, sharp face: what a PoS agent's KYC photo should be, and steady under the demo's transforms. */
 const MAX_CAST_YAW = 35;

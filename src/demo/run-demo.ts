@@ -12,18 +12,18 @@ import { deleteQueueKeys } from '../repositories/job-queue.repository.js';
 import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { applyConstraintsJob } from '../jobs/job-registry.js';
 import type { BatchView } from '../services/batch.service.js';
-import { ApiClient, listAll } from './api-client.js';
-import { formatCounts, processedRecords } from './batch-status.js';
-import { CliError, EXIT, type ExitCode } from './cli-errors.js';
+import { ApiClient, listAll } from '../cli/api-client.js';
+import { formatCounts, processedRecords } from '../cli/batch-status.js';
+import { CliError, EXIT, type ExitCode } from '../cli/cli-errors.js';
 import { buildDemoPlan, DEMO_OPERATORS, type DemoOperator, type DemoRecord } from './demo-batch.js';
 import { screenCast } from './demo-cast.js';
 import { datasetSources, sampleSources, seededRandom } from './demo-photos.js';
 import { filesUnder, findDocuments } from './demo-privacy.js';
 import { formatScore, scoreDemo, type CandidateView } from './demo-score.js';
-import { formatBytes, progressBar } from './progress.js';
+import { formatBytes, progressBar } from '../cli/progress.js';
 import { manifestCsv } from './sample-batch.js';
-import { uploadBatch } from './upload.js';
-import { superviseFaceWorkers } from './worker-supervisor.js';
+import { uploadBatch } from '../cli/upload.js';
+import { superviseFaceWorkers } from '../cli/worker-supervisor.js';
 
 /** Where the demo looks for labelled real faces when --faces is not given. */
 export const DEFAULT_FACES_DIR = path.join(PROJECT_ROOT, '..', 'shared', 'datasets', 'faces-dev');

@@ -1,9 +1,9 @@
 import type { Config } from '../config.js';
 import { FaceEngine, type EmbedderName } from '../repositories/face-engine/face-engine.repository.js';
 import { readModelManifest } from '../repositories/face-engine/model-manifest.js';
-import { runScenarioEval, runScenarioOverApi } from '../eval/scenario-eval.js';
-import { addCounts, summarise } from '../eval/scenario-score.js';
-import { CliError, EXIT } from './cli-errors.js';
+import { runScenarioEval, runScenarioOverApi } from './scenario-eval.js';
+import { addCounts, summarise } from './scenario-score.js';
+import { CliError, EXIT } from '../cli/cli-errors.js';
 
 export interface ScenarioCliOptions {
   dataset: string;

@@ -14,7 +14,7 @@ import {
   type FoldedAccuracy,
   type PairImage,
   type ScoredPair,
-} from '../services/verification-accuracy.js';
+} from './verification-accuracy.js';
 import { listPhotos, runPipelineOnFiles } from './in-process-pipeline.js';
 
 export interface EvalOptions {

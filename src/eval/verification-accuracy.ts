@@ -1,4 +1,4 @@
-import { faceDistance } from './face-distance.js';
+import { faceDistance } from '../services/face-distance.js';
 
 /**
  * LFW-protocol verification accuracy: pairs of photos labelled same person or not, split into folds; for each
