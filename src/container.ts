@@ -31,7 +31,7 @@ import { BatchService } from './services/batch.service.js';
 import { ClusterQueryService, type FaceRules } from './services/cluster-query.service.js';
 import { CheckService } from './services/checks/check.service.js';
 import type { CheckResult } from './services/checks/check-evaluator.service.js';
-import { ClusterRepository } from './repositories/cluster.repository.js';
+import { ClusterReadRepository } from './repositories/cluster-read.repository.js';
 import { IngestService, type IngestLogger } from './services/ingest.service.js';
 import { PhotoSweepService } from './services/photo-sweep.service.js';
 import { WindowCounterRepository } from './repositories/window-counter.repository.js';
@@ -94,7 +94,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     sessions: new SessionRepository(pool),
     failures: authFailures,
   });
-  const clusterRepository = new ClusterRepository(pool);
+  const clusterReadModel = new ClusterReadRepository(pool);
   const reviewRepository = new ReviewRepository(pool);
   let rules: Promise<FaceRules> | null = null;
   // The embedder's threshold, read once from models/manifest.json (what the cluster worker clusters with).
@@ -133,11 +133,11 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     auth: authService,
     auditChain: new AuditChainService(audit),
     batches: new BatchService(batchRepository),
-    clusters: new ClusterQueryService(clusterRepository, reviewRepository, config.dataDir, faceRules),
+    clusters: new ClusterQueryService(clusterReadModel, reviewRepository, config.dataDir, faceRules),
     exports: new ExportService({ exports: new ExportRepository(pool, config.dataDir), operators: authService }),
     review: new ReviewService({
       review: reviewRepository,
-      clusters: clusterRepository,
+      clusters: clusterReadModel,
       queue: { requestRecompute: (reason) => clusterQueue.add([applyConstraintsJob(reason)]) },
     }),
     ingest,

@@ -7,20 +7,18 @@ import { childProcessEnv, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { startServer } from '../server.js';
-import { dropDatabase, tablesAsText } from '../repositories/database.js';
-import { deleteQueueKeys } from '../repositories/job-queue.repository.js';
+import { tablesAsText } from '../repositories/database.js';
 import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
-import { applyConstraintsJob } from '../jobs/job-registry.js';
-import type { BatchView } from '../services/batch.service.js';
 import { ApiClient, listAll } from '../cli/api-client.js';
-import { formatCounts, processedRecords } from '../cli/batch-status.js';
+import { formatCounts } from '../cli/batch-status.js';
 import { CliError, EXIT, type ExitCode } from '../cli/cli-errors.js';
 import { buildDemoPlan, DEMO_OPERATORS, type DemoOperator, type DemoRecord } from './demo-batch.js';
 import { screenCast } from './demo-cast.js';
 import { datasetSources, sampleSources, seededRandom } from './demo-photos.js';
 import { filesUnder, findDocuments } from './demo-privacy.js';
-import { formatScore, scoreDemo, type CandidateView } from './demo-score.js';
+import { formatScore, scoreDemo } from './demo-score.js';
 import { formatBytes, progressBar } from '../cli/progress.js';
+import { createDemoKeys, freshDemoConfig, waitForClustering, waitForFacePipeline } from './demo-phases.js';
 import { manifestCsv } from './sample-batch.js';
 import { uploadBatch } from '../cli/upload.js';
 import { superviseFaceWorkers } from '../cli/worker-supervisor.js';
@@ -29,8 +27,6 @@ import { superviseFaceWorkers } from '../cli/worker-supervisor.js';
 export const DEFAULT_FACES_DIR = path.join(PROJECT_ROOT, '..', 'shared', 'datasets', 'faces-dev');
 /** Rows per upload: each operator's records go up in a few batches, as a daily feed would. */
 const ROWS_PER_UPLOAD = 40;
-/** Clustering that makes no progress this long while faces wait is stuck (see the restart below). */
-const STALL_MS = 15_000;
 
 export interface DemoOptions {
   faces: string;
@@ -38,8 +34,6 @@ export interface DemoOptions {
   keepRunning: boolean;
   port: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The main job end to end: a fresh database, the API, the face workers and the cluster worker; a realistic KYC
@@ -52,24 +46,7 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
   const say = (line = '') => process.stdout.write(`${line}\n`);
   const seconds = (from: number) => `${((Date.now() - from) / 1000).toFixed(1)} s`;
 
-  // A fresh database, data dir and queues every run (`<database>_demo`): the demo shows one story, not whatever
-  // earlier runs left behind, and running it twice works.
-  const demoDatabase = new URL(baseConfig.databaseUrl);
-  demoDatabase.pathname = `${demoDatabase.pathname}_demo`;
-  const demoOwner = new URL(baseConfig.databaseOwnerUrl);
-  demoOwner.pathname = demoDatabase.pathname;
-  const config: Config = {
-    ...baseConfig,
-    databaseUrl: demoDatabase.toString(),
-    databaseOwnerUrl: demoOwner.toString(),
-    dataDir: path.join(baseConfig.dataDir, 'demo'),
-    queuePrefix: `${baseConfig.queuePrefix}_demo`,
-    host: '127.0.0.1',
-    port: options.port,
-  };
-  await dropDatabase(config.databaseUrl);
-  await deleteQueueKeys(config.redisUrl, config.queuePrefix);
-  await rm(config.dataDir, { recursive: true, force: true });
+  const config = await freshDemoConfig(baseConfig, options.port);
 
   const facesDir = path.resolve(options.faces);
   const hasFaces = await stat(facesDir).then(
@@ -120,29 +97,11 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
     for (const left of cast.left) say(`  ${left.label}: ${left.why}`);
     const plan = await buildDemoPlan(cast.members, cast.unusable, seededRandom(options.seed));
     await workers.ready;
-    let clusterWorker = await runClusterWorker(config, logger);
+    const clusterWorker = await runClusterWorker(config, logger);
     stopClusterWorker = () => clusterWorker.close();
 
     const { container } = server;
-    const operatorKeys = new Map<DemoOperator, string>();
-    for (const operator of DEMO_OPERATORS) {
-      await container.auth.createOperator(operator.code, operator.name, 'cli', null);
-      const { key } = await container.auth.createKey({
-        role: 'operator',
-        operatorCode: operator.code,
-        actor: 'cli',
-        actorKeyId: null,
-        label: 'demo',
-      });
-      operatorKeys.set(operator.code, key);
-    }
-    const analyst = await container.auth.createKey({
-      role: 'analyst',
-      operatorCode: null,
-      actor: 'cli',
-      actorKeyId: null,
-      label: 'demo analyst',
-    });
+    const { operatorKeys, analyst } = await createDemoKeys(container);
     const api = new ApiClient(server.url, analyst.key);
 
     // Photos to disk, then each operator's rows in batches of ROWS_PER_UPLOAD through POST /v1/batches.
@@ -208,20 +167,7 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
 
     // Face pipeline progress from GET /v1/batches/:id, then clustering progress from GET /v1/clusters.
     phase = Date.now();
-    const processingBar = progressBar('faces', accepted, 'records');
-    let batches: BatchView[] = [];
-    try {
-      const deadline = Date.now() + 10 * 60_000;
-      for (;;) {
-        batches = await Promise.all(batchIds.map((id) => api.get<BatchView>(`/v1/batches/${id}`)));
-        processingBar.update(batches.reduce((sum, batch) => sum + processedRecords(batch), 0));
-        if (batches.every((batch) => batch.state === 'completed')) break;
-        if (Date.now() > deadline) throw new CliError('the face workers did not finish the batches in 10 minutes');
-        await sleep(500);
-      }
-    } finally {
-      processingBar.stop();
-    }
+    const batches = await waitForFacePipeline(api, batchIds, accepted);
     const facesTime = seconds(phase);
     const counts: Record<string, number> = {};
     for (const batch of batches)
@@ -231,50 +177,7 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
 
     phase = Date.now();
     const faces = counts.face_ready ?? 0;
-    const clusterBar = progressBar('clustering', faces, 'faces');
-    const clusterWarnings: string[] = [];
-    let candidates: CandidateView[] = [];
-    try {
-      const deadline = Date.now() + 5 * 60_000;
-      let clustered = 0;
-      let lastChange = { clustered: -1, at: Date.now() };
-      while (clustered < faces && Date.now() < deadline) {
-        const clusters = await listAll<{ size: number }>(api, '/v1/clusters?sort=id');
-        clustered = clusters.reduce((sum, cluster) => sum + cluster.size, 0);
-        clusterBar.update(Math.min(clustered, faces));
-        if (clustered !== lastChange.clustered) lastChange = { clustered, at: Date.now() };
-        if (clustered < faces && Date.now() - lastChange.at > STALL_MS) {
-          // A face stored while the cluster worker's watermark had passed its id is not taken up until the worker
-          // rebuilds (faces from two worker processes commit out of id order): restart it and say so.
-          const waiting = await container.pool.query<{ id: string; newer: string }>(
-            `SELECT f.id, (SELECT count(*) FROM faces g JOIN cluster_members gm ON gm.face_id = g.id WHERE g.id > f.id)
-               AS newer FROM faces f LEFT JOIN cluster_members m ON m.face_id = f.id WHERE m.face_id IS NULL`,
-          );
-          const ids = waiting.rows.map((row) => `${row.id} (${row.newer} newer faces clustered)`).join(', ');
-          clusterWarnings.push(
-            `cluster worker stalled at ${clustered}/${faces} faces for ${STALL_MS / 1000} s (unclustered face ids: ` +
-              `${ids || 'none'}); restarted it`,
-          );
-          await clusterWorker.close();
-          clusterWorker = await runClusterWorker(config, logger);
-          await container.clusterQueue.add([applyConstraintsJob('demo-unclustered-faces')]);
-          lastChange = { clustered, at: Date.now() };
-        }
-        if (clustered < faces) await sleep(500);
-      }
-      if (clustered < faces) throw new CliError(`only ${clustered} of ${faces} faces were clustered in 5 minutes`);
-      // Verdicts are saved just after the cluster changes: wait until the candidate list stops changing.
-      let previous = '';
-      for (let i = 0; i < 60; i++) {
-        candidates = await listAll<CandidateView>(api, '/v1/block-candidates');
-        const fingerprint = JSON.stringify(candidates.map((c) => [c.msisdn, c.clusterId, c.reasons]).sort());
-        if (fingerprint === previous) break;
-        previous = fingerprint;
-        await sleep(1_000);
-      }
-    } finally {
-      clusterBar.stop();
-    }
+    const { candidates, warnings: clusterWarnings } = await waitForClustering(api, container.clusterQueue, faces);
     const clusterTime = seconds(phase);
     for (const warning of clusterWarnings) say(`warning: ${warning}`);
 
@@ -299,7 +202,7 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
         `  ${agent.operator} ${agent.posAgentId.padEnd(14)} ${agent.flaggedEnrolments}/${agent.enrolments} (${Math.round(agent.risk * 100)}%)`,
       );
     }
-    if (clusterWarnings.length > 0) say(`cluster worker restarts: ${clusterWarnings.length} (see the warning above)`);
+    if (clusterWarnings.length > 0) say(`cluster sweeps asked for: ${clusterWarnings.length} (see the warning above)`);
     say(`timings: upload ${uploadTime}, faces ${facesTime}, clustering ${clusterTime}, total ${seconds(started)}`);
     say();
     // Personal data at rest and in the logs: every table, every file the run wrote, every log line.

@@ -10,7 +10,7 @@ import type {
   ClusterListItem,
   ClusterSortKey,
   ClusterSummary,
-} from '../repositories/cluster.repository.js';
+} from '../repositories/cluster-read.repository.js';
 import type { CandidateView } from '../repositories/review.repository.js';
 import type { Metric } from './clustering/face-clusterer.js';
 import { faceDistance } from './face-distance.js';
