@@ -32,6 +32,7 @@ import { ClusterQueryService, type FaceRules } from './services/cluster-query.se
 import { CheckService } from './services/checks/check.service.js';
 import type { CheckResult } from './services/checks/check-evaluator.service.js';
 import { ClusterReadRepository } from './repositories/cluster-read.repository.js';
+import { FileStore } from './repositories/file-store.repository.js';
 import { IngestService, type IngestLogger } from './services/ingest.service.js';
 import { PhotoSweepService } from './services/photo-sweep.service.js';
 import { WindowCounterRepository } from './repositories/window-counter.repository.js';
@@ -133,7 +134,7 @@ export function createContainer(config: Config, logger: IngestLogger): Container
     auth: authService,
     auditChain: new AuditChainService(audit),
     batches: new BatchService(batchRepository),
-    clusters: new ClusterQueryService(clusterReadModel, reviewRepository, config.dataDir, faceRules),
+    clusters: new ClusterQueryService(clusterReadModel, reviewRepository, new FileStore(config.dataDir), faceRules),
     exports: new ExportService({ exports: new ExportRepository(pool, config.dataDir), operators: authService }),
     review: new ReviewService({
       review: reviewRepository,

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import type { ReadStream } from 'node:fs';
 import { insertAuditEntry } from './audit.repository.js';
 import { markCandidatesExported, recordReverificationOutcomes } from './block-candidate.repository.js';
 import { withTransaction, type Pool, type PoolClient } from './database.js';
+import { FileStore } from './file-store.repository.js';
 
 /** One number on a block list, as the export's rows are built from it. */
 export interface ExportCandidate {
@@ -49,20 +49,23 @@ const sha256 = (content: string) => createHash('sha256').update(content).digest(
  * one transaction with the candidates' move to `exported` and the audit row.
  */
 export class ExportRepository {
+  private readonly files: FileStore;
+
   constructor(
     private readonly pool: Pool,
-    private readonly dataDir: string,
-  ) {}
+    dataDir: string,
+  ) {
+    this.files = new FileStore(dataDir);
+  }
 
   /**
    * Runs `work` in one transaction holding the operator's export lock: one export per operator at a time, so two
    * concurrent exports never hold the same number. The caller (ExportService) drives the steps through `tx`.
    */
   async inExportTransaction<T>(operatorId: number, work: (tx: ExportTransaction) => Promise<T>): Promise<T> {
-    await mkdir(path.join(this.dataDir, 'exports'), { recursive: true });
     return withTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1::integer, $2::integer)', [0x5157_0003, operatorId]);
-      return work(new ExportTransaction(client, this.dataDir));
+      return work(new ExportTransaction(client, this.files));
     });
   }
 
@@ -75,15 +78,22 @@ export class ExportRepository {
     return result.rows;
   }
 
-  /** The absolute path of an export file the caller may download, or null. */
-  async file(id: number, format: 'csv' | 'json', operatorId: number | null): Promise<string | null> {
+  /**
+   * An export file the caller may download: null when there is no such export for them, `{ stream: null }` when
+   * its file is gone from the data dir.
+   */
+  async openFile(
+    id: number,
+    format: 'csv' | 'json',
+    operatorId: number | null,
+  ): Promise<{ stream: ReadStream | null } | null> {
     const result = await this.pool.query<{ path: string }>(
       `SELECT CASE WHEN $2::text = 'csv' THEN csv_path ELSE json_path END AS path FROM exports
        WHERE id = $1::bigint AND ($3::bigint IS NULL OR operator_id = $3::bigint)`,
       [id, format, operatorId],
     );
     const relative = result.rows[0]?.path;
-    return relative ? path.join(this.dataDir, relative) : null;
+    return relative ? { stream: await this.files.openForReading(this.files.resolve(relative)) } : null;
   }
 
   /**
@@ -130,7 +140,7 @@ export interface ExportRequest {
 export class ExportTransaction {
   constructor(
     private readonly client: PoolClient,
-    private readonly dataDir: string,
+    private readonly files: FileStore,
   ) {}
 
   /** The operator's candidates to export, locked until the transaction ends. */
@@ -188,14 +198,12 @@ export class ExportTransaction {
       ],
     );
     const id = inserted.rows[0]!.id;
-    const files = { csv: `exports/${id}.csv`, json: `exports/${id}.json` };
+    const files = { csv: this.files.exportFile(id, 'csv'), json: this.files.exportFile(id, 'json') };
     for (const [kind, text] of [
       ['csv', csv],
       ['json', json],
     ] as const) {
-      const target = path.join(this.dataDir, files[kind]);
-      await writeFile(`${target}.tmp`, text);
-      await rename(`${target}.tmp`, target);
+      await this.files.writeAtomically(files[kind], text);
     }
     await client.query('UPDATE exports SET csv_path = $2::text, json_path = $3::text WHERE id = $1::bigint', [
       id,

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import sharp from 'sharp';
 import type { FaceBox, RgbImage } from './face-engine/face-engine.repository.js';
+import { FileStore } from './file-store.repository.js';
 
 /** pHash samples the photo at 32x32 grey and keeps the 8x8 lowest DCT frequencies after the constant one. */
 const PHASH_SAMPLE = 32;
@@ -68,10 +66,14 @@ export class UnreadableImageError extends Error {
  * face crops, thumbnails and the photo's perceptual hash.
  */
 export class ImageRepository {
+  private readonly files: FileStore;
+
   constructor(
-    private readonly dataDir: string,
+    dataDir: string,
     private readonly maxPixels: number,
-  ) {}
+  ) {
+    this.files = new FileStore(dataDir);
+  }
 
   /** Decodes a photo for the detector. Throws {@link UnreadableImageError} for anything sharp cannot read. */
   async decode(bytes: Buffer, maxSide: number): Promise<DecodedPhoto> {
@@ -148,15 +150,7 @@ export class ImageRepository {
       // Plain libjpeg: mozjpeg's smaller files cost ~8 ms a thumbnail, a tenth of a photo's budget.
       .jpeg({ quality: 85 })
       .toBuffer();
-    const target = path.join(this.dataDir, relative);
-    await mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.${randomUUID()}.part`;
-    try {
-      await writeFile(temp, jpeg);
-      await rename(temp, target);
-    } finally {
-      await rm(temp, { force: true });
-    }
+    await this.files.writeAtomically(relative, jpeg);
     return relative;
   }
 

@@ -7,7 +7,9 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import sharp from 'sharp';
 
-export type PhotoMimeType = 'image/jpeg' | 'image/png' | 'image/webp';
+import { FileStore, type PhotoMimeType } from './file-store.repository.js';
+
+export type { PhotoMimeType };
 
 export interface StoredPhoto {
   ok: true;
@@ -32,8 +34,6 @@ export interface PhotoLimits {
   maxPhotoPixels: number;
 }
 
-const EXTENSION: Record<PhotoMimeType, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp' };
-
 /** Decides the type from the first bytes; file names and declared content types are not trusted. */
 export function sniffImageType(head: Buffer): PhotoMimeType | null {
   if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'image/jpeg';
@@ -52,6 +52,7 @@ export function sniffImageType(head: Buffer): PhotoMimeType | null {
  * and the same bytes uploaded twice occupy one file.
  */
 export class PhotoStoreRepository {
+  private readonly files: FileStore;
   private readonly photosDir: string;
   private readonly tmpDir: string;
   private readonly sweepFile: string;
@@ -60,14 +61,14 @@ export class PhotoStoreRepository {
     private readonly dataDir: string,
     private readonly limits: PhotoLimits,
   ) {
+    this.files = new FileStore(dataDir);
     this.photosDir = path.join(dataDir, 'photos');
     this.tmpDir = path.join(dataDir, 'tmp');
     this.sweepFile = path.join(dataDir, 'photo-sweep.json');
   }
 
   pathFor(sha256: Buffer, mimeType: PhotoMimeType): string {
-    const hex = sha256.toString('hex');
-    return path.join(this.photosDir, hex.slice(0, 2), hex.slice(2, 4), `${hex}.${EXTENSION[mimeType]}`);
+    return this.files.photoPath(sha256, mimeType);
   }
 
   /** Deletes a photo's file (erasure); a missing file is not an error. */
@@ -88,9 +89,7 @@ export class PhotoStoreRepository {
 
   /** Deletes a file derived from a photo (a thumbnail) by its path relative to the data dir, never outside it. */
   async removeDerived(relative: string): Promise<void> {
-    const file = path.resolve(this.dataDir, relative);
-    if (!file.startsWith(path.resolve(this.dataDir) + path.sep)) throw new Error(`not under the data dir: ${relative}`);
-    await rm(file, { force: true });
+    await rm(this.files.resolve(relative), { force: true });
   }
 
   /** The stored bytes of a photo. */

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type {
   AgentEnrolment,
   AgentRisk,
@@ -12,11 +12,19 @@ import type {
   ClusterSummary,
 } from '../repositories/cluster-read.repository.js';
 import type { CandidateView } from '../repositories/review.repository.js';
+import type { PhotoMimeType } from '../repositories/file-store.repository.js';
 import type { Metric } from './clustering/face-clusterer.js';
 import { faceDistance } from './face-distance.js';
 import { nameSimilarity } from './fraud-rules.js';
 import type { Principal } from './auth.service.js';
 import { AppError, notFound } from './errors.js';
+
+/** The data dir's files, as the read side needs them (FileStore). */
+export interface StoredFiles {
+  photoPath(sha256: Buffer, mimeType: PhotoMimeType): string;
+  resolve(relative: string): string;
+  openForReading(file: string): Promise<Readable | null>;
+}
 
 export interface ClusterReader {
   list(
@@ -166,7 +174,7 @@ export class ClusterQueryService {
   constructor(
     private readonly clusters: ClusterReader,
     private readonly review: CandidateReader,
-    private readonly dataDir: string,
+    private readonly files: StoredFiles,
     private readonly faceRules: () => Promise<FaceRules>,
   ) {}
 
@@ -268,20 +276,24 @@ export class ClusterQueryService {
     };
   }
 
-  /** Where a face's original photo is stored, for a caller who may see it. */
-  async photo(principal: Principal, faceId: number, pathFor: (sha256: Buffer, mimeType: string) => string) {
+  /** The bytes of a face's original photo, for a caller who may see it. */
+  async photo(principal: Principal, faceId: number) {
     const photo = await this.clusters.photoOf(faceId, scope(principal));
     if (!photo) throw notFound('face');
     if (photo.purged) {
       throw new AppError(410, 'photo_expired', 'the original photo was deleted after its retention period');
     }
-    return { file: pathFor(photo.sha256, photo.mimeType), mimeType: photo.mimeType };
+    const stream = await this.files.openForReading(this.files.photoPath(photo.sha256, photo.mimeType as PhotoMimeType));
+    if (!stream) throw notFound('photo');
+    return { stream, mimeType: photo.mimeType };
   }
 
-  /** Absolute path of a face thumbnail the caller may see. */
-  async thumbnail(principal: Principal, faceId: number): Promise<string> {
+  /** The bytes of a face thumbnail the caller may see. */
+  async thumbnail(principal: Principal, faceId: number): Promise<Readable> {
     const relative = await this.clusters.thumbnailPath(faceId, scope(principal));
     if (!relative) throw notFound('face');
-    return path.join(this.dataDir, relative);
+    const stream = await this.files.openForReading(this.files.resolve(relative));
+    if (!stream) throw notFound('thumbnail');
+    return stream;
   }
 }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import type { AuditHead, ExportCandidate, ExportRecord, ExportRequest } from '../repositories/export.repository.js';
 import type { Principal } from './auth.service.js';
@@ -18,7 +19,7 @@ export interface ExportSteps {
 export interface ExportStore {
   inExportTransaction<T>(operatorId: number, work: (tx: ExportSteps) => Promise<T>): Promise<T>;
   list(operatorId: number | null, limit: number): Promise<ExportRecord[]>;
-  file(id: number, format: 'csv' | 'json', operatorId: number | null): Promise<string | null>;
+  openFile(id: number, format: 'csv' | 'json', operatorId: number | null): Promise<{ stream: Readable | null } | null>;
   recordReverifications(
     operatorId: number,
     items: readonly { msisdn: string; outcome: string }[],
@@ -132,10 +133,12 @@ export class ExportService {
     return { items: await this.deps.exports.list(scope(principal), limit) };
   }
 
-  async file(principal: Principal, id: number, format: 'csv' | 'json'): Promise<string> {
-    const file = await this.deps.exports.file(id, format, scope(principal));
+  /** The bytes of an export file the caller may download. */
+  async download(principal: Principal, id: number, format: 'csv' | 'json'): Promise<Readable> {
+    const file = await this.deps.exports.openFile(id, format, scope(principal));
     if (!file) throw notFound('export');
-    return file;
+    if (!file.stream) throw notFound('export file');
+    return file.stream;
   }
 
   async recordReverifications(principal: Principal, items: readonly { msisdn: string; outcome: string }[]) {

@@ -1,10 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Container } from '../../container.js';
 import { principalOf } from '../../plugins/auth.js';
-import { notFound } from '../../services/errors.js';
 import { problemResponses } from '../common.schemas.js';
 
 const ExportSchema = Type.Object(
@@ -95,15 +92,12 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
     },
     async (request, reply) => {
       const { format } = request.query;
-      const file = await container.exports.file(principalOf(request), request.params.id, format);
-      await access(file).catch(() => {
-        throw notFound('export file');
-      });
+      const file = await container.exports.download(principalOf(request), request.params.id, format);
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
         .header('content-disposition', `attachment; filename="simsift-export-${request.params.id}.${format}"`)
         .header('cache-control', 'private, no-store')
-        .send(createReadStream(file));
+        .send(file);
     },
   );
 

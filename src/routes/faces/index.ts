@@ -1,10 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Container } from '../../container.js';
 import { principalOf, RECORD_READERS } from '../../plugins/auth.js';
-import type { PhotoMimeType } from '../../repositories/photo-store.repository.js';
-import { notFound } from '../../services/errors.js';
 import { IdParamsSchema, problemResponses } from '../common.schemas.js';
 
 /** A face's original KYC photo and its thumbnail, for those who may see its record. */
@@ -22,13 +18,8 @@ export const faceRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = a
       },
     },
     async (request, reply) => {
-      const { file, mimeType } = await container.clusters.photo(principalOf(request), request.params.id, (sha, type) =>
-        container.photos.pathFor(sha, type as PhotoMimeType),
-      );
-      await access(file).catch(() => {
-        throw notFound('photo');
-      });
-      return reply.type(mimeType).header('cache-control', 'private, no-store').send(createReadStream(file));
+      const { stream, mimeType } = await container.clusters.photo(principalOf(request), request.params.id);
+      return reply.type(mimeType).header('cache-control', 'private, no-store').send(stream);
     },
   );
 
@@ -44,11 +35,8 @@ export const faceRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = a
       },
     },
     async (request, reply) => {
-      const file = await container.clusters.thumbnail(principalOf(request), request.params.id);
-      await access(file).catch(() => {
-        throw notFound('thumbnail');
-      });
-      return reply.type('image/jpeg').header('cache-control', 'private, max-age=3600').send(createReadStream(file));
+      const thumbnail = await container.clusters.thumbnail(principalOf(request), request.params.id);
+      return reply.type('image/jpeg').header('cache-control', 'private, max-age=3600').send(thumbnail);
     },
   );
 };
