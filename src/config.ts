@@ -1,3 +1,7 @@
+/*
+ * Over 400 lines on purpose: this is the one validated config module (STYLE.md), every setting with its
+ * parsing, bounds and why; splitting it would scatter the settings a reader looks for in one place.
+ */
 import { createHmac, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+/*
+ * Over 400 lines on purpose: the table of every `simsift` command and its options (commander); each command
+ * only parses its options and calls a service, demo or eval module.
+ */
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { loadConfig, type Config, type LoadConfigOptions } from '../config.js';

@@ -1,3 +1,7 @@
+/*
+ * Over 400 lines on purpose: one upload's life (streamed multipart or zip parts, manifest and photo matching,
+ * idempotency, row errors, the batch's one transaction) is one story whose ordering rules span the file.
+ */
 import { createHmac, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';

@@ -1,3 +1,7 @@
+/*
+ * Over 400 lines on purpose: the single cluster writer's loop (index load or rebuild, pending faces and
+ * stragglers, constraints, verdicts, index saves) shares one state and one order of steps.
+ */
 import type { IdentityPolicy } from '../rules/identity-graph.js';
 import {
   RulesService,

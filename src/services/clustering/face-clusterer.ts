@@ -1,3 +1,7 @@
+/*
+ * Over 400 lines on purpose: one algorithm (online clustering with re-ranked index hits, merges, splits and
+ * analysts' cannot-link and must-link constraints) whose invariants hold across all of it.
+ */
 import { distanceBelow, faceDistance } from '../face-distance.js';
 
 export type Metric = 'euclidean' | 'cosine';

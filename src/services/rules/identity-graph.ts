@@ -1,3 +1,7 @@
+/*
+ * Over 400 lines on purpose: person resolution inside and across face clusters (documents, names, photo reuse,
+ * face evidence) is one graph algorithm; its parts only make sense together.
+ */
 import {
   nameSimilarity,
   namesMatch,
