@@ -11,8 +11,7 @@ import { dropDatabase, tablesAsText } from '../repositories/database.js';
 import { deleteQueueKeys } from '../repositories/job-queue.repository.js';
 import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { applyConstraintsJob } from '../jobs/job-registry.js';
-import type { BatchView } from '../services/batch.service.js';
-import { ApiClient, listAll } from './api-client.js';
+import { ApiClient, listAll, type Batch } from './api-client.js';
 import { formatCounts, processedRecords } from './batch-status.js';
 import { CliError, EXIT, type ExitCode } from './cli-errors.js';
 import { buildDemoPlan, DEMO_OPERATORS, type DemoOperator, type DemoRecord } from './demo-batch.js';
@@ -22,7 +21,7 @@ import { filesUnder, findDocuments } from './demo-privacy.js';
 import { formatScore, scoreDemo, type CandidateView } from './demo-score.js';
 import { formatBytes, progressBar } from './progress.js';
 import { manifestCsv } from './sample-batch.js';
-import { uploadBatch } from './upload.js';
+import { uploadBatch, type UploadResult } from './upload.js';
 import { superviseFaceWorkers } from './worker-supervisor.js';
 
 /** Where the demo looks for labelled real faces when --faces is not given. */
@@ -190,7 +189,7 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
             `upload of ${upload.manifest} failed: HTTP ${result.status} ${JSON.stringify(result.body)}`,
           );
         }
-        const body = result.body as { batch_id: string; errors: { row: number; field: string; code: string }[] };
+        const body = result.body as UploadResult;
         batchIds.push(body.batch_id);
         for (const error of body.errors) {
           rowErrors.push(`  ${upload.operator} batch row ${error.row}: ${error.field} ${error.code}`);
@@ -209,11 +208,11 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
     // Face pipeline progress from GET /v1/batches/:id, then clustering progress from GET /v1/clusters.
     phase = Date.now();
     const processingBar = progressBar('faces', accepted, 'records');
-    let batches: BatchView[] = [];
+    let batches: Batch[] = [];
     try {
       const deadline = Date.now() + 10 * 60_000;
       for (;;) {
-        batches = await Promise.all(batchIds.map((id) => api.get<BatchView>(`/v1/batches/${id}`)));
+        batches = await Promise.all(batchIds.map((id) => api.get('/v1/batches/{id}', { params: { path: { id } } })));
         processingBar.update(batches.reduce((sum, batch) => sum + processedRecords(batch), 0));
         if (batches.every((batch) => batch.state === 'completed')) break;
         if (Date.now() > deadline) throw new CliError('the face workers did not finish the batches in 10 minutes');
@@ -239,7 +238,7 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
       let clustered = 0;
       let lastChange = { clustered: -1, at: Date.now() };
       while (clustered < faces && Date.now() < deadline) {
-        const clusters = await listAll<{ size: number }>(api, '/v1/clusters?sort=id');
+        const clusters = await listAll(api, '/v1/clusters', { sort: 'id' });
         clustered = clusters.reduce((sum, cluster) => sum + cluster.size, 0);
         clusterBar.update(Math.min(clustered, faces));
         if (clustered !== lastChange.clustered) lastChange = { clustered, at: Date.now() };
@@ -266,7 +265,7 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
       // Verdicts are saved just after the cluster changes: wait until the candidate list stops changing.
       let previous = '';
       for (let i = 0; i < 60; i++) {
-        candidates = await listAll<CandidateView>(api, '/v1/block-candidates');
+        candidates = await listAll(api, '/v1/block-candidates');
         const fingerprint = JSON.stringify(candidates.map((c) => [c.msisdn, c.clusterId, c.reasons]).sort());
         if (fingerprint === previous) break;
         previous = fingerprint;
@@ -278,10 +277,8 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
     const clusterTime = seconds(phase);
     for (const warning of clusterWarnings) say(`warning: ${warning}`);
 
-    const flagged = await listAll<{ id: number; size: number; reasons: string[] }>(api, '/v1/clusters?flagged=true');
-    const agents = await api.get<{
-      items: { operator: string; posAgentId: string; enrolments: number; flaggedEnrolments: number; risk: number }[];
-    }>('/v1/agents?sort=risk&limit=3');
+    const flagged = await listAll(api, '/v1/clusters', { flagged: true });
+    const agents = await api.get('/v1/agents', { params: { query: { sort: 'risk', limit: 3 } } });
     const score = scoreDemo(plan.cases, candidates);
 
     say();
