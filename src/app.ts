@@ -1,5 +1,3 @@
-import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from './container.js';
@@ -9,6 +7,7 @@ import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerQueueDashboard } from './plugins/queue-dashboard.js';
+import { registerOpenApi } from './plugins/openapi.js';
 import { OneLinePerRequest } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { adminRoutes } from './routes/admin/index.js';
@@ -53,19 +52,10 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
   // Security headers on every response. The API serves no cross-origin pages: no CORS plugin, so browsers on
   // other origins cannot read its answers. /ui/ replaces the CSP with its own stricter one (routes/web).
   registerSecurityHeaders(app);
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: {
-        title: 'simsift API',
-        version: '0.1.0',
-        description: 'Upload KYC batches, follow them, review flagged face clusters.',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
+  await registerOpenApi(app, {
+    exposeDocs: container.config.exposeDocs,
+    secureCookies: container.config.secureCookies,
   });
-  // The OpenAPI document is built either way (the CLI and tests read it); its pages are served only when configured.
-  if (container.config.exposeDocs) await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   // Made before the auth plugin, which counts refused credentials into it.
   const metrics = new ApiMetrics([container.facesQueue, container.clusterQueue]);
   await registerAuth(app, container.auth, {

@@ -1,16 +1,15 @@
-import type { BatchView } from '../services/batch.service.js';
 import { isFinalRecordState } from '../services/record-states.js';
-import type { ApiClient } from './api-client.js';
+import type { ApiClient, Batch } from './api-client.js';
 import { CliError, EXIT } from './cli-errors.js';
 import { progressBar } from './progress.js';
 
 /** Records of a batch that reached a final state (a face, or the reason there is none). */
-export function processedRecords(batch: Pick<BatchView, 'counts'>): number {
+export function processedRecords(batch: Pick<Batch, 'counts'>): number {
   return Object.entries(batch.counts).reduce((sum, [state, n]) => sum + (isFinalRecordState(state) ? n : 0), 0);
 }
 
 /** One line per record state with records in it, e.g. `  face_ready        212`. */
-export function formatCounts(batch: Pick<BatchView, 'counts'>): string[] {
+export function formatCounts(batch: Pick<Batch, 'counts'>): string[] {
   return Object.entries(batch.counts)
     .filter(([, n]) => n > 0)
     .map(([state, n]) => `  ${state.padEnd(18)}${n}`);
@@ -24,9 +23,9 @@ export async function followBatch(
   client: ApiClient,
   batchId: string,
   { intervalMs = 1_000, timeoutMs = 30 * 60_000 }: { intervalMs?: number; timeoutMs?: number } = {},
-): Promise<BatchView> {
-  const path = `/v1/batches/${encodeURIComponent(batchId)}`;
-  let batch = await client.get<BatchView>(path);
+): Promise<Batch> {
+  const get = () => client.get('/v1/batches/{id}', { params: { path: { id: batchId } } });
+  let batch = await get();
   if (batch.state === 'completed') return batch;
   const bar = progressBar('processing', batch.accepted, 'records');
   const deadline = Date.now() + timeoutMs;
@@ -38,7 +37,7 @@ export async function followBatch(
         throw new CliError(`batch ${batchId} is still processing after ${Math.round(timeoutMs / 1000)} s`);
       }
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
-      batch = await client.get<BatchView>(path);
+      batch = await get();
     }
   } finally {
     bar.stop();
@@ -54,7 +53,7 @@ export async function runStatus(
   if (!/^[0-9a-f-]{36}$/i.test(batchId)) throw new CliError(`"${batchId}" is not a batch id (a UUID)`, EXIT.usage);
   const batch = options.wait
     ? await followBatch(client, batchId, { timeoutMs: (options.timeoutSeconds ?? 1800) * 1000 })
-    : await client.get<BatchView>(`/v1/batches/${batchId}`);
+    : await client.get('/v1/batches/{id}', { params: { path: { id: batchId } } });
   if (options.json) {
     process.stdout.write(`${JSON.stringify(batch)}\n`);
     return;

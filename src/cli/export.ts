@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ApiClient } from './api-client.js';
+import type { ApiClient, ApiData } from './api-client.js';
 import { CliError, EXIT } from './cli-errors.js';
 
 export interface ExportOptions {
@@ -13,14 +13,7 @@ export interface ExportOptions {
   full?: boolean;
 }
 
-interface ExportView {
-  id: number;
-  operator: string;
-  rowCount: number;
-  csvSha256: string;
-  jsonSha256: string;
-  createdAt: string;
-}
+type ExportView = ApiData<'post', '/v1/exports'>;
 
 /**
  * `simsift export`: creates an operator's block list through the API (POST /v1/exports), downloads it in the
@@ -36,13 +29,20 @@ export async function runExport(
       EXIT.usage,
     );
   }
-  const created = await client.post<ExportView>('/v1/exports', {
-    operator: options.operator.toUpperCase(),
-    ...(options.status ? { status: options.status } : {}),
-    ...(options.since ? { since: new Date(options.since).toISOString() } : {}),
-    ...(options.full ? { full: true } : {}),
+  const created = await client.post('/v1/exports', {
+    body: {
+      operator: options.operator.toUpperCase(),
+      ...(options.status ? { status: options.status } : {}),
+      ...(options.since ? { since: new Date(options.since).toISOString() } : {}),
+      ...(options.full ? { full: true } : {}),
+    },
   });
-  const content = await client.bytes(`/v1/exports/${created.id}/download?format=${options.format}`);
+  const content = Buffer.from(
+    await client.get('/v1/exports/{id}/download', {
+      params: { path: { id: created.id }, query: { format: options.format } },
+      parseAs: 'arrayBuffer',
+    }),
+  );
   const expected = options.format === 'csv' ? created.csvSha256 : created.jsonSha256;
   const actual = createHash('sha256').update(content).digest('hex');
   if (expected && actual !== expected) {

@@ -3,7 +3,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { AppError } from '../services/errors.js';
+import type { ApiData } from './api-client.js';
 import { ServiceUnreachableError } from './cli-errors.js';
+
+/** The body of an accepted upload (202), as the OpenAPI document types it. */
+export type UploadResult = ApiData<'post', '/v1/batches'>;
 
 export interface UploadOptions {
   url: string;
@@ -31,6 +35,10 @@ async function photoNames(manifestFile: string): Promise<string[]> {
 /**
  * Uploads a batch the way an operator's integration would: multipart (manifest + photos) or a zip. Files are
  * sent as blobs backed by disk, so a large batch is not read into memory.
+ *
+ * This is plain fetch, not the typed client (ApiClient): the body is streamed through a counter for the progress
+ * bar (`duplex: 'half'`), which openapi-fetch's body serialisers do not do, and every answer is returned to the
+ * caller (`simsift upload` prints rejections) rather than thrown. The 202 body is an {@link UploadResult}.
  */
 export async function uploadBatch(options: UploadOptions): Promise<{ status: number; body: unknown }> {
   if (!options.key) throw new AppError(400, 'missing_key', 'pass --key or set SIMSIFT_API_KEY');

@@ -5,8 +5,7 @@ import type { Container } from '../container.js';
 import { dropDatabase } from '../repositories/database.js';
 import { deleteQueueKeys, type JobQueueRepository } from '../repositories/job-queue.repository.js';
 import { clusterSweepJob } from '../jobs/job-registry.js';
-import type { BatchView } from '../services/batch.service.js';
-import { type ApiClient, listAll } from '../cli/api-client.js';
+import { type ApiClient, type Batch, listAll } from '../cli/api-client.js';
 import { processedRecords } from '../cli/batch-status.js';
 import { CliError } from '../cli/cli-errors.js';
 import { progressBar } from '../cli/progress.js';
@@ -73,7 +72,9 @@ export async function waitForFacePipeline(api: ApiClient, batchIds: readonly str
   try {
     const deadline = Date.now() + 10 * 60_000;
     for (;;) {
-      const batches: BatchView[] = await Promise.all(batchIds.map((id) => api.get<BatchView>(`/v1/batches/${id}`)));
+      const batches: Batch[] = await Promise.all(
+        batchIds.map((id) => api.get('/v1/batches/{id}', { params: { path: { id } } })),
+      );
       processingBar.update(batches.reduce((sum, batch) => sum + processedRecords(batch), 0));
       if (batches.every((batch) => batch.state === 'completed')) return batches;
       if (Date.now() > deadline) throw new CliError('the face workers did not finish the batches in 10 minutes');
@@ -97,7 +98,7 @@ export async function waitForClustering(api: ApiClient, clusterQueue: JobQueueRe
     let clustered = 0;
     let lastChange = { clustered: -1, at: Date.now() };
     while (clustered < faces && Date.now() < deadline) {
-      const clusters = await listAll<{ size: number }>(api, '/v1/clusters?sort=id');
+      const clusters = await listAll(api, '/v1/clusters', { sort: 'id' });
       clustered = clusters.reduce((sum, cluster) => sum + cluster.size, 0);
       clusterBar.update(Math.min(clustered, faces));
       if (clustered !== lastChange.clustered) lastChange = { clustered, at: Date.now() };
@@ -116,7 +117,7 @@ export async function waitForClustering(api: ApiClient, clusterQueue: JobQueueRe
     // Verdicts are saved just after the cluster changes: wait until the candidate list stops changing.
     let previous = '';
     for (let i = 0; i < 60; i++) {
-      candidates = await listAll<CandidateView>(api, '/v1/block-candidates');
+      candidates = await listAll(api, '/v1/block-candidates');
       const fingerprint = JSON.stringify(candidates.map((c) => [c.msisdn, c.clusterId, c.reasons]).sort());
       if (fingerprint === previous) break;
       previous = fingerprint;

@@ -20,7 +20,7 @@ import { formatScore, scoreDemo } from './demo-score.js';
 import { formatBytes, progressBar } from '../cli/progress.js';
 import { createDemoKeys, freshDemoConfig, waitForClustering, waitForFacePipeline } from './demo-phases.js';
 import { manifestCsv } from './sample-batch.js';
-import { uploadBatch } from '../cli/upload.js';
+import { uploadBatch, type UploadResult } from '../cli/upload.js';
 import { superviseFaceWorkers } from '../cli/worker-supervisor.js';
 
 /** Where the demo looks for labelled real faces when --faces is not given. */
@@ -149,7 +149,7 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
             `upload of ${upload.manifest} failed: HTTP ${result.status} ${JSON.stringify(result.body)}`,
           );
         }
-        const body = result.body as { batch_id: string; errors: { row: number; field: string; code: string }[] };
+        const body = result.body as UploadResult;
         batchIds.push(body.batch_id);
         for (const error of body.errors) {
           rowErrors.push(`  ${upload.operator} batch row ${error.row}: ${error.field} ${error.code}`);
@@ -181,10 +181,8 @@ export async function runDemo(baseConfig: Config, options: DemoOptions): Promise
     const clusterTime = seconds(phase);
     for (const warning of clusterWarnings) say(`warning: ${warning}`);
 
-    const flagged = await listAll<{ id: number; size: number; reasons: string[] }>(api, '/v1/clusters?flagged=true');
-    const agents = await api.get<{
-      items: { operator: string; posAgentId: string; enrolments: number; flaggedEnrolments: number; risk: number }[];
-    }>('/v1/agents?sort=risk&limit=3');
+    const flagged = await listAll(api, '/v1/clusters', { flagged: true });
+    const agents = await api.get('/v1/agents', { params: { query: { sort: 'risk', limit: 3 } } });
     const score = scoreDemo(plan.cases, candidates);
 
     say();

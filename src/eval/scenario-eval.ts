@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApiClient, listAll } from '../cli/api-client.js';
 import { manifestCsv, type SampleRow } from '../demo/sample-batch.js';
-import { uploadBatch } from '../cli/upload.js';
+import { uploadBatch, type UploadResult } from '../cli/upload.js';
 import type { Config } from '../config.js';
 import { FaceEngine, type EmbedderName } from '../repositories/face-engine/face-engine.repository.js';
 import type { FaceQuality } from '../repositories/face.repository.js';
@@ -179,11 +179,11 @@ export async function runScenarioOverApi(options: ScenarioEvalOptions & { url: s
       idempotencyKey: `scenario-${options.half ?? 'all'}-${options.seed ?? 1}-${Date.now()}`,
     });
     if (upload.status !== 202) throw new Error(`upload failed: HTTP ${upload.status} ${JSON.stringify(upload.body)}`);
-    const body = upload.body as { batch_id: string; rejected: number; errors: unknown[] };
+    const body = upload.body as UploadResult;
     if (body.rejected > 0) throw new Error(`the API rejected ${body.rejected} rows: ${JSON.stringify(body.errors)}`);
     const deadline = Date.now() + 30 * 60_000;
     for (;;) {
-      const batch = await api.get<{ state: string; progress: number }>(`/v1/batches/${body.batch_id}`);
+      const batch = await api.get('/v1/batches/{id}', { params: { path: { id: body.batch_id } } });
       if (batch.state === 'completed') break;
       if (Date.now() > deadline) throw new Error('the face workers did not finish the batch in 30 minutes');
       process.stderr.write(`scenario: faces ${Math.round(batch.progress * 100)}%\n`);

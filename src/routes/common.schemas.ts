@@ -39,3 +39,11 @@ export const ReasonSchema = Type.Union(
 
 /** A numeric id in the path (`/v1/clusters/:id`, `/v1/faces/:id/photo`). */
 export const IdParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+
+/** A file in an upload or a download, as OpenAPI describes one (`type: string, format: binary`). */
+export const BinarySchema = Type.String({ format: 'binary' });
+
+/** A 200 answer whose body is a file in one of `types` (documentation: a streamed file is never serialised). */
+export function fileResponse(description: string, types: readonly string[]) {
+  return { description, content: Object.fromEntries(types.map((type) => [type, { schema: BinarySchema }])) };
+}

@@ -48,7 +48,7 @@ export interface AuthServiceDeps {
 }
 
 /** Roles that may sign in to the review UI. */
-const SESSION_ROLES: readonly Role[] = ['analyst', 'admin'];
+export const SESSION_ROLES: readonly Role[] = ['analyst', 'admin'];
 const SESSION_TTL_SECONDS = 12 * 3600;
 
 export interface Session {

@@ -23,6 +23,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       config: { roles: ['analyst', 'admin'] },
       schema: {
         tags: ['admin'],
+        operationId: 'listOperators',
+        summary: 'The operators (telecom companies) simsift knows',
         response: { 200: Type.Object({ items: Type.Array(OperatorSchema) }), ...problemResponses },
       },
     },
@@ -35,6 +37,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       config: admin,
       schema: {
         tags: ['admin'],
+        operationId: 'createOperator',
+        summary: 'Register an operator (201), or answer the existing one with that code (200)',
         body: CreateOperatorBodySchema,
         response: { 201: OperatorSchema, 200: OperatorSchema, ...problemResponses },
       },
@@ -55,7 +59,13 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
     '/v1/keys',
     {
       config: admin,
-      schema: { tags: ['admin'], body: CreateKeyBodySchema, response: { 201: CreatedKeySchema, ...problemResponses } },
+      schema: {
+        tags: ['admin'],
+        operationId: 'createKey',
+        summary: 'Create an API key for a role (operator and checker keys name their operator); the key is shown once',
+        body: CreateKeyBodySchema,
+        response: { 201: CreatedKeySchema, ...problemResponses },
+      },
     },
     async (request, reply) => {
       const principal = principalOf(request);
@@ -74,7 +84,13 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
     '/v1/keys/:id',
     {
       config: admin,
-      schema: { tags: ['admin'], params: KeyParamsSchema, response: { 204: Type.Null(), ...problemResponses } },
+      schema: {
+        tags: ['admin'],
+        operationId: 'revokeKey',
+        summary: 'Revoke an API key',
+        params: KeyParamsSchema,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
     },
     async (request, reply) => {
       const principal = principalOf(request);
@@ -89,11 +105,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       config: admin,
       schema: {
         tags: ['admin'],
+        operationId: 'eraseSubscriber',
         summary: "Erase a subscriber's personal data (DPDP Act 2023)",
         description:
           'Deletes every KYC record with the number, or with the identity document, and the faces, block ' +
           'candidates, photos and thumbnails made from them; the audit log records the erasure with internal ids ' +
-          'only. Admin role.',
+          'only.',
         body: ErasureBodySchema,
         response: { 200: ErasureOutcomeSchema, ...problemResponses },
       },

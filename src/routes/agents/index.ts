@@ -13,6 +13,8 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       config: { roles: RECORD_READERS },
       schema: {
         tags: ['clusters'],
+        operationId: 'listAgents',
+        summary: 'Point-of-sale agents ranked by the share of their enrolments in flagged clusters',
         querystring: AgentQuerySchema,
         response: { 200: AgentListSchema, ...problemResponses },
       },
@@ -26,6 +28,8 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       config: { roles: RECORD_READERS, personalData: 'enrolments.list' },
       schema: {
         tags: ['clusters'],
+        operationId: 'listAgentEnrolments',
+        summary: "One point-of-sale agent's enrolments in flagged clusters",
         params: Type.Object(
           {
             operator: Type.String({ pattern: '^[A-Za-z0-9_]{2,32}$' }),

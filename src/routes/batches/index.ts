@@ -15,9 +15,11 @@ import {
   BatchSchema,
   RecordListQuerySchema,
   RecordListSchema,
+  UploadFormSchema,
   UploadHeadersSchema,
   UploadQuerySchema,
   UploadResultSchema,
+  UploadZipSchema,
 } from './schemas.js';
 
 const READERS = ['operator', 'analyst', 'admin'] as const;
@@ -38,8 +40,18 @@ const batchUploadRoute: FastifyPluginAsyncTypebox<{ container: Container }> = as
       config: { roles: ['operator', 'admin'] },
       schema: {
         tags: ['batches'],
+        operationId: 'uploadBatch',
         summary: 'Upload a KYC batch (multipart manifest + photos, or a zip with manifest.csv)',
-        consumes: ['multipart/form-data', 'application/zip'],
+        description:
+          'Answers 202 once the rows are stored and queued for the face workers, listing the rows rejected and ' +
+          'why. A retry with the same Idempotency-Key answers the first upload (header `idempotent-replayed: ' +
+          'true`). 429 `queue_full` while more face jobs wait than the server allows.',
+        // Read by the handler as a stream (upload-parts.ts), never validated by Fastify.
+        documentedBody: {
+          'multipart/form-data': UploadFormSchema,
+          'application/zip': UploadZipSchema,
+          'application/x-zip-compressed': UploadZipSchema,
+        },
         querystring: UploadQuerySchema,
         headers: UploadHeadersSchema,
         response: {
@@ -99,6 +111,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       config: { roles: READERS },
       schema: {
         tags: ['batches'],
+        operationId: 'listBatches',
+        summary: 'Batches, newest first (paged); an operator key sees its own',
         querystring: BatchListQuerySchema,
         response: { 200: BatchListSchema, ...problemResponses },
       },
@@ -110,7 +124,13 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
     '/v1/batches/:id',
     {
       config: { roles: READERS },
-      schema: { tags: ['batches'], params: BatchParamsSchema, response: { 200: BatchSchema, ...problemResponses } },
+      schema: {
+        tags: ['batches'],
+        operationId: 'getBatch',
+        summary: "A batch's progress through the face pipeline: records per state",
+        params: BatchParamsSchema,
+        response: { 200: BatchSchema, ...problemResponses },
+      },
     },
     async (request) => container.batches.get(principalOf(request), request.params.id),
   );
@@ -121,6 +141,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       config: { roles: READERS, personalData: 'records.list' },
       schema: {
         tags: ['batches'],
+        operationId: 'listBatchRecords',
+        summary: "A batch's KYC records, optionally in one state (paged; personal data)",
         params: BatchParamsSchema,
         querystring: RecordListQuerySchema,
         response: { 200: RecordListSchema, ...problemResponses },
@@ -142,6 +164,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       config: { roles: READERS },
       schema: {
         tags: ['batches'],
+        operationId: 'listBatchErrors',
+        summary: "The manifest rows a batch's upload rejected, and why",
         params: BatchParamsSchema,
         response: { 200: BatchErrorsSchema, ...problemResponses },
       },

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { RECORD_STATES } from '../../services/record-states.js';
-import { RowErrorSchema } from '../common.schemas.js';
+import { BinarySchema, RowErrorSchema } from '../common.schemas.js';
 
 export const UploadQuerySchema = Type.Object(
   {
@@ -15,6 +15,29 @@ export const UploadHeadersSchema = Type.Object({
   'idempotency-key': Type.Optional(
     Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7E]+$', description: 'retry-safe upload key' }),
   ),
+});
+
+/** `POST /v1/batches` as `multipart/form-data`: the manifest and one file part per photo it names. */
+export const UploadFormSchema = Type.Object({
+  manifest: Type.String({
+    format: 'binary',
+    description:
+      'the manifest CSV with a header row (a file part, or a text field): msisdn, name, id_type, id_number, lsa, ' +
+      'pos_agent_id, activation_date, photo, and optionally father_name, dob, gender, address',
+  }),
+  photos: Type.Optional(
+    Type.Array(BinarySchema, {
+      description:
+        "the photos, one file part each, matched to rows by the part's file name (the manifest's `photo` column); " +
+        'the field name of a photo part is free, `photos` is only a convention',
+    }),
+  ),
+});
+
+/** `POST /v1/batches` as a zip: `manifest.csv` and the photos, named by their path in the zip or their file name. */
+export const UploadZipSchema = Type.String({
+  format: 'binary',
+  description: 'a zip archive holding manifest.csv and the photos it names',
 });
 
 export const UploadResultSchema = Type.Object(

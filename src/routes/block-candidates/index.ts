@@ -12,6 +12,8 @@ export const blockCandidateRoutes: FastifyPluginAsyncTypebox<{ container: Contai
       config: { roles: RECORD_READERS, personalData: 'candidates.list' },
       schema: {
         tags: ['clusters'],
+        operationId: 'listBlockCandidates',
+        summary: 'Block candidates: the numbers the rules flagged, across clusters, by status (paged)',
         querystring: BlockCandidateQuerySchema,
         response: { 200: BlockCandidateListSchema, ...problemResponses },
       },

@@ -5,7 +5,7 @@ import { principalOf } from '../../plugins/auth.js';
 import { registerMultipart } from '../../plugins/multipart.js';
 import { AppError } from '../../services/errors.js';
 import { problemResponses } from '../common.schemas.js';
-import { CheckHeadersSchema, CheckQuerySchema, CheckResultSchema } from './schemas.js';
+import { CheckFormSchema, CheckHeadersSchema, CheckQuerySchema, CheckResultSchema } from './schemas.js';
 
 /** Record fields and the `photo` file of a check's multipart body, bounded by the photo limit. */
 async function readCheckBody(request: FastifyRequest, maxPhotoBytes: number) {
@@ -37,14 +37,17 @@ export const checkRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
       config: { roles: ['checker', 'operator', 'analyst'] },
       schema: {
         tags: ['checks'],
+        operationId: 'runCheck',
         summary: 'Pre-activation check: one photo and record against every face cluster, nothing stored',
         description:
           'multipart/form-data with the record fields (manifest column names: msisdn, name, id_type, id_number, ' +
           'lsa, pos_agent_id, and optionally father_name, dob, gender, address, activation_date) and the file ' +
           'part `photo`. Answers allow, review or refuse with the rules that would fire and the counts they used; ' +
-          'analyst keys also get the clusters matched. Roles: checker, operator, analyst. Each key may run ' +
-          'SIMSIFT_CHECKS_PER_KEY_PER_MINUTE checks a minute (429 too_many_checks), and every check is audited.',
-        consumes: ['multipart/form-data'],
+          'analyst keys also get the clusters matched. Each key may run SIMSIFT_CHECKS_PER_KEY_PER_MINUTE checks a ' +
+          'minute (429 too_many_checks), and every check is audited. 503 `check_unavailable` when no cluster ' +
+          'worker answers in time.',
+        // Read by the handler part by part, never validated by Fastify.
+        documentedBody: { 'multipart/form-data': CheckFormSchema },
         querystring: CheckQuerySchema,
         headers: CheckHeadersSchema,
         response: {

@@ -1,4 +1,19 @@
 import { Type } from 'typebox';
+import { OPTIONAL_COLUMNS, REQUIRED_COLUMNS } from '../../services/kyc-validators.js';
+
+/** Record fields of a check, named as manifest columns; the activation date defaults to today. */
+const REQUIRED_FIELDS = REQUIRED_COLUMNS.filter((column) => column !== 'photo' && column !== 'activation_date');
+const OPTIONAL_FIELDS = [...OPTIONAL_COLUMNS, 'activation_date'];
+
+/** `POST /v1/checks` as `multipart/form-data`: the record's fields and the file part `photo`. */
+export const CheckFormSchema = Type.Object(
+  {
+    ...Object.fromEntries(REQUIRED_FIELDS.map((field) => [field, Type.String()])),
+    ...Object.fromEntries(OPTIONAL_FIELDS.map((field) => [field, Type.Optional(Type.String())])),
+    photo: Type.String({ format: 'binary', description: 'the subscriber photo: JPEG, PNG or WebP' }),
+  },
+  { additionalProperties: false },
+);
 
 export const CheckQuerySchema = Type.Object(
   {

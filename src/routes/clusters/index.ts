@@ -12,6 +12,8 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
       config: { roles: RECORD_READERS },
       schema: {
         tags: ['clusters'],
+        operationId: 'listClusters',
+        summary: 'Face clusters, filtered and sorted: the review queue (paged)',
         querystring: ClusterListQuerySchema,
         response: { 200: ClusterListSchema, ...problemResponses },
       },
@@ -25,6 +27,8 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
       config: { roles: RECORD_READERS, personalData: 'cluster.view' },
       schema: {
         tags: ['clusters'],
+        operationId: 'getCluster',
+        summary: "One cluster's detail: members, evidence and block candidates",
         params: IdParamsSchema,
         response: { 200: ClusterDetailSchema, ...problemResponses },
       },

@@ -14,6 +14,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<{ container: Container }>
       config: { roles: ['analyst', 'admin'] },
       schema: {
         tags: ['review'],
+        operationId: 'decideCluster',
         summary: 'Decide on a flagged cluster: confirm, dismiss, keep up to the cap, split or merge',
         params: IdParamsSchema,
         body: DecisionSchema,

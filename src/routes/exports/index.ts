@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Container } from '../../container.js';
 import { principalOf } from '../../plugins/auth.js';
-import { problemResponses } from '../common.schemas.js';
+import { fileResponse, problemResponses } from '../common.schemas.js';
 
 const ExportSchema = Type.Object(
   {
@@ -43,6 +43,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
       config: { roles: ['analyst', 'admin'] },
       schema: {
         tags: ['exports'],
+        operationId: 'createExport',
         summary: "Create an operator's block list (CSV and JSON); by default only numbers not exported before",
         body: Type.Object(
           {
@@ -65,6 +66,8 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
       config: { roles: ['operator', 'analyst', 'admin'] },
       schema: {
         tags: ['exports'],
+        operationId: 'listExports',
+        summary: 'The block lists exported so far, newest first',
         querystring: Type.Object(
           { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }) },
           { additionalProperties: false },
@@ -81,13 +84,17 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
       config: { roles: ['operator', 'analyst', 'admin'], personalData: 'export.download' },
       schema: {
         tags: ['exports'],
+        operationId: 'downloadExport',
+        summary: 'Download an export as CSV or JSON (an attachment; its sha256 is in the export record)',
         params: Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
         querystring: Type.Object(
           { format: Type.Union([Type.Literal('csv'), Type.Literal('json')], { default: 'csv' }) },
           { additionalProperties: false },
         ),
-        produces: ['text/csv', 'application/json'],
-        response: { ...problemResponses },
+        response: {
+          200: fileResponse('the export file, in the format asked for', ['text/csv', 'application/json']),
+          ...problemResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -107,6 +114,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{ container: Container }> =
       config: { roles: ['operator'] },
       schema: {
         tags: ['exports'],
+        operationId: 'reportReverifications',
         summary: "Report re-verification outcomes for the operator's confirmed numbers",
         body: ReverificationSchema,
         response: {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Container } from '../../container.js';
 import { principalOf, RECORD_READERS } from '../../plugins/auth.js';
-import { IdParamsSchema, problemResponses } from '../common.schemas.js';
+import { fileResponse, IdParamsSchema, problemResponses } from '../common.schemas.js';
 
 /** A face's original KYC photo and its thumbnail, for those who may see its record. */
 export const faceRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (app, { container }) => {
@@ -11,10 +11,15 @@ export const faceRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = a
       config: { roles: RECORD_READERS, personalData: 'photo.view' },
       schema: {
         tags: ['clusters'],
+        operationId: 'getFacePhoto',
         summary: 'The original KYC photo of a face (personal data: served only to those who may see the record)',
+        description: '410 `photo_expired` once the photo was deleted after its retention period.',
         params: IdParamsSchema,
-        produces: ['image/jpeg', 'image/png', 'image/webp'],
-        response: { ...problemResponses },
+        response: {
+          200: fileResponse('the photo as uploaded', ['image/jpeg', 'image/png', 'image/webp']),
+          ...problemResponses,
+          410: { $ref: 'Problem' },
+        },
       },
     },
     async (request, reply) => {
@@ -29,9 +34,10 @@ export const faceRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = a
       config: { roles: RECORD_READERS, personalData: 'thumbnail.view' },
       schema: {
         tags: ['clusters'],
+        operationId: 'getFaceThumbnail',
+        summary: "A face's JPEG thumbnail, for the review queue",
         params: IdParamsSchema,
-        produces: ['image/jpeg'],
-        response: { ...problemResponses },
+        response: { 200: fileResponse('the thumbnail', ['image/jpeg']), ...problemResponses },
       },
     },
     async (request, reply) => {

@@ -10,13 +10,27 @@ const ReadySchema = Type.Object({
 export const healthRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (app, { container }) => {
   app.get(
     '/healthz',
-    { schema: { tags: ['service'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      schema: {
+        tags: ['service'],
+        operationId: 'getHealth',
+        summary: 'Liveness: the process answers (touches neither Postgres nor Redis)',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   );
 
   app.get(
     '/readyz',
-    { schema: { tags: ['service'], response: { 200: ReadySchema, 503: ReadySchema } } },
+    {
+      schema: {
+        tags: ['service'],
+        operationId: 'getReadiness',
+        summary: 'Readiness: Postgres and Redis are reachable (503 names the one that is not)',
+        response: { 200: ReadySchema, 503: ReadySchema },
+      },
+    },
     async (_request, reply) => {
       const [postgres, redis] = await Promise.all([
         container.pool.query('SELECT 1').then(

@@ -42,9 +42,16 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
     {
       schema: {
         tags: ['session'],
-        summary: 'Sign in to the review UI with an analyst key',
+        operationId: 'createSession',
+        summary: 'Sign in to the review UI with an analyst or admin key: sets the session cookie',
         body: Type.Object({ key: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-        response: { 200: SessionSchema, ...problemResponses },
+        response: {
+          200: SessionSchema,
+          ...problemResponses,
+          // Unknown keys count towards the auth-failure limit; the key is looked up in Postgres.
+          429: { $ref: 'Problem' },
+          503: { $ref: 'Problem' },
+        },
       },
     },
     async (request, reply) => {
@@ -61,7 +68,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
     '/v1/session',
     {
       config: { roles: ['analyst', 'admin'] },
-      schema: { tags: ['session'], response: { 200: SessionSchema, ...problemResponses } },
+      schema: {
+        tags: ['session'],
+        operationId: 'getSession',
+        summary: "The caller's session (role, operator, CSRF token); empty token and expiry for a bearer key",
+        response: { 200: SessionSchema, ...problemResponses },
+      },
     },
     async (request) => {
       const session = request.sessionToken ? await container.auth.session(request.sessionToken) : null;
@@ -78,7 +90,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ container: Container }> 
     '/v1/session',
     {
       config: { roles: ['analyst', 'admin'] },
-      schema: { tags: ['session'], response: { 204: Type.Null(), ...problemResponses } },
+      schema: {
+        tags: ['session'],
+        operationId: 'deleteSession',
+        summary: 'Sign out: ends the session and clears its cookie',
+        response: { 204: Type.Null(), ...problemResponses },
+      },
     },
     async (request, reply) => {
       if (request.sessionToken) await container.auth.signOut(request.sessionToken);
