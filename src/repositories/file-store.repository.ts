@@ -14,15 +14,18 @@ const EXTENSION: Record<PhotoMimeType, string> = { 'image/jpeg': 'jpg', 'image/p
  */
 export class FileStore {
   readonly root: string;
+  /** Where the content-addressed photos live (the photo sweep walks it). */
+  readonly photosDir: string;
 
   constructor(dataDir: string) {
     this.root = path.resolve(dataDir);
+    this.photosDir = path.join(this.root, 'photos');
   }
 
   /** Absolute path of a stored photo, by its content hash and type. */
   photoPath(sha256: Buffer, mimeType: PhotoMimeType): string {
     const hex = sha256.toString('hex');
-    return path.join(this.root, 'photos', hex.slice(0, 2), hex.slice(2, 4), `${hex}.${EXTENSION[mimeType]}`);
+    return path.join(this.photosDir, hex.slice(0, 2), hex.slice(2, 4), `${hex}.${EXTENSION[mimeType]}`);
   }
 
   /** Where an export's file goes, relative to the data dir (as the exports table stores it). */

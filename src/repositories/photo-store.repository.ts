@@ -53,16 +53,14 @@ export function sniffImageType(head: Buffer): PhotoMimeType | null {
  */
 export class PhotoStoreRepository {
   private readonly files: FileStore;
-  private readonly photosDir: string;
   private readonly tmpDir: string;
   private readonly sweepFile: string;
 
   constructor(
-    private readonly dataDir: string,
+    dataDir: string,
     private readonly limits: PhotoLimits,
   ) {
     this.files = new FileStore(dataDir);
-    this.photosDir = path.join(dataDir, 'photos');
     this.tmpDir = path.join(dataDir, 'tmp');
     this.sweepFile = path.join(dataDir, 'photo-sweep.json');
   }
@@ -108,7 +106,7 @@ export class PhotoStoreRepository {
       const modifiedAt = await modifiedTime(file);
       if (modifiedAt !== null && modifiedAt < before) yield { file, sha256: null, modifiedAt };
     }
-    for (const first of await filesIn(this.photosDir)) {
+    for (const first of await filesIn(this.files.photosDir)) {
       for (const second of await filesIn(first)) {
         if (dirsChangedAfter !== null && ((await modifiedTime(second)) ?? 0) < dirsChangedAfter) continue;
         for (const file of await filesIn(second)) {
