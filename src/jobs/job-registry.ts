@@ -127,21 +127,17 @@ export function reembedRecordJob(recordId: number, runId: string): JobDefinition
   return { ...job, opts: { ...job.opts, jobId: `reembed-${runId}-${recordId}` } };
 }
 
+/** A job that wakes the cluster worker: retried for about 17 minutes in all (a restarting worker), then kept. */
+function wakeUpJob<N extends JobName>(name: N, data: JobPayloads[N], jobId: string): JobDefinition<N> {
+  return { name, data, opts: { jobId, attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, ...RETENTION } };
+}
+
 /**
  * The cluster worker clusters every pending face whichever job wakes it, so these ids need not deduplicate; they
  * only must not repeat (face ids do, after a database restore), or Redis would drop the job.
  */
 export function clusterFaceJob(faceId: number): JobDefinition<typeof JobName.ClusterFace> {
-  return {
-    name: JobName.ClusterFace,
-    data: { faceId },
-    opts: {
-      jobId: `cluster-${faceId}-${Date.now()}`,
-      attempts: 10,
-      backoff: { type: 'exponential', delay: 1_000 },
-      ...RETENTION,
-    },
-  };
+  return wakeUpJob(JobName.ClusterFace, { faceId }, `cluster-${faceId}-${Date.now()}`);
 }
 
 /**
@@ -179,14 +175,5 @@ export function checkFaceJob(payload: CheckFacePayload, id: string): JobDefiniti
 
 /** Wakes the cluster worker to apply new analyst constraints (it applies every new one, whatever the payload). */
 export function applyConstraintsJob(reason: string): JobDefinition<typeof JobName.ApplyConstraints> {
-  return {
-    name: JobName.ApplyConstraints,
-    data: { reason },
-    opts: {
-      jobId: `constraints-${reason}-${Date.now()}`,
-      attempts: 10,
-      backoff: { type: 'exponential', delay: 1_000 },
-      ...RETENTION,
-    },
-  };
+  return wakeUpJob(JobName.ApplyConstraints, { reason }, `constraints-${reason}-${Date.now()}`);
 }

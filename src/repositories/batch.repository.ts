@@ -20,7 +20,8 @@ export interface NewPhoto {
   height: number;
 }
 
-export interface NewKycRecord {
+/** A KYC record's subscriber fields as accepted from a manifest row and as read back. */
+interface KycRecordFields {
   rowNumber: number;
   msisdn: string;
   name: string;
@@ -28,14 +29,17 @@ export interface NewKycRecord {
   dob: string | null;
   gender: string | null;
   idType: string;
-  idHmac: Buffer;
-  /** The secret's key id (config.secretKeyId) the HMAC was made with. */
-  idHmacKey: string;
   idMasked: string;
   address: string | null;
   lsa: string;
   posAgentId: string;
   activationDate: string;
+}
+
+export interface NewKycRecord extends KycRecordFields {
+  idHmac: Buffer;
+  /** The secret's key id (config.secretKeyId) the HMAC was made with. */
+  idHmacKey: string;
   photoSha256: Buffer;
 }
 
@@ -59,6 +63,16 @@ export interface BatchResult {
   errors: RowError[];
 }
 
+/** What the upload answers for a batch it stored: every record it holds was accepted, every other row rejected. */
+export function batchResultOf(batch: NewBatch): BatchResult {
+  return {
+    batchId: batch.id,
+    accepted: batch.records.length,
+    rejected: batch.totalRows - batch.records.length,
+    errors: batch.errors,
+  };
+}
+
 export interface BatchRow {
   id: string;
   operatorId: number;
@@ -72,20 +86,8 @@ export interface BatchRow {
   stateCounts: Record<string, number>;
 }
 
-export interface KycRecordRow {
+export interface KycRecordRow extends KycRecordFields {
   id: number;
-  rowNumber: number;
-  msisdn: string;
-  name: string;
-  fatherName: string | null;
-  dob: string | null;
-  gender: string | null;
-  idType: string;
-  idMasked: string;
-  address: string | null;
-  lsa: string;
-  posAgentId: string;
-  activationDate: string;
   photoSha256: string;
   state: string;
   stateDetail: unknown;
@@ -199,16 +201,7 @@ export class BatchRepository {
       if (!existing) throw new Error('idempotency conflict without an existing batch');
       return { created: false, result: existing, records: [] };
     }
-    return {
-      created: true,
-      result: {
-        batchId: batch.id,
-        accepted: batch.records.length,
-        rejected: batch.totalRows - batch.records.length,
-        errors: batch.errors,
-      },
-      records: outcome,
-    };
+    return { created: true, result: batchResultOf(batch), records: outcome };
   }
 
   /** Moves records from `waiting` to `queued`; records a worker already moved on are left alone. */

@@ -20,6 +20,14 @@ export const problemResponses = {
   404: Type.Ref('Problem'),
 };
 
+/** An upload's refusals besides those: too large (413), not a body it reads (415), over its rate or queue (429). */
+export const uploadProblemResponses = {
+  ...problemResponses,
+  413: Type.Ref('Problem'),
+  415: Type.Ref('Problem'),
+  429: Type.Ref('Problem'),
+};
+
 export const RowErrorSchema = Type.Object(
   {
     row: Type.Integer({ description: 'data row number; 1 is the first row after the header' }),

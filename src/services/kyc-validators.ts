@@ -134,31 +134,29 @@ export interface ValidKycRow {
 // Verhoeff
 // ---------------------------------------------------------------------------------------------------------
 
-// Multiplication table of the dihedral group D5.
-const VERHOEFF_D: readonly (readonly number[])[] = [
-  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-  [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-  [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-  [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-  [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-  [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-  [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-  [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-  [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-  [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-];
+/**
+ * Multiplication table of the dihedral group D5: digits 0-4 are rotations, 5-9 reflections. Computed from the
+ * group's rule rather than written out, so no cell can be mistyped.
+ */
+const VERHOEFF_D: readonly (readonly number[])[] = Array.from({ length: 10 }, (_, j) =>
+  Array.from({ length: 10 }, (_, k) => {
+    if (j < 5) return k < 5 ? (j + k) % 5 : 5 + ((j + k) % 5);
+    return k < 5 ? 5 + ((j - k + 5) % 5) : (j - k + 5) % 5;
+  }),
+);
 
-// Position-dependent permutation; this is what makes adjacent transpositions detectable.
-const VERHOEFF_P: readonly (readonly number[])[] = [
-  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-  [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-  [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-  [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-  [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
-  [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-  [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
-  [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
-];
+/**
+ * Position-dependent permutations: row i applies (0 1 5 8 9 4 2 7)(3 6) i times (hence the period of 8); this is
+ * what makes adjacent transpositions detectable.
+ */
+const VERHOEFF_P1 = [1, 5, 7, 6, 2, 8, 3, 0, 9, 4] as const;
+const VERHOEFF_P: readonly (readonly number[])[] = Array.from({ length: 8 }, (_, i) =>
+  Array.from({ length: 10 }, (_, digit) => {
+    let permuted = digit;
+    for (let step = 0; step < i; step++) permuted = VERHOEFF_P1[permuted]!;
+    return permuted;
+  }),
+);
 
 const VERHOEFF_INV: readonly number[] = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9];
 

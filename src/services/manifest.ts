@@ -9,6 +9,8 @@ export interface ParsedManifest {
 }
 
 const KNOWN_COLUMNS = new Set<string>([...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS]);
+/** Sent with a column error, so the client can show what a manifest may have. */
+const COLUMN_HELP = { required: [...REQUIRED_COLUMNS], optional: [...OPTIONAL_COLUMNS] };
 
 /**
  * Parses a KYC manifest. Problems with the file as a whole (not text, not CSV, missing or unknown columns,
@@ -61,16 +63,14 @@ export function parseManifest(content: Buffer, maxRows: number): ParsedManifest 
   if (missing.length > 0) {
     throw new AppError(400, 'manifest_missing_columns', `the manifest lacks required columns: ${missing.join(', ')}`, {
       missing,
-      required: [...REQUIRED_COLUMNS],
-      optional: [...OPTIONAL_COLUMNS],
+      ...COLUMN_HELP,
     });
   }
   const unknown = columns.filter((column) => !KNOWN_COLUMNS.has(column));
   if (unknown.length > 0) {
     throw new AppError(400, 'manifest_unknown_columns', `the manifest has unknown columns: ${unknown.join(', ')}`, {
       unknown,
-      required: [...REQUIRED_COLUMNS],
-      optional: [...OPTIONAL_COLUMNS],
+      ...COLUMN_HELP,
     });
   }
   const duplicated = columns.filter((column, index) => columns.indexOf(column) !== index);

@@ -3,19 +3,14 @@
  * sees the service's queues rendered under the dashboard's CSP and retries a failed job from it (its client echoes
  * the session's CSRF token); an analyst who signed in the same way is refused.
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueName } from '../../src/jobs/job-registry.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
 import { addFailedJob, jobState } from '../helpers/queue-jobs.js';
+import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
-const ARTIFACTS = path.join(PROJECT_ROOT, 'test-artifacts');
 // bull-board's page links a third-party web-font stylesheet; the dashboard's CSP refuses it on purpose.
 const REFUSED_FONT_STYLESHEET =
   /^Loading the stylesheet 'https:\/\/[^']+' violates .*"style-src 'self' 'unsafe-inline'"/;
@@ -34,11 +29,7 @@ beforeAll(async () => {
   keys.admin = await env.key('admin');
   keys.analyst = await env.key('analyst');
   await addFailedJob(env.config, QueueName.Faces, 'embed-4242');
-  await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

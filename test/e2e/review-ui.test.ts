@@ -1,20 +1,16 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { manifestCsv, sampleMsisdn, sampleRow } from '../../src/demo/sample-batch.js';
 import { portrait } from '../../src/demo/sample-portraits.js';
 import { runFaceWorker } from '../../workers/face-worker-runtime.js';
 import { createLogger } from '../../src/logger.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
+import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { waitFor } from '../helpers/upload.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
-const ARTIFACTS = path.join(PROJECT_ROOT, 'test-artifacts');
 const SCRIPT_NAME = '<script>alert(1)</script>';
 
 if (!HAS_CHROMIUM) {
@@ -54,29 +50,23 @@ async function flaggedClusters(): Promise<{ id: number; size: number }[]> {
 beforeAll(async () => {
   if (!HAS_CHROMIUM) return;
   env = await createTestEnv();
-  keys.jio = await env.key('operator', 'JIO');
-  keys.airtel = await env.key('operator', 'AIRTEL');
-  keys.analyst = await env.key('analyst');
+  Object.assign(keys, await env.keys(['JIO', 'AIRTEL'], ['analyst']));
   const faces = await runFaceWorker(env.config, logger);
   stoppers.push(() => faces.close());
   const clusters = await runClusterWorker(env.config, logger);
   stoppers.push(() => clusters.close());
   // One face (sample 1, person 0) under three names, two at JIO and one at AIRTEL; one of the names is markup.
-  await upload(keys.jio, [await portrait(1, 0, 0), await portrait(1, 0, 1), await portrait(3, 1, 0)], 1, [
+  await upload(keys.jio!, [await portrait(1, 0, 0), await portrait(1, 0, 1), await portrait(3, 1, 0)], 1, [
     undefined,
     SCRIPT_NAME,
   ]);
-  await upload(keys.airtel, [await portrait(1, 0, 2)], 100);
+  await upload(keys.airtel!, [await portrait(1, 0, 2)], 100);
   await waitFor(
     async () => ((await flaggedClusters()).some((cluster) => cluster.size === 3) ? true : undefined),
     120_000,
     'the flagged ring of three faces',
   );
-  await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

@@ -89,6 +89,15 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+/** `kill` (SIGKILL, as a crash) and `stop` (SIGTERM, a graceful shutdown), each resolving once the child is gone. */
+function stoppable(child: ChildProcess): { kill(): Promise<void>; stop(): Promise<void> } {
+  const signal = async (name: NodeJS.Signals) => {
+    child.kill(name);
+    await exited(child);
+  };
+  return { kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+}
+
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
@@ -127,14 +136,7 @@ export async function spawnServe(env: NodeJS.ProcessEnv): Promise<ChildServer> {
   return {
     url,
     child,
-    async kill() {
-      child.kill('SIGKILL');
-      await exited(child);
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      await exited(child);
-    },
+    ...stoppable(child),
   };
 }
 
@@ -157,13 +159,6 @@ export async function spawnClusterWorker(env: NodeJS.ProcessEnv): Promise<ChildW
   });
   return {
     pid: child.pid!,
-    async kill() {
-      child.kill('SIGKILL');
-      await exited(child);
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      await exited(child);
-    },
+    ...stoppable(child),
   };
 }

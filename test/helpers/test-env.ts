@@ -25,6 +25,10 @@ export interface TestEnv {
   childEnv(): NodeJS.ProcessEnv;
   /** Creates an operator (if needed) and a key; returns the clear-text key. */
   key(role: Role, operatorCode?: string): Promise<string>;
+  /** An operator key per code (named by the code in lower case, `jio`), then a key per role (named by the role). */
+  keys(operatorCodes: readonly string[], roles?: readonly Exclude<Role, 'operator'>[]): Promise<Record<string, string>>;
+  /** `SELECT count(*) FROM <from>` on this test's database: `from` is a table and an optional WHERE or JOIN. */
+  count(from: string, values?: unknown[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -69,6 +73,16 @@ export async function createTestEnv(
   await container.start();
   const app = await buildApp({ container, logger });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const key = async (role: Role, operatorCode?: string): Promise<string> => {
+    if (operatorCode) await container.auth.createOperator(operatorCode, `${operatorCode} Telecom`, 'test', null);
+    const created = await container.auth.createKey({
+      role,
+      operatorCode: role === 'operator' ? (operatorCode ?? null) : null,
+      actor: 'test',
+      actorKeyId: null,
+    });
+    return created.key;
+  };
   return {
     config,
     container,
@@ -77,15 +91,16 @@ export async function createTestEnv(
     childEnv() {
       return { ...childProcessEnv(config), NODE_ENV: 'test', LOG_LEVEL: 'warn' };
     },
-    async key(role, operatorCode) {
-      if (operatorCode) await container.auth.createOperator(operatorCode, `${operatorCode} Telecom`, 'test', null);
-      const created = await container.auth.createKey({
-        role,
-        operatorCode: role === 'operator' ? (operatorCode ?? null) : null,
-        actor: 'test',
-        actorKeyId: null,
-      });
-      return created.key;
+    key,
+    async keys(operatorCodes, roles = []) {
+      const keys: Record<string, string> = {};
+      for (const code of operatorCodes) keys[code.toLowerCase()] = await key('operator', code);
+      for (const role of roles) keys[role] = await key(role);
+      return keys;
+    },
+    async count(from, values = []) {
+      const result = await container.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${from}`, values);
+      return result.rows[0]!.n;
     },
     async close() {
       await app.close();

@@ -49,3 +49,31 @@ export async function recordStateCounts(
   );
   return Object.fromEntries(result.rows.map((r) => [r.state, r.n]));
 }
+
+type Queryable = Parameters<typeof recordStateCounts>[0];
+
+/** Waits until no record of the batch is queued or waiting any more; resolves to its records counted by state. */
+export function waitForFinalStates(
+  pool: Queryable,
+  batchId: string,
+  timeoutMs: number,
+  what = 'every record to reach a final state',
+): Promise<Record<string, number>> {
+  return waitFor(
+    async () => {
+      const counts = await recordStateCounts(pool, batchId);
+      return (counts.queued ?? 0) + (counts.waiting ?? 0) === 0 ? counts : undefined;
+    },
+    timeoutMs,
+    what,
+  );
+}
+
+/** Faces of the batch that no cluster holds yet. */
+export function unclusteredFaces(env: { count(from: string, values?: unknown[]): Promise<number> }, batchId: string) {
+  return env.count(
+    `faces f JOIN kyc_records r ON r.id = f.record_id
+     LEFT JOIN cluster_members m ON m.face_id = f.id WHERE r.batch_id = $1::uuid AND m.face_id IS NULL`,
+    [batchId],
+  );
+}

@@ -1,11 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestCsv, sampleRow, type SampleRow } from '../../src/demo/sample-batch.js';
 import { buildApp } from '../../src/app.js';
 import { embedRecordJobId } from '../../src/jobs/job-registry.js';
 import { createLogger } from '../../src/logger.js';
+import { logCapture } from '../helpers/log-capture.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { pngDeclaring, samplePhoto, tinyJpeg, tinyPng, tinyWebp } from '../helpers/photos.js';
 import { zipOf } from '../helpers/zip.js';
@@ -18,13 +18,7 @@ interface UploadResult {
 }
 
 /** Everything the server logged, to prove identity documents never reach the logs. */
-const logLines: string[] = [];
-const logSink = new Writable({
-  write(chunk: Buffer, _encoding, callback) {
-    logLines.push(chunk.toString('utf8'));
-    callback();
-  },
-});
+const { lines: logLines, sink: logSink } = logCapture();
 
 let env: TestEnv;
 let operatorKey: string;
@@ -95,13 +89,7 @@ async function validRows(count: number): Promise<{ rows: SampleRow[]; photos: Re
   return { rows, photos };
 }
 
-async function recordCount(batchId: string): Promise<number> {
-  const result = await env.container.pool.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM kyc_records WHERE batch_id = $1::uuid',
-    [batchId],
-  );
-  return result.rows[0]!.n;
-}
+const recordCount = (batchId: string) => env.count('kyc_records WHERE batch_id = $1::uuid', [batchId]);
 
 describe('POST /v1/batches (multipart)', () => {
   it('accepts good rows, rejects bad ones row by row, stores and queues the accepted', async () => {
@@ -522,9 +510,7 @@ describe('service endpoints', () => {
   });
 });
 
-async function batchCount(): Promise<number> {
-  return (await env.container.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM batches')).rows[0]!.n;
-}
+const batchCount = () => env.count('batches');
 
 async function listPhotoFiles(): Promise<string[]> {
   const files = await readdir(path.join(env.config.dataDir, 'photos'), { recursive: true }).catch(() => []);

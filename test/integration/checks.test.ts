@@ -54,22 +54,24 @@ async function check(
   };
 }
 
-async function count(table: string): Promise<number> {
-  return (await env.container.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
-}
+const count = (table: string) => env.count(table);
 
 beforeAll(async () => {
   env = await createTestEnv({
     checks: { timeoutMs: 60_000, preloadModels: false, perKeyPerMinute: CHECKS_PER_MINUTE },
   });
-  keys.jio = await env.key('operator', 'JIO');
-  keys.analyst = await env.key('analyst');
+  Object.assign(keys, await env.keys(['JIO'], ['analyst']));
   keys.shop = (
     await env.container.auth.createKey({ role: 'checker', operatorCode: 'JIO', actor: 'test', actorKeyId: null })
   ).key;
   workers = await startWorkers(env.config, logger);
   // One person already holds two connections under two names (a flagged ring); another person holds one.
-  await uploadPhotos(env.url, keys.jio, [await portrait(1, 0, 0), await portrait(1, 0, 1), await portrait(3, 1, 0)], 1);
+  await uploadPhotos(
+    env.url,
+    keys.jio!,
+    [await portrait(1, 0, 0), await portrait(1, 0, 1), await portrait(3, 1, 0)],
+    1,
+  );
   await waitFor(
     async () => ((await count('block_candidates')) === 2 ? true : undefined),
     120_000,

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { deleteQueueKeys } from '../../src/repositories/job-queue.repository.js';
 import { spawnClusterWorker, type ChildWorker } from '../helpers/services.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
-import { recordStateCounts, uploadPhotos, waitFor } from '../helpers/upload.js';
+import { unclusteredFaces, uploadPhotos, waitFor, waitForFinalStates } from '../helpers/upload.js';
 
 let env: TestEnv;
 let workers: Supervisor | undefined;
@@ -26,14 +26,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-const unclustered = async (batchId: string) =>
-  (
-    await env.container.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM faces f JOIN kyc_records r ON r.id = f.record_id
-       LEFT JOIN cluster_members m ON m.face_id = f.id WHERE r.batch_id = $1::uuid AND m.face_id IS NULL`,
-      [batchId],
-    )
-  ).rows[0]!.n;
+const unclustered = (batchId: string) => unclusteredFaces(env, batchId);
 
 describe('cluster jobs lost from Redis', () => {
   it('clusters the stored faces anyway: the cluster worker sweeps for pending faces', async () => {
@@ -43,14 +36,7 @@ describe('cluster jobs lost from Redis', () => {
     const key = await env.key('operator', 'JIO');
     const photos = await Promise.all(ALL_SAMPLE_FACES.slice(0, 4).map(([sample, index]) => portrait(sample, index)));
     const upload = await uploadPhotos(env.url, key, photos);
-    await waitFor(
-      async () => {
-        const counts = await recordStateCounts(env.container.pool, upload.batch_id);
-        return (counts.queued ?? 0) + (counts.waiting ?? 0) === 0 ? counts : undefined;
-      },
-      90_000,
-      'every record final',
-    );
+    await waitForFinalStates(env.container.pool, upload.batch_id, 90_000, 'every record final');
     const pending = await unclustered(upload.batch_id);
     expect(pending).toBeGreaterThanOrEqual(3);
     await deleteQueueKeys(env.config.redisUrl, `${env.config.queuePrefix}:${QueueName.Cluster}`);

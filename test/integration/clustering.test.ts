@@ -13,10 +13,7 @@ const logger = createLogger({ logLevel: 'silent' });
 
 beforeAll(async () => {
   env = await createTestEnv();
-  keys.jio = await env.key('operator', 'JIO');
-  keys.airtel = await env.key('operator', 'AIRTEL');
-  keys.vi = await env.key('operator', 'VI');
-  keys.analyst = await env.key('analyst');
+  Object.assign(keys, await env.keys(['JIO', 'AIRTEL', 'VI'], ['analyst']));
   const faces = await runFaceWorker(env.config, logger);
   stoppers.push(() => faces.close());
 });
@@ -36,19 +33,11 @@ async function json<T>(path: string, key: string): Promise<{ status: number; bod
   return { status: response.status, body: (await response.body.json()) as T };
 }
 
-async function clusteredFaces(): Promise<number> {
-  const result = await env.container.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM cluster_members');
-  return result.rows[0]!.n;
-}
+const clusteredFaces = () => env.count('cluster_members');
 
 /** Clusters whose stored size lags their members: the verdict of the last change is not written yet. */
-async function pendingVerdicts(): Promise<number> {
-  const result = await env.container.pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM clusters c
-     WHERE c.size <> (SELECT count(*) FROM cluster_members m WHERE m.cluster_id = c.id)`,
-  );
-  return result.rows[0]!.n;
-}
+const pendingVerdicts = () =>
+  env.count('clusters c WHERE c.size <> (SELECT count(*) FROM cluster_members m WHERE m.cluster_id = c.id)');
 
 interface ClusterList {
   items: { id: number; size: number; reasons: string[]; flagged: boolean; evidence: { identities: number } }[];

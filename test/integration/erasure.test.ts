@@ -17,8 +17,7 @@ const keys: Record<string, string> = {};
 let workers: { close(): Promise<void> } | undefined;
 const logger = createLogger({ logLevel: 'silent' });
 
-const count = async (sql: string, values: unknown[] = []) =>
-  (await env.container.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, values)).rows[0]!.n;
+const count = (from: string, values: unknown[] = []) => env.count(from, values);
 
 async function erase(key: string, body: Record<string, string>) {
   const response = await fetch(`${env.url}/v1/erasures`, {
@@ -31,12 +30,15 @@ async function erase(key: string, body: Record<string, string>) {
 
 beforeAll(async () => {
   env = await createTestEnv({ clusterSweepMs: 1_000, clearedRetentionDays: 30, photoRetentionDays: 30 });
-  keys.jio = await env.key('operator', 'JIO');
-  keys.admin = await env.key('admin');
-  keys.analyst = await env.key('analyst');
+  Object.assign(keys, await env.keys(['JIO'], ['admin', 'analyst']));
   workers = await startWorkers(env.config, logger);
   // Subscribers 1 and 2: one face under two names (a flagged ring); subscriber 3: someone else.
-  await uploadPhotos(env.url, keys.jio, [await portrait(1, 0, 0), await portrait(1, 0, 1), await portrait(3, 1, 0)], 1);
+  await uploadPhotos(
+    env.url,
+    keys.jio!,
+    [await portrait(1, 0, 0), await portrait(1, 0, 1), await portrait(3, 1, 0)],
+    1,
+  );
   await waitFor(async () => ((await count('block_candidates')) === 2 ? true : undefined), 120_000, 'the ring');
 }, 180_000);
 

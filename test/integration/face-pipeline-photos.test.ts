@@ -19,6 +19,7 @@ import type { PhotoMimeType } from '../../src/repositories/photo-store.repositor
 import { FacePipelineService, type FaceOutcome } from '../../src/services/face-pipeline.service.js';
 import type { RecordState } from '../../src/services/record-states.js';
 import { pngDeclaring, samplePhoto } from '../helpers/photos.js';
+import { seededRandom } from '../../src/eval/seeded-random.js';
 
 interface SavedOutcome {
   recordId: number;
@@ -273,18 +274,6 @@ function expectLikeReference(face: NewFace, shift = { x: 0, y: 0 }, maxDistance 
   expect(Math.abs(got.y - (expected.y + shift.y))).toBeLessThan(15);
   expect(Math.abs(face.bbox.width - ref.bbox.width)).toBeLessThan(25);
   expect(distance(face.embedding, ref.embedding)).toBeLessThan(maxDistance);
-}
-
-/** Deterministic pseudo-random bytes (mulberry32), so the no-face fixtures are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function rawJpeg(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]) {
@@ -578,7 +567,7 @@ describe('FacePipelineService on real photos (real FaceEngine and ImageRepositor
     });
 
     it('a gradient with noise (400x500) ends no_face after every detector', async () => {
-      const random = prng(7);
+      const random = seededRandom(7);
       const noisy = await rawJpeg(400, 500, (x, y) => {
         const n = (random() - 0.5) * 80;
         const c = (v: number) => Math.max(0, Math.min(255, Math.round(v + n)));
@@ -589,7 +578,7 @@ describe('FacePipelineService on real photos (real FaceEngine and ImageRepositor
     });
 
     it('a synthetic landscape (sky, sun, hills, textured grass) ends no_face', async () => {
-      const random = prng(11);
+      const random = seededRandom(11);
       const landscape = await rawJpeg(640, 480, (x, y) => {
         const hill = 300 + 60 * Math.sin(x / 70) + 25 * Math.sin(x / 23 + 1);
         if ((x - 480) ** 2 + (y - 90) ** 2 < 40 ** 2) return [255, 236, 150];

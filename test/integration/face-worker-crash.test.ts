@@ -5,7 +5,7 @@ import { createLogger } from '../../src/logger.js';
 import { JobQueueRepository } from '../../src/repositories/job-queue.repository.js';
 import { ALL_SAMPLE_FACES, portrait } from '../../src/demo/sample-portraits.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
-import { uploadPhotos, waitFor, recordStateCounts } from '../helpers/upload.js';
+import { uploadPhotos, waitFor, recordStateCounts, waitForFinalStates } from '../helpers/upload.js';
 
 let env: TestEnv;
 let key: string;
@@ -52,14 +52,7 @@ describe('a face worker killed mid-job', () => {
       30_000,
       'a replacement worker',
     );
-    const finalCounts = await waitFor(
-      async () => {
-        const counts = await stateCounts(upload.batch_id);
-        return (counts.queued ?? 0) + (counts.waiting ?? 0) === 0 ? counts : undefined;
-      },
-      90_000,
-      'every record to reach a final state',
-    );
+    const finalCounts = await waitForFinalStates(env.container.pool, upload.batch_id, 90_000);
     expect(Object.values(finalCounts).reduce((a, b) => a + b, 0)).toBe(16);
     expect(finalCounts.face_ready).toBeGreaterThanOrEqual(14);
 

@@ -77,16 +77,12 @@ const analyst = () => ({ key: keys.analyst! });
 
 beforeAll(async () => {
   env = await createTestEnv();
-  keys.jio = await env.key('operator', 'JIO');
-  keys.airtel = await env.key('operator', 'AIRTEL');
-  keys.vi = await env.key('operator', 'VI');
-  keys.analyst = await env.key('analyst');
-  keys.admin = await env.key('admin');
+  Object.assign(keys, await env.keys(['JIO', 'AIRTEL', 'VI'], ['analyst', 'admin']));
   workers = await startWorkers(env.config, logger);
   // Ring A: one face under three names, two at JIO and one at AIRTEL. Ring B: another face, two names at JIO.
-  await uploadPhotos(env.url, keys.jio, [await portrait(1, 0, 0), await portrait(1, 0, 1)], 1);
-  await uploadPhotos(env.url, keys.airtel, [await portrait(1, 0, 2), await portrait(6, 1, 0)], 100);
-  await uploadPhotos(env.url, keys.jio, [await portrait(3, 0, 0), await portrait(3, 0, 1)], 10);
+  await uploadPhotos(env.url, keys.jio!, [await portrait(1, 0, 0), await portrait(1, 0, 1)], 1);
+  await uploadPhotos(env.url, keys.airtel!, [await portrait(1, 0, 2), await portrait(6, 1, 0)], 100);
+  await uploadPhotos(env.url, keys.jio!, [await portrait(3, 0, 0), await portrait(3, 0, 1)], 10);
   await waitFor(
     async () => {
       const list = await call<ClusterList>('GET', '/v1/clusters?flagged=true&status=pending', analyst());

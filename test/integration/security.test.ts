@@ -8,7 +8,6 @@ import net from 'node:net';
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -17,16 +16,11 @@ import { portrait } from '../../src/demo/sample-portraits.js';
 import { createContainer } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
 import { startWorkers } from '../helpers/in-process-workers.js';
+import { logCapture } from '../helpers/log-capture.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
 import { waitFor } from '../helpers/upload.js';
 
-const logLines: string[] = [];
-const logSink = new Writable({
-  write(chunk: Buffer, _encoding, callback) {
-    logLines.push(chunk.toString('utf8'));
-    callback();
-  },
-});
+const { lines: logLines, sink: logSink } = logCapture();
 
 let env: TestEnv;
 const keys: Record<string, string> = {};
@@ -66,10 +60,7 @@ async function call<T = Record<string, unknown>>(
 
 beforeAll(async () => {
   env = await createTestEnv({ logLevel: 'trace' }, logSink);
-  keys.jio = await env.key('operator', 'JIO');
-  keys.airtel = await env.key('operator', 'AIRTEL');
-  keys.analyst = await env.key('analyst');
-  keys.admin = await env.key('admin');
+  Object.assign(keys, await env.keys(['JIO', 'AIRTEL'], ['analyst', 'admin']));
   const workerLogger = createLogger({ logLevel: 'trace' }, 'test-worker', logSink);
   workers = await startWorkers(env.config, workerLogger);
 
@@ -109,11 +100,11 @@ beforeAll(async () => {
     'the flagged ring',
   );
   clusterId = flagged.id;
-  const detail = await call<{ members: { faceId: number }[] }>('GET', `/v1/clusters/${clusterId}`, keys.analyst);
+  const detail = await call<{ members: { faceId: number }[] }>('GET', `/v1/clusters/${clusterId}`, keys.analyst!);
   faceId = detail.body.members[0]!.faceId;
-  const decided = await call('POST', `/v1/clusters/${clusterId}/decisions`, keys.analyst, { action: 'confirm' });
+  const decided = await call('POST', `/v1/clusters/${clusterId}/decisions`, keys.analyst!, { action: 'confirm' });
   expect(decided.status).toBe(200);
-  const exported = await call<{ id: number; rowCount: number }>('POST', '/v1/exports', keys.analyst, {
+  const exported = await call<{ id: number; rowCount: number }>('POST', '/v1/exports', keys.analyst!, {
     operator: 'JIO',
   });
   expect(exported.body.rowCount).toBe(3);

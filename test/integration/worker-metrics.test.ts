@@ -94,8 +94,7 @@ describe('worker metrics endpoints', () => {
       60_000,
       'two faces in the cluster index',
     );
-    const members = await env.container.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM cluster_members');
-    expect(members.rows[0]!.n).toBe(2);
+    expect(await env.count('cluster_members')).toBe(2);
     expect(
       sampleValue(clustered, 'simsift_cluster_index_rebuild_seconds', { embedder: 'face_recognition' }),
     ).toBeGreaterThan(0);

@@ -3,7 +3,12 @@ import { Readable } from 'node:stream';
 import { describe, it, expect } from 'vitest';
 import { manifestCsv, sampleAadhaar, sampleMsisdn, sampleRow } from '../../src/demo/sample-batch.js';
 import type { SampleRow } from '../../src/demo/sample-batch.js';
-import type { BatchResult, NewBatch, RowError } from '../../src/repositories/batch.repository.js';
+import {
+  batchResultOf,
+  type BatchResult,
+  type NewBatch,
+  type RowError,
+} from '../../src/repositories/batch.repository.js';
 import type { PhotoRejection, StoredPhoto } from '../../src/repositories/photo-store.repository.js';
 import { IngestService, hashIdentityDocument } from '../../src/services/ingest.service.js';
 import type {
@@ -54,12 +59,7 @@ class FakeBatchStore implements IngestBatchStore {
     const records = batch.records.map(() => ({ id: this.nextRecordId++, queueStamp: NOW.getTime() }));
     return {
       created: true,
-      result: {
-        batchId: batch.id,
-        accepted: batch.records.length,
-        rejected: batch.totalRows - batch.records.length,
-        errors: batch.errors,
-      },
+      result: batchResultOf(batch),
       records,
     };
   }

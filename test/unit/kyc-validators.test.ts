@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, it, expect } from 'vitest';
 import {
   containsIdentifier,
@@ -17,6 +18,27 @@ import {
   verhoeffCheckDigit,
 } from '../../src/services/kyc-validators.js';
 import type { FieldError, IdType, ManifestRow } from '../../src/services/kyc-validators.js';
+
+/** Row errors the ingest adds about the row as a whole or its photo, not the field validators. */
+const MANIFEST_ROW_CODES = new Set([
+  'wrong_column_count',
+  'duplicate_msisdn',
+  'photo_missing',
+  'photo_ambiguous',
+  'photo_empty',
+  'photo_too_large',
+  'photo_too_many_pixels',
+  'unsupported_image_type',
+  'unreadable_image',
+]);
+
+/** The codes in the "Row errors" table of docs/error-codes.md, in order. */
+async function documentedRowErrorCodes(): Promise<string[]> {
+  const doc = await readFile(new URL('../../docs/error-codes.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Row errors'));
+  const table = section.slice(0, section.indexOf('\n\n', section.indexOf('| ---')));
+  return [...table.matchAll(/^\| `([a-z_]+)` /gm)].map((match) => match[1]!);
+}
 
 const VALID_AADHAAR = '234123412346';
 
@@ -94,46 +116,34 @@ function expectValid(row: ManifestRow, today: Date = TODAY) {
 }
 
 describe('constants', () => {
-  it('exposes the spec-mandated error codes, each once', () => {
-    const mandated = [
-      'required',
-      'invalid_msisdn',
-      'invalid_aadhaar',
-      'invalid_aadhaar_checksum',
-      'invalid_pan',
-      'invalid_passport',
-      'invalid_voter_id',
-      'invalid_driving_licence',
-      'invalid_id_number',
-      'invalid_id_type',
-      'invalid_date',
-      'date_in_future',
-      'date_too_early',
-      'invalid_gender',
-      'unknown_lsa',
-      'too_long',
-      'invalid_characters',
-      'underage',
-    ];
-    expect(FIELD_ERROR_CODES).toEqual(expect.arrayContaining(mandated));
+  it('documents every field error code for clients, each once', async () => {
+    // Clients branch on these codes, so the published table is the contract: a code renamed or dropped in the
+    // code and not in docs/error-codes.md (or the other way round) fails here.
+    const documented = await documentedRowErrorCodes();
+    expect(documented).toEqual(expect.arrayContaining([...FIELD_ERROR_CODES]));
+    expect(FIELD_ERROR_CODES).toEqual(
+      expect.arrayContaining(documented.filter((code) => !MANIFEST_ROW_CODES.has(code))),
+    );
     expect(new Set(FIELD_ERROR_CODES).size).toBe(FIELD_ERROR_CODES.length);
   });
 
-  it('lists 22 distinct LSAs and the expected columns', () => {
+  it('lists 22 distinct LSAs, the ID types and the genders', () => {
     expect(new Set(LSA_CODES).size).toBe(22);
     expect(ID_TYPES).toEqual(['aadhaar', 'pan', 'passport', 'voter_id', 'driving_licence', 'other']);
     expect(GENDERS).toEqual(['M', 'F', 'T', 'O']);
-    expect(REQUIRED_COLUMNS).toEqual([
-      'msisdn',
-      'name',
-      'id_type',
-      'id_number',
-      'lsa',
-      'pos_agent_id',
-      'activation_date',
-      'photo',
-    ]);
-    expect(OPTIONAL_COLUMNS).toEqual(['father_name', 'dob', 'gender', 'address']);
+  });
+
+  it('takes the manifest columns the README documents, the optional ones as optional', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const documentedHeader = /```csv\n([^\n]+)\n/.exec(readme)![1]!.split(',');
+    const documentedOptional = [.../^- (.+) are optional\.$/m.exec(readme)![1]!.matchAll(/`([a-z_]+)`/g)].map(
+      (match) => match[1],
+    );
+    expect(documentedOptional).toEqual([...OPTIONAL_COLUMNS]);
+    expect(documentedHeader.filter((column) => !documentedOptional.includes(column))).toEqual(
+      expect.arrayContaining([...REQUIRED_COLUMNS]),
+    );
+    expect(documentedHeader).toHaveLength(REQUIRED_COLUMNS.length + OPTIONAL_COLUMNS.length);
   });
 });
 

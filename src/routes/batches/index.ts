@@ -5,7 +5,7 @@ import { principalOf } from '../../plugins/auth.js';
 import { registerMultipart } from '../../plugins/multipart.js';
 import { AppError } from '../../services/errors.js';
 import type { Principal } from '../../services/auth.service.js';
-import { problemResponses } from '../common.schemas.js';
+import { problemResponses, uploadProblemResponses } from '../common.schemas.js';
 import { checkDeclaredLength, multipartParts, zipParts } from './upload-parts.js';
 import {
   BatchErrorsSchema,
@@ -54,13 +54,7 @@ const batchUploadRoute: FastifyPluginAsyncTypebox<{ container: Container }> = as
         },
         querystring: UploadQuerySchema,
         headers: UploadHeadersSchema,
-        response: {
-          202: UploadResultSchema,
-          ...problemResponses,
-          413: { $ref: 'Problem' },
-          415: { $ref: 'Problem' },
-          429: { $ref: 'Problem' },
-        },
+        response: { 202: UploadResultSchema, ...uploadProblemResponses },
       },
     },
     async (request, reply) => {

@@ -4,7 +4,8 @@ import type { Container } from '../../container.js';
 import { principalOf } from '../../plugins/auth.js';
 import { registerMultipart } from '../../plugins/multipart.js';
 import { AppError } from '../../services/errors.js';
-import { problemResponses } from '../common.schemas.js';
+import { Type } from 'typebox';
+import { uploadProblemResponses } from '../common.schemas.js';
 import { CheckFormSchema, CheckHeadersSchema, CheckQuerySchema, CheckResultSchema } from './schemas.js';
 
 /** Record fields and the `photo` file of a check's multipart body, bounded by the photo limit. */
@@ -50,14 +51,7 @@ export const checkRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = 
         documentedBody: { 'multipart/form-data': CheckFormSchema },
         querystring: CheckQuerySchema,
         headers: CheckHeadersSchema,
-        response: {
-          200: CheckResultSchema,
-          ...problemResponses,
-          413: { $ref: 'Problem' },
-          415: { $ref: 'Problem' },
-          429: { $ref: 'Problem' },
-          503: { $ref: 'Problem' },
-        },
+        response: { 200: CheckResultSchema, ...uploadProblemResponses, 503: Type.Ref('Problem') },
       },
     },
     async (request) => {

@@ -301,9 +301,7 @@ export class ClusterService {
     reclusterClusters: number;
     agreement: number;
   }> {
-    const faces = await this.allFaces();
-    const clustered = faces.filter((face) => face.clusterId !== null);
-    const batch = reclusterAll(clustered, this.createIndex(), this.rules, await this.allConstraints());
+    const { clustered, groups: batch } = await this.reclusterClusteredFaces();
     const batchOf = new Map<number, number>();
     batch.forEach((members, i) => members.forEach((faceId) => batchOf.set(faceId, i)));
     return {
@@ -328,9 +326,7 @@ export class ClusterService {
     clustersAfter: number;
     movedFaces: number;
   }> {
-    const faces = await this.allFaces();
-    const clustered = faces.filter((face) => face.clusterId !== null);
-    const groups = reclusterAll(clustered, this.createIndex(), this.rules, await this.allConstraints());
+    const { clustered, groups } = await this.reclusterClusteredFaces();
     const oldOf = new Map(clustered.map((face) => [face.faceId, face.clusterId!]));
     // Greedy: the largest overlaps first claim their old id; each old id goes to one new cluster at most.
     const overlaps: { group: number; oldId: number; count: number }[] = [];
@@ -379,6 +375,13 @@ export class ClusterService {
       clustersAfter: groups.length,
       movedFaces: moves.length,
     };
+  }
+
+  /** Every clustered face, and how a batch recluster of them under every analyst constraint groups them. */
+  private async reclusterClusteredFaces() {
+    const clustered = (await this.allFaces()).filter((face) => face.clusterId !== null);
+    const groups = reclusterAll(clustered, this.createIndex(), this.rules, await this.allConstraints());
+    return { clustered, groups };
   }
 
   private async allConstraints(): Promise<ClusterConstraints> {

@@ -22,9 +22,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function count(table: string): Promise<number> {
-  return (await env.container.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
-}
+const count = (table: string) => env.count(table);
 
 describe('the API process killed (kill -9) in the middle of a streaming upload', () => {
   it('leaves no batch and no record behind, and a new process serves normally', async () => {

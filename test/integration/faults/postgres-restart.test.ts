@@ -19,13 +19,8 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function batchesWithKey(idempotencyKey: string): Promise<number> {
-  const result = await env.container.pool.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM batches WHERE idempotency_key = $1::text',
-    [idempotencyKey],
-  );
-  return result.rows[0]!.n;
-}
+const batchesWithKey = (idempotencyKey: string) =>
+  env.count('batches WHERE idempotency_key = $1::text', [idempotencyKey]);
 
 describe('Postgres stopped during an upload', () => {
   it('answers 503 service_unavailable, keeps no half batch, and the retry with the same key succeeds', async () => {

@@ -14,7 +14,7 @@ import { superviseFaceWorkers, type Supervisor } from '../../../src/cli/worker-s
 import { createLogger } from '../../../src/logger.js';
 import { spawnClusterWorker, spawnServe, type ChildServer, type ChildWorker } from '../../helpers/services.js';
 import { createTestEnv, type TestEnv } from '../../helpers/test-env.js';
-import { recordStateCounts, uploadPhotos, waitFor } from '../../helpers/upload.js';
+import { recordStateCounts, unclusteredFaces, uploadPhotos, waitFor } from '../../helpers/upload.js';
 
 const run = promisify(execFile);
 
@@ -67,12 +67,7 @@ async function processed(photos: Buffer[]): Promise<{ batchId: string; states: R
     async () => {
       const counts = await recordStateCounts(env.container.pool, upload.batch_id);
       if ((counts.queued ?? 0) + (counts.waiting ?? 0) > 0) return undefined;
-      const unclustered = await env.container.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM faces f JOIN kyc_records r ON r.id = f.record_id
-         LEFT JOIN cluster_members m ON m.face_id = f.id WHERE r.batch_id = $1::uuid AND m.face_id IS NULL`,
-        [upload.batch_id],
-      );
-      return unclustered.rows[0]!.n === 0 ? counts : undefined;
+      return (await unclusteredFaces(env, upload.batch_id)) === 0 ? counts : undefined;
     },
     120_000,
     'every record final and every face clustered',
@@ -95,8 +90,7 @@ describe('Postgres restored from a backup taken before a batch', () => {
     // Redis keeps the first batch's finished jobs (embed-<id>..., cluster-<id>...), and the cluster worker's
     // saved index holds the first batch's faces; Postgres goes back to before them.
     await run('pg_restore', ['--clean', '--if-exists', '--no-owner', '--dbname', url, dump]);
-    const records = await env.container.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM kyc_records');
-    expect(records.rows[0]!.n).toBe(0);
+    expect(await env.count('kyc_records')).toBe(0);
 
     await startServices();
     const after = await processed(photos.slice(6, 12));

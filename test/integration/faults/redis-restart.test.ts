@@ -4,7 +4,7 @@ import { superviseFaceWorkers, type Supervisor } from '../../../src/cli/worker-s
 import { createLogger } from '../../../src/logger.js';
 import { spawnServe, startRedis, stopRedis, type ChildServer } from '../../helpers/services.js';
 import { createTestEnv, type TestEnv } from '../../helpers/test-env.js';
-import { uploadPhotos, waitFor, recordStateCounts } from '../../helpers/upload.js';
+import { uploadPhotos, waitFor, recordStateCounts, waitForFinalStates } from '../../helpers/upload.js';
 
 let env: TestEnv;
 let key: string;
@@ -53,11 +53,9 @@ describe('Redis stopped (shutdown nosave) and started again while a batch is pro
     }
     expect(pendingAtOutage).toBeGreaterThan(0);
 
-    const final = await waitFor(
-      async () => {
-        const counts = await stateCounts(upload.batch_id);
-        return (counts.queued ?? 0) + (counts.waiting ?? 0) === 0 ? counts : undefined;
-      },
+    const final = await waitForFinalStates(
+      env.container.pool,
+      upload.batch_id,
       150_000,
       'every record to reach a final state after the restart',
     );

@@ -90,6 +90,21 @@ export function dateTime(iso) {
 }
 
 /**
+ * A scrollable grid table: one header row, then one row per item.
+ * @param {string} tableClass
+ * @param {(Node | string)[]} headCells `th` elements, or plain labels
+ * @param {Node[]} rows `tr` elements
+ */
+export function dataTable(tableClass, headCells, rows) {
+  const head = headCells.map((cell) => (typeof cell === 'string' ? h('th', null, cell) : cell));
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h('table', { class: tableClass }, h('thead', null, h('tr', null, head)), h('tbody', null, rows)),
+  );
+}
+
+/**
  * A labelled value for definition lists.
  * @param {string} label
  * @param {Child} value

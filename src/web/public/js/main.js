@@ -10,6 +10,9 @@ import { exportsView } from './views/exports.js';
 import { queueView } from './views/queue.js';
 import { signInView } from './views/signin.js';
 
+/** The pages, by the first part of the location hash. */
+const VIEWS = { queue: queueView, cluster: clusterView, agents: agentsView, exports: exportsView };
+
 /** @typedef {import('./types.js').Session} Session */
 
 /**
@@ -66,22 +69,11 @@ function route() {
   }
   /** @type {ViewContext} */
   const context = { root, path: rest, params: new URLSearchParams(search), session };
-  switch (page) {
-    case 'queue':
-      view = queueView(context);
-      break;
-    case 'cluster':
-      view = clusterView(context);
-      break;
-    case 'agents':
-      view = agentsView(context);
-      break;
-    case 'exports':
-      view = exportsView(context);
-      break;
-    default:
-      view = {};
-      root.append(failure('No such page.'));
+  const render = Object.hasOwn(VIEWS, page) ? VIEWS[/** @type {keyof typeof VIEWS} */ (page)] : undefined;
+  if (render) view = render(context);
+  else {
+    view = {};
+    root.append(failure('No such page.'));
   }
 }
 

@@ -1,5 +1,5 @@
 import { api, messageOf, query } from '../api.js';
-import { h, replace } from '../dom.js';
+import { dataTable, h, replace } from '../dom.js';
 import { reasonChip, statusChip } from '../labels.js';
 import { failure, loading, navigate, setTitle } from '../shell.js';
 
@@ -47,41 +47,26 @@ export function agentsView({ root, path }) {
       }
       replace(
         results,
-        h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            { class: 'grid agents' },
+        dataTable(
+          'grid agents',
+          [
+            h('th', { class: 'num' }, '#'),
+            'Operator',
+            'PoS agent',
+            h('th', { class: 'num' }, 'Enrolments'),
+            h('th', { class: 'num' }, 'In flagged clusters'),
+            'Risk',
+          ],
+          agents.map((agent, i) =>
             h(
-              'thead',
-              null,
-              h(
-                'tr',
-                null,
-                h('th', { class: 'num' }, '#'),
-                h('th', null, 'Operator'),
-                h('th', null, 'PoS agent'),
-                h('th', { class: 'num' }, 'Enrolments'),
-                h('th', { class: 'num' }, 'In flagged clusters'),
-                h('th', null, 'Risk'),
-              ),
-            ),
-            h(
-              'tbody',
-              null,
-              agents.map((agent, i) =>
-                h(
-                  'tr',
-                  { on: { click: () => navigate(hrefOf(agent)) } },
-                  h('td', { class: 'num muted' }, i + 1),
-                  h('td', null, agent.operator),
-                  h('td', null, h('a', { attrs: { href: hrefOf(agent) } }, agent.posAgentId)),
-                  h('td', { class: 'num' }, agent.enrolments),
-                  h('td', { class: 'num' }, agent.flaggedEnrolments),
-                  h('td', null, riskBar(agent.risk)),
-                ),
-              ),
+              'tr',
+              { on: { click: () => navigate(hrefOf(agent)) } },
+              h('td', { class: 'num muted' }, i + 1),
+              h('td', null, agent.operator),
+              h('td', null, h('a', { attrs: { href: hrefOf(agent) } }, agent.posAgentId)),
+              h('td', { class: 'num' }, agent.enrolments),
+              h('td', { class: 'num' }, agent.flaggedEnrolments),
+              h('td', null, riskBar(agent.risk)),
             ),
           ),
         ),
@@ -151,42 +136,25 @@ function enrolmentsView(root, operator, posAgentId) {
       }
       replace(
         results,
-        h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            { class: 'grid' },
+        dataTable(
+          'grid',
+          ['Record', 'Number', 'Name', 'Cluster', 'Reasons', 'Status'],
+          list.items.map((enrolment) =>
             h(
-              'thead',
+              'tr',
               null,
+              h('td', { class: 'num' }, enrolment.recordId),
+              h('td', { class: 'mono' }, enrolment.msisdn),
+              h('td', null, enrolment.name),
               h(
-                'tr',
+                'td',
                 null,
-                ['Record', 'Number', 'Name', 'Cluster', 'Reasons', 'Status'].map((label) => h('th', null, label)),
+                enrolment.clusterId === null
+                  ? '—'
+                  : h('a', { attrs: { href: `#/cluster/${enrolment.clusterId}` } }, `#${enrolment.clusterId}`),
               ),
-            ),
-            h(
-              'tbody',
-              null,
-              list.items.map((enrolment) =>
-                h(
-                  'tr',
-                  null,
-                  h('td', { class: 'num' }, enrolment.recordId),
-                  h('td', { class: 'mono' }, enrolment.msisdn),
-                  h('td', null, enrolment.name),
-                  h(
-                    'td',
-                    null,
-                    enrolment.clusterId === null
-                      ? '—'
-                      : h('a', { attrs: { href: `#/cluster/${enrolment.clusterId}` } }, `#${enrolment.clusterId}`),
-                  ),
-                  h('td', { class: 'chips' }, enrolment.reasons.map(reasonChip)),
-                  h('td', null, statusChip(enrolment.status)),
-                ),
-              ),
+              h('td', { class: 'chips' }, enrolment.reasons.map(reasonChip)),
+              h('td', null, statusChip(enrolment.status)),
             ),
           ),
         ),
