@@ -20,7 +20,7 @@ import { blockCandidateRoutes } from './routes/block-candidates/index.js';
 import { clusterRoutes } from './routes/clusters/index.js';
 import { decisionRoutes } from './routes/decisions/index.js';
 import { faceRoutes } from './routes/faces/index.js';
-import { ProblemSchema } from './routes/common.schemas.js';
+import { NAMED_SCHEMAS } from './routes/named-schemas.js';
 import { healthRoutes } from './routes/health/index.js';
 import { webRoutes } from './routes/web/index.js';
 
@@ -47,7 +47,7 @@ export async function buildApp({ container, logger }: BuildAppOptions): Promise<
     logController: new OneLinePerRequest(),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.addSchema(ProblemSchema);
+  for (const schema of NAMED_SCHEMAS) app.addSchema(schema);
   registerErrorHandler(app);
   // Security headers on every response. The API serves no cross-origin pages: no CORS plugin, so browsers on
   // other origins cannot read its answers. /ui/ replaces the CSP with its own stricter one (routes/web).

@@ -4,7 +4,7 @@ import createClient, {
   type MaybeOptionalInit,
   type MethodResponse,
 } from 'openapi-fetch';
-import type { paths } from './api-types.js';
+import type { components, paths } from './api-types.js';
 import { CliError, EXIT, ServiceUnreachableError } from './cli-errors.js';
 
 /** The problem+json body the API sends with every error. */
@@ -30,8 +30,8 @@ export type ApiData<M extends Method, P extends ClientPathsWithMethod<Api, M>, I
   Init
 >;
 
-/** A batch as `GET /v1/batches/{id}` answers it. */
-export type Batch = ApiData<'get', '/v1/batches/{id}'>;
+/** A batch as the API describes it (`GET /v1/batches/{id}`, and each item of `GET /v1/batches`). */
+export type Batch = components['schemas']['Batch'];
 
 /** openapi-fetch's client with its generics erased: `get` and `post` forward to it, typed as openapi-fetch types it. */
 interface UntypedClient {

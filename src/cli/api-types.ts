@@ -502,6 +502,251 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        RowError: {
+            /** @description data row number; 1 is the first row after the header */
+            row: number;
+            field: string;
+            code: string;
+            message: string;
+        };
+        UploadResult: {
+            /** Format: uuid */
+            batch_id: string;
+            accepted: number;
+            rejected: number;
+            errors: components["schemas"]["RowError"][];
+            /** @description uploaded photos that no row names (ignored); absent when there are none */
+            warnings?: {
+                code: string;
+                photo: string;
+                message: string;
+            }[];
+        };
+        Batch: {
+            id: string;
+            operator: string;
+            source: string;
+            state: "processing" | "completed";
+            total_rows: number;
+            accepted: number;
+            rejected: number;
+            /** @description records per state */
+            counts: {
+                [key: string]: number;
+            };
+            progress: number;
+            created_at: string;
+            updated_at: string;
+            completed_at: string | null;
+        };
+        KycRecord: {
+            id: number;
+            rowNumber: number;
+            msisdn: string;
+            name: string;
+            fatherName: string | null;
+            dob: string | null;
+            gender: string | null;
+            idType: string;
+            /** @description identity document with all but the last 4 characters masked */
+            idMasked: string;
+            address: string | null;
+            lsa: string;
+            posAgentId: string;
+            activationDate: string;
+            photoSha256: string;
+            state: string;
+            stateDetail: unknown;
+            createdAt: string;
+            updatedAt: string;
+        };
+        CheckResult: {
+            /** @description refuse: the identity already holds its cap of connections; review: another rule fires (a person must look); allow: none does */
+            decision: "allow" | "review" | "refuse";
+            /** @description rules that would fire if the connection were activated */
+            reasons: string[];
+            counts: {
+                /** @description this subscriber's connections across all operators, with this one */
+                connections: number;
+                /** @description names and documents the subscriber goes by */
+                identities: number;
+                /** @description connections allowed in the LSA (0 when the cap rule does not apply) */
+                simCap: number;
+            };
+            face: {
+                /** @description face_ready, or why the photo has no usable face */
+                state: string;
+                quality: {
+                    [key: string]: unknown;
+                };
+            };
+            stored: {
+                batch_id: string;
+            } | null;
+            /** @description analyst keys only: the clusters matched and the evidence (other operators included) */
+            detail?: {
+                matches: {
+                    clusterId: number;
+                    size: number;
+                    meanDistance: number;
+                    support: number;
+                    /** @description the clusterer would put this face in the cluster */
+                    joins: boolean;
+                    flagged: boolean;
+                    reasons: string[];
+                }[];
+                /** @description the cluster the face would join */
+                clusterId: number | null;
+                score: number;
+                evidence: {
+                    identities: number;
+                    connections: number;
+                    simCap: number;
+                };
+                /** @description time the worker spent on the check */
+                seconds: number;
+            };
+        };
+        ClusterListItem: {
+            id: number;
+            size: number;
+            reasons: string[];
+            evidence: {
+                [key: string]: unknown;
+            };
+            flagged: boolean;
+            /** @description highest block-candidate score of the cluster, 0 when not flagged */
+            score: number;
+            updatedAt: string;
+            operators: string[];
+            lsas: string[];
+            /** @description block candidates waiting for a decision */
+            pending: number;
+        };
+        ClusterMember: {
+            faceId: number;
+            recordId: number;
+            operator: string;
+            msisdn: string;
+            name: string;
+            fatherName: string | null;
+            dob: string | null;
+            idType: string;
+            idMasked: string;
+            lsa: string;
+            posAgentId: string;
+            activationDate: string;
+            meanDistance: number | null;
+            thumbnailUrl: string;
+            photoUrl: string;
+        };
+        ClusterCandidate: {
+            id: number;
+            msisdn: string;
+            operator: string;
+            status: string;
+            reasons: string[];
+            score: number;
+            decisionReason: string | null;
+            decidedAt: string | null;
+            decidedBy: string | null;
+            source: string;
+            reverification: string | null;
+        };
+        ClusterDetail: {
+            id: number;
+            size: number;
+            reasons: string[];
+            evidence: {
+                [key: string]: unknown;
+            };
+            flagged: boolean;
+            /** @description highest block-candidate score of the cluster, 0 when not flagged */
+            score: number;
+            updatedAt: string;
+            members: components["schemas"]["ClusterMember"][];
+            /** @description face distance between members i and j, in member order */
+            distances: (number | null)[][];
+            /** @description the embedder's same-person distance threshold */
+            threshold: number;
+            metric: string;
+            /** @description normalised name similarity, 0..1 */
+            nameSimilarity: number[][];
+            explanations: {
+                reason: string;
+                text: string;
+                /** @description score of the strongest finding behind this reason */
+                score?: number;
+                parts?: {
+                    /** @description face, conflict, context, connections, document or photo */
+                    part: string;
+                    /** @description 0..1 */
+                    value: number;
+                    text: string;
+                }[];
+            }[];
+            candidates: components["schemas"]["ClusterCandidate"][];
+        };
+        BlockCandidate: {
+            id: number;
+            clusterId: number | null;
+            recordId: number;
+            operator: string;
+            msisdn: string;
+            reasons: string[];
+            score: number;
+            status: string;
+            updatedAt: string;
+        };
+        Agent: {
+            operator: string;
+            posAgentId: string;
+            enrolments: number;
+            flaggedEnrolments: number;
+            /** @description share of enrolments in flagged clusters, 0..1 */
+            risk: number;
+        };
+        Export: {
+            id: number;
+            operator: string;
+            statuses: string[];
+            since: string | null;
+            full: boolean;
+            rowCount: number;
+            csvSha256: string;
+            jsonSha256: string;
+            createdBy: string;
+            createdAt: string;
+        };
+        Session: {
+            role: string;
+            operator: string | null;
+            /** @description send it back as x-csrf-token on every state-changing request */
+            csrfToken: string;
+            expiresAt: string;
+        };
+        Operator: {
+            id: number;
+            code: string;
+            name: string;
+            createdAt: string;
+        };
+        CreatedKey: {
+            id: number;
+            /** @description shown once; store it now */
+            key: string;
+            role: string;
+            operator: string | null;
+        };
+        ErasureOutcome: {
+            records: number;
+            faces: number;
+            /** @description clusters that lost a face (judged again by the cluster worker) */
+            clusters: number;
+            candidates: number;
+            /** @description photo files deleted (a photo another record still uses stays) */
+            photos: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -591,12 +836,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            id: number;
-                            code: string;
-                            name: string;
-                            createdAt: string;
-                        }[];
+                        items: components["schemas"]["Operator"][];
                     };
                 };
             };
@@ -685,12 +925,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: number;
-                        code: string;
-                        name: string;
-                        createdAt: string;
-                    };
+                    "application/json": components["schemas"]["Operator"];
                 };
             };
             /** @description Created */
@@ -699,12 +934,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: number;
-                        code: string;
-                        name: string;
-                        createdAt: string;
-                    };
+                    "application/json": components["schemas"]["Operator"];
                 };
             };
             /** @description The request is malformed: a parameter or body fails its schema (`invalid_request`), or a check of this route fails; `code` says which. */
@@ -811,13 +1041,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: number;
-                        /** @description shown once; store it now */
-                        key: string;
-                        role: string;
-                        operator: string | null;
-                    };
+                    "application/json": components["schemas"]["CreatedKey"];
                 };
             };
             /** @description The request is malformed: a parameter or body fails its schema (`invalid_request`), or a check of this route fails; `code` says which. */
@@ -1006,15 +1230,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        records: number;
-                        faces: number;
-                        /** @description clusters that lost a face (judged again by the cluster worker) */
-                        clusters: number;
-                        candidates: number;
-                        /** @description photo files deleted (a photo another record still uses stays) */
-                        photos: number;
-                    };
+                    "application/json": components["schemas"]["ErasureOutcome"];
                 };
             };
             /** @description The request is malformed: a parameter or body fails its schema (`invalid_request`), or a check of this route fails; `code` says which. */
@@ -1114,23 +1330,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            id: string;
-                            operator: string;
-                            source: string;
-                            state: "processing" | "completed";
-                            total_rows: number;
-                            accepted: number;
-                            rejected: number;
-                            /** @description records per state */
-                            counts: {
-                                [key: string]: number;
-                            };
-                            progress: number;
-                            created_at: string;
-                            updated_at: string;
-                            completed_at: string | null;
-                        }[];
+                        items: components["schemas"]["Batch"][];
                         next_cursor: string | null;
                     };
                 };
@@ -1232,25 +1432,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        batch_id: string;
-                        accepted: number;
-                        rejected: number;
-                        errors: {
-                            /** @description data row number; 1 is the first row after the header */
-                            row: number;
-                            field: string;
-                            code: string;
-                            message: string;
-                        }[];
-                        /** @description uploaded photos that no row names (ignored); absent when there are none */
-                        warnings?: {
-                            code: string;
-                            photo: string;
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["UploadResult"];
                 };
             };
             /** @description The request is malformed: a parameter or body fails its schema (`invalid_request`), or a check of this route fails; `code` says which. */
@@ -1348,23 +1530,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        operator: string;
-                        source: string;
-                        state: "processing" | "completed";
-                        total_rows: number;
-                        accepted: number;
-                        rejected: number;
-                        /** @description records per state */
-                        counts: {
-                            [key: string]: number;
-                        };
-                        progress: number;
-                        created_at: string;
-                        updated_at: string;
-                        completed_at: string | null;
-                    };
+                    "application/json": components["schemas"]["Batch"];
                 };
             };
             /** @description The request is malformed: a parameter or body fails its schema (`invalid_request`), or a check of this route fails; `code` says which. */
@@ -1449,27 +1615,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            id: number;
-                            rowNumber: number;
-                            msisdn: string;
-                            name: string;
-                            fatherName: string | null;
-                            dob: string | null;
-                            gender: string | null;
-                            idType: string;
-                            /** @description identity document with all but the last 4 characters masked */
-                            idMasked: string;
-                            address: string | null;
-                            lsa: string;
-                            posAgentId: string;
-                            activationDate: string;
-                            photoSha256: string;
-                            state: string;
-                            stateDetail: unknown;
-                            createdAt: string;
-                            updatedAt: string;
-                        }[];
+                        items: components["schemas"]["KycRecord"][];
                         next_cursor: string | null;
                     };
                 };
@@ -1552,13 +1698,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        errors: {
-                            /** @description data row number; 1 is the first row after the header */
-                            row: number;
-                            field: string;
-                            code: string;
-                            message: string;
-                        }[];
+                        errors: components["schemas"]["RowError"][];
                     };
                 };
             };
@@ -1654,22 +1794,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            id: number;
-                            size: number;
-                            reasons: string[];
-                            evidence: {
-                                [key: string]: unknown;
-                            };
-                            flagged: boolean;
-                            /** @description highest block-candidate score of the cluster, 0 when not flagged */
-                            score: number;
-                            updatedAt: string;
-                            operators: string[];
-                            lsas: string[];
-                            /** @description block candidates waiting for a decision */
-                            pending: number;
-                        }[];
+                        items: components["schemas"]["ClusterListItem"][];
                         /** @description clusters matching the filters, over all pages */
                         total: number;
                         next_cursor: string | null;
@@ -1753,68 +1878,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: number;
-                        size: number;
-                        reasons: string[];
-                        evidence: {
-                            [key: string]: unknown;
-                        };
-                        flagged: boolean;
-                        /** @description highest block-candidate score of the cluster, 0 when not flagged */
-                        score: number;
-                        updatedAt: string;
-                        members: {
-                            faceId: number;
-                            recordId: number;
-                            operator: string;
-                            msisdn: string;
-                            name: string;
-                            fatherName: string | null;
-                            dob: string | null;
-                            idType: string;
-                            idMasked: string;
-                            lsa: string;
-                            posAgentId: string;
-                            activationDate: string;
-                            meanDistance: number | null;
-                            thumbnailUrl: string;
-                            photoUrl: string;
-                        }[];
-                        /** @description face distance between members i and j, in member order */
-                        distances: (number | null)[][];
-                        /** @description the embedder's same-person distance threshold */
-                        threshold: number;
-                        metric: string;
-                        /** @description normalised name similarity, 0..1 */
-                        nameSimilarity: number[][];
-                        explanations: {
-                            reason: string;
-                            text: string;
-                            /** @description score of the strongest finding behind this reason */
-                            score?: number;
-                            parts?: {
-                                /** @description face, conflict, context, connections, document or photo */
-                                part: string;
-                                /** @description 0..1 */
-                                value: number;
-                                text: string;
-                            }[];
-                        }[];
-                        candidates: {
-                            id: number;
-                            msisdn: string;
-                            operator: string;
-                            status: string;
-                            reasons: string[];
-                            score: number;
-                            decisionReason: string | null;
-                            decidedAt: string | null;
-                            decidedBy: string | null;
-                            source: string;
-                            reverification: string | null;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ClusterDetail"];
                 };
             };
             /** @description The request is malformed: a parameter or body fails its schema (`invalid_request`), or a check of this route fails; `code` says which. */
@@ -1930,68 +1994,7 @@ export interface operations {
                     "application/json": {
                         /** @enum {string} */
                         status: "decided";
-                        cluster: {
-                            id: number;
-                            size: number;
-                            reasons: string[];
-                            evidence: {
-                                [key: string]: unknown;
-                            };
-                            flagged: boolean;
-                            /** @description highest block-candidate score of the cluster, 0 when not flagged */
-                            score: number;
-                            updatedAt: string;
-                            members: {
-                                faceId: number;
-                                recordId: number;
-                                operator: string;
-                                msisdn: string;
-                                name: string;
-                                fatherName: string | null;
-                                dob: string | null;
-                                idType: string;
-                                idMasked: string;
-                                lsa: string;
-                                posAgentId: string;
-                                activationDate: string;
-                                meanDistance: number | null;
-                                thumbnailUrl: string;
-                                photoUrl: string;
-                            }[];
-                            /** @description face distance between members i and j, in member order */
-                            distances: (number | null)[][];
-                            /** @description the embedder's same-person distance threshold */
-                            threshold: number;
-                            metric: string;
-                            /** @description normalised name similarity, 0..1 */
-                            nameSimilarity: number[][];
-                            explanations: {
-                                reason: string;
-                                text: string;
-                                /** @description score of the strongest finding behind this reason */
-                                score?: number;
-                                parts?: {
-                                    /** @description face, conflict, context, connections, document or photo */
-                                    part: string;
-                                    /** @description 0..1 */
-                                    value: number;
-                                    text: string;
-                                }[];
-                            }[];
-                            candidates: {
-                                id: number;
-                                msisdn: string;
-                                operator: string;
-                                status: string;
-                                reasons: string[];
-                                score: number;
-                                decisionReason: string | null;
-                                decidedAt: string | null;
-                                decidedBy: string | null;
-                                source: string;
-                                reverification: string | null;
-                            }[];
-                        };
+                        cluster: components["schemas"]["ClusterDetail"];
                     };
                 };
             };
@@ -2115,17 +2118,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            id: number;
-                            clusterId: number | null;
-                            recordId: number;
-                            operator: string;
-                            msisdn: string;
-                            reasons: string[];
-                            score: number;
-                            status: string;
-                            updatedAt: string;
-                        }[];
+                        items: components["schemas"]["BlockCandidate"][];
                         next_cursor: string | null;
                     };
                 };
@@ -2209,14 +2202,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            operator: string;
-                            posAgentId: string;
-                            enrolments: number;
-                            flaggedEnrolments: number;
-                            /** @description share of enrolments in flagged clusters, 0..1 */
-                            risk: number;
-                        }[];
+                        items: components["schemas"]["Agent"][];
                     };
                 };
             };
@@ -2586,53 +2572,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description refuse: the identity already holds its cap of connections; review: another rule fires (a person must look); allow: none does */
-                        decision: "allow" | "review" | "refuse";
-                        /** @description rules that would fire if the connection were activated */
-                        reasons: string[];
-                        counts: {
-                            /** @description this subscriber's connections across all operators, with this one */
-                            connections: number;
-                            /** @description names and documents the subscriber goes by */
-                            identities: number;
-                            /** @description connections allowed in the LSA (0 when the cap rule does not apply) */
-                            simCap: number;
-                        };
-                        face: {
-                            /** @description face_ready, or why the photo has no usable face */
-                            state: string;
-                            quality: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        stored: {
-                            batch_id: string;
-                        } | null;
-                        /** @description analyst keys only: the clusters matched and the evidence (other operators included) */
-                        detail?: {
-                            matches: {
-                                clusterId: number;
-                                size: number;
-                                meanDistance: number;
-                                support: number;
-                                /** @description the clusterer would put this face in the cluster */
-                                joins: boolean;
-                                flagged: boolean;
-                                reasons: string[];
-                            }[];
-                            /** @description the cluster the face would join */
-                            clusterId: number | null;
-                            score: number;
-                            evidence: {
-                                identities: number;
-                                connections: number;
-                                simCap: number;
-                            };
-                            /** @description time the worker spent on the check */
-                            seconds: number;
-                        };
-                    };
+                    "application/json": components["schemas"]["CheckResult"];
                 };
             };
             /** @description The request is malformed: a parameter or body fails its schema (`invalid_request`), or a check of this route fails; `code` says which. */
@@ -2728,13 +2668,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        role: string;
-                        operator: string | null;
-                        /** @description send it back as x-csrf-token on every state-changing request */
-                        csrfToken: string;
-                        expiresAt: string;
-                    };
+                    "application/json": components["schemas"]["Session"];
                 };
             };
             /** @description The request is malformed: a parameter or body fails its schema (`invalid_request`), or a check of this route fails; `code` says which. */
@@ -2818,13 +2752,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        role: string;
-                        operator: string | null;
-                        /** @description send it back as x-csrf-token on every state-changing request */
-                        csrfToken: string;
-                        expiresAt: string;
-                    };
+                    "application/json": components["schemas"]["Session"];
                 };
             };
             /** @description The request is malformed: a parameter or body fails its schema (`invalid_request`), or a check of this route fails; `code` says which. */
@@ -3002,18 +2930,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: {
-                            id: number;
-                            operator: string;
-                            statuses: string[];
-                            since: string | null;
-                            full: boolean;
-                            rowCount: number;
-                            csvSha256: string;
-                            jsonSha256: string;
-                            createdBy: string;
-                            createdAt: string;
-                        }[];
+                        items: components["schemas"]["Export"][];
                     };
                 };
             };
@@ -3109,18 +3026,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: number;
-                        operator: string;
-                        statuses: string[];
-                        since: string | null;
-                        full: boolean;
-                        rowCount: number;
-                        csvSha256: string;
-                        jsonSha256: string;
-                        createdBy: string;
-                        createdAt: string;
-                    };
+                    "application/json": components["schemas"]["Export"];
                 };
             };
             /** @description The request is malformed: a parameter or body fails its schema (`invalid_request`), or a check of this route fails; `code` says which. */

@@ -67,6 +67,11 @@ const REASON_PHRASES: Record<number, string> = {
 /** A declared answer with a description (OpenAPI requires one; @fastify/swagger would write "Default Response"). */
 function described(status: number, schema: unknown): unknown {
   const own = schema as JsonSchema;
+  if (typeof own.$ref === 'string') {
+    // A named schema: a reference cannot carry the description, so the answer is written out in full.
+    const description = REASON_PHRASES[status] ?? 'The answer.';
+    return { description, content: { 'application/json': { schema: own } } };
+  }
   if (typeof own.description === 'string' || REASON_PHRASES[status] === undefined) return schema;
   return { ...own, 'x-response-description': REASON_PHRASES[status] };
 }
@@ -100,6 +105,42 @@ function methodsOf(route: RouteOptions): string[] {
 }
 
 /**
+ * The schema with every named part (one with an `$id`, registered with `app.addSchema`) replaced by a reference
+ * to it, so the document lists it once under `components.schemas` and generated clients name its type. Fastify
+ * itself keeps the inline copies: this changes only the document.
+ */
+function byReference(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(byReference);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const own = schema as JsonSchema;
+  if (typeof own.$id === 'string') return { $ref: own.$id };
+  return Object.fromEntries(Object.entries(own).map(([key, value]) => [key, byReference(value)]));
+}
+
+/**
+ * Named schemas nested in other named schemas (a cluster's members in `ClusterDetail`) come out of
+ * @fastify/swagger written in full; this replaces each such copy with a reference to its component. A copy is
+ * found by its converted form, which the same conversion made from the same schema object.
+ */
+function referNestedComponents<D extends object>(document: D): D {
+  const components = (document as { components?: { schemas?: Record<string, unknown> } }).components?.schemas ?? {};
+  const nameOf = new Map(Object.entries(components).map(([name, schema]) => [JSON.stringify(schema), name]));
+  const refer = (node: unknown): unknown => {
+    if (typeof node !== 'object' || node === null) return node;
+    const name = nameOf.get(JSON.stringify(node));
+    if (name !== undefined) return { $ref: `#/components/schemas/${name}` };
+    if (Array.isArray(node)) return node.map(refer);
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, refer(value)]));
+  };
+  for (const [name, schema] of Object.entries(components)) {
+    components[name] = Object.fromEntries(
+      Object.entries(schema as JsonSchema).map(([key, value]) => [key, refer(value)]),
+    );
+  }
+  return document;
+}
+
+/**
  * A route's schema as the OpenAPI document shows it, derived from what the route declares: who may call it
  * (`config.roles` becomes the security requirement, `x-simsift-roles` and a sentence of the description), the
  * errors the auth hook and the body parser add, problem bodies as `application/problem+json`, and the
@@ -121,7 +162,7 @@ function documentRoute(route: RouteOptions, schema: FastifySchema | undefined): 
   for (const status of [...statuses].sort((a, b) => a - b)) {
     const own = declared[String(status)];
     response[String(status)] =
-      own === undefined || isProblemRef(own) ? problemResponse(status) : described(status, own);
+      own === undefined || isProblemRef(own) ? problemResponse(status) : described(status, byReference(own));
   }
 
   const description = [
@@ -194,6 +235,8 @@ export async function registerOpenApi(
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
     transform: ({ schema, url, route }) => ({ schema: documentRoute(route, schema), url }),
+    // Registered with `openapi` options, so the document is always an OpenAPI 3 one.
+    transformObject: (document) => referNestedComponents('openapiObject' in document ? document.openapiObject : {}),
   });
   // The document is built either way (tests and the API types generator read it); its pages only when configured.
   if (exposeDocs) await app.register(fastifySwaggerUi, { routePrefix: '/docs' });

@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 
 /** RFC 9457 problem details with simsift's stable `code`. */
 export const ProblemSchema = Type.Object(
@@ -35,7 +35,7 @@ export const RowErrorSchema = Type.Object(
     code: Type.String(),
     message: Type.String(),
   },
-  { additionalProperties: false },
+  { $id: 'RowError', additionalProperties: false },
 );
 
 /** A flag reason, as the rules name it. */
@@ -54,4 +54,9 @@ export const BinarySchema = Type.String({ format: 'binary' });
 /** A 200 answer whose body is a file in one of `types` (documentation: a streamed file is never serialised). */
 export function fileResponse(description: string, types: readonly string[]) {
   return { description, content: Object.fromEntries(types.map((type) => [type, { schema: BinarySchema }])) };
+}
+
+/** One page of a list read with a cursor: the items, and the cursor of the next page (null on the last). */
+export function pageOf<T extends TSchema>(item: T) {
+  return Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 }

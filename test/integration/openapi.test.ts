@@ -169,6 +169,23 @@ describe('the OpenAPI document', () => {
     expect(doc.components.schemas.Problem).toBeDefined();
   });
 
+  it('names the resources once under components and refers to them, also from inside other components', () => {
+    const refTo = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    const json = (name: string, status = '200') => operation(name).responses[status]!.content!['application/json']!;
+    expect(json('GET /v1/batches/{id}').schema).toEqual(refTo('Batch'));
+    expect(json('GET /v1/batches').schema!.properties!.items!.items).toEqual(refTo('Batch'));
+    expect(json('POST /v1/batches', '202').schema).toEqual(refTo('UploadResult'));
+    expect(json('GET /v1/clusters/{id}').schema).toEqual(refTo('ClusterDetail'));
+    const detail = doc.components.schemas.ClusterDetail as { properties: Record<string, { items?: unknown }> };
+    expect(detail.properties.members!.items).toEqual(refTo('ClusterMember'));
+    expect(detail.properties.candidates!.items).toEqual(refTo('ClusterCandidate'));
+    // The document holds no second copy of a named schema.
+    const text = JSON.stringify(doc.paths) + JSON.stringify(doc.components.schemas);
+    for (const [name, schema] of Object.entries(doc.components.schemas)) {
+      expect(text.split(JSON.stringify(schema)).length - 1, name).toBe(1);
+    }
+  });
+
   it('makes query parameters with a server default optional', () => {
     const limit = operation('GET /v1/clusters').parameters!.find((parameter) => parameter.name === 'limit');
     expect(limit).toMatchObject({ in: 'query', required: false });

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 
 export const OperatorSchema = Type.Object(
   { id: Type.Integer(), code: Type.String(), name: Type.String(), createdAt: Type.String() },
-  { additionalProperties: false },
+  { $id: 'Operator', additionalProperties: false },
 );
 
 export const CreateOperatorBodySchema = Type.Object(
@@ -34,7 +34,7 @@ export const CreatedKeySchema = Type.Object(
     role: Type.String(),
     operator: Type.Union([Type.String(), Type.Null()]),
   },
-  { additionalProperties: false },
+  { $id: 'CreatedKey', additionalProperties: false },
 );
 
 export const KeyParamsSchema = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
@@ -56,5 +56,5 @@ export const ErasureOutcomeSchema = Type.Object(
     candidates: Type.Integer(),
     photos: Type.Integer({ description: 'photo files deleted (a photo another record still uses stays)' }),
   },
-  { additionalProperties: false },
+  { $id: 'ErasureOutcome', additionalProperties: false },
 );

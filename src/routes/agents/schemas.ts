@@ -8,17 +8,18 @@ export const AgentQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A point-of-sale agent with the share of its enrolments in flagged clusters. */
+export const AgentSchema = Type.Object(
+  {
+    operator: Type.String(),
+    posAgentId: Type.String(),
+    enrolments: Type.Integer(),
+    flaggedEnrolments: Type.Integer(),
+    risk: Type.Number({ description: 'share of enrolments in flagged clusters, 0..1' }),
+  },
+  { $id: 'Agent', additionalProperties: false },
+);
+
 export const AgentListSchema = Type.Object({
-  items: Type.Array(
-    Type.Object(
-      {
-        operator: Type.String(),
-        posAgentId: Type.String(),
-        enrolments: Type.Integer(),
-        flaggedEnrolments: Type.Integer(),
-        risk: Type.Number({ description: 'share of enrolments in flagged clusters, 0..1' }),
-      },
-      { additionalProperties: false },
-    ),
-  ),
+  items: Type.Array(AgentSchema),
 });

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { RECORD_STATES } from '../../services/record-states.js';
-import { BinarySchema, RowErrorSchema } from '../common.schemas.js';
+import { BinarySchema, pageOf, RowErrorSchema } from '../common.schemas.js';
 
 export const UploadQuerySchema = Type.Object(
   {
@@ -56,7 +56,7 @@ export const UploadResultSchema = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false },
+  { $id: 'UploadResult', additionalProperties: false },
 );
 
 export const BatchParamsSchema = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -76,7 +76,7 @@ export const BatchSchema = Type.Object(
     updated_at: Type.String(),
     completed_at: Type.Union([Type.String(), Type.Null()]),
   },
-  { additionalProperties: false },
+  { $id: 'Batch', additionalProperties: false },
 );
 
 export const BatchListQuerySchema = Type.Object(
@@ -87,10 +87,7 @@ export const BatchListQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const BatchListSchema = Type.Object({
-  items: Type.Array(BatchSchema),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-});
+export const BatchListSchema = pageOf(BatchSchema);
 
 export const RecordListQuerySchema = Type.Object(
   {
@@ -124,12 +121,9 @@ export const KycRecordSchema = Type.Object(
     createdAt: Type.String(),
     updatedAt: Type.String(),
   },
-  { additionalProperties: false },
+  { $id: 'KycRecord', additionalProperties: false },
 );
 
-export const RecordListSchema = Type.Object({
-  items: Type.Array(KycRecordSchema),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-});
+export const RecordListSchema = pageOf(KycRecordSchema);
 
 export const BatchErrorsSchema = Type.Object({ errors: Type.Array(RowErrorSchema) });

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { ReasonSchema } from '../common.schemas.js';
+import { pageOf, ReasonSchema } from '../common.schemas.js';
 
 export const BlockCandidateQuerySchema = Type.Object(
   {
@@ -11,22 +11,20 @@ export const BlockCandidateQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const BlockCandidateListSchema = Type.Object({
-  items: Type.Array(
-    Type.Object(
-      {
-        id: Type.Integer(),
-        clusterId: Type.Union([Type.Integer(), Type.Null()]),
-        recordId: Type.Integer(),
-        operator: Type.String(),
-        msisdn: Type.String(),
-        reasons: Type.Array(Type.String()),
-        score: Type.Number(),
-        status: Type.String(),
-        updatedAt: Type.String(),
-      },
-      { additionalProperties: false },
-    ),
-  ),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-});
+/** A number the rules flagged, with its review status. */
+export const BlockCandidateSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    clusterId: Type.Union([Type.Integer(), Type.Null()]),
+    recordId: Type.Integer(),
+    operator: Type.String(),
+    msisdn: Type.String(),
+    reasons: Type.Array(Type.String()),
+    score: Type.Number(),
+    status: Type.String(),
+    updatedAt: Type.String(),
+  },
+  { $id: 'BlockCandidate', additionalProperties: false },
+);
+
+export const BlockCandidateListSchema = pageOf(BlockCandidateSchema);

@@ -81,5 +81,5 @@ export const CheckResultSchema = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false },
+  { $id: 'CheckResult', additionalProperties: false },
 );

@@ -25,7 +25,7 @@ export const ClusterListQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-const CandidateSchema = Type.Object(
+export const ClusterCandidateSchema = Type.Object(
   {
     id: Type.Integer(),
     msisdn: Type.String(),
@@ -39,7 +39,7 @@ const CandidateSchema = Type.Object(
     source: Type.String(),
     reverification: Type.Union([Type.String(), Type.Null()]),
   },
-  { additionalProperties: false },
+  { $id: 'ClusterCandidate', additionalProperties: false },
 );
 
 const ClusterSummarySchema = {
@@ -52,18 +52,41 @@ const ClusterSummarySchema = {
   updatedAt: Type.String(),
 };
 
+/** A cluster as the review queue lists it. */
+export const ClusterListItemSchema = Type.Object(
+  {
+    ...ClusterSummarySchema,
+    operators: Type.Array(Type.String()),
+    lsas: Type.Array(Type.String()),
+    pending: Type.Integer({ description: 'block candidates waiting for a decision' }),
+  },
+  { $id: 'ClusterListItem', additionalProperties: false },
+);
+
+/** One face of a cluster with the record it came from. */
+export const ClusterMemberSchema = Type.Object(
+  {
+    faceId: Type.Integer(),
+    recordId: Type.Integer(),
+    operator: Type.String(),
+    msisdn: Type.String(),
+    name: Type.String(),
+    fatherName: Type.Union([Type.String(), Type.Null()]),
+    dob: Type.Union([Type.String(), Type.Null()]),
+    idType: Type.String(),
+    idMasked: Type.String(),
+    lsa: Type.String(),
+    posAgentId: Type.String(),
+    activationDate: Type.String(),
+    meanDistance: Type.Union([Type.Number(), Type.Null()]),
+    thumbnailUrl: Type.String(),
+    photoUrl: Type.String(),
+  },
+  { $id: 'ClusterMember', additionalProperties: false },
+);
+
 export const ClusterListSchema = Type.Object({
-  items: Type.Array(
-    Type.Object(
-      {
-        ...ClusterSummarySchema,
-        operators: Type.Array(Type.String()),
-        lsas: Type.Array(Type.String()),
-        pending: Type.Integer({ description: 'block candidates waiting for a decision' }),
-      },
-      { additionalProperties: false },
-    ),
-  ),
+  items: Type.Array(ClusterListItemSchema),
   total: Type.Integer({ description: 'clusters matching the filters, over all pages' }),
   next_cursor: Type.Union([Type.String(), Type.Null()]),
 });
@@ -71,28 +94,7 @@ export const ClusterListSchema = Type.Object({
 export const ClusterDetailSchema = Type.Object(
   {
     ...ClusterSummarySchema,
-    members: Type.Array(
-      Type.Object(
-        {
-          faceId: Type.Integer(),
-          recordId: Type.Integer(),
-          operator: Type.String(),
-          msisdn: Type.String(),
-          name: Type.String(),
-          fatherName: Type.Union([Type.String(), Type.Null()]),
-          dob: Type.Union([Type.String(), Type.Null()]),
-          idType: Type.String(),
-          idMasked: Type.String(),
-          lsa: Type.String(),
-          posAgentId: Type.String(),
-          activationDate: Type.String(),
-          meanDistance: Type.Union([Type.Number(), Type.Null()]),
-          thumbnailUrl: Type.String(),
-          photoUrl: Type.String(),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    members: Type.Array(ClusterMemberSchema),
     distances: Type.Array(Type.Array(Type.Union([Type.Number(), Type.Null()])), {
       description: 'face distance between members i and j, in member order',
     }),
@@ -115,7 +117,7 @@ export const ClusterDetailSchema = Type.Object(
         ),
       }),
     ),
-    candidates: Type.Array(CandidateSchema),
+    candidates: Type.Array(ClusterCandidateSchema),
   },
-  { additionalProperties: false },
+  { $id: 'ClusterDetail', additionalProperties: false },
 );

@@ -3,38 +3,7 @@ import { Type } from 'typebox';
 import type { Container } from '../../container.js';
 import { principalOf } from '../../plugins/auth.js';
 import { fileResponse, problemResponses } from '../common.schemas.js';
-
-const ExportSchema = Type.Object(
-  {
-    id: Type.Integer(),
-    operator: Type.String(),
-    statuses: Type.Array(Type.String()),
-    since: Type.Union([Type.String(), Type.Null()]),
-    full: Type.Boolean(),
-    rowCount: Type.Integer(),
-    csvSha256: Type.String(),
-    jsonSha256: Type.String(),
-    createdBy: Type.String(),
-    createdAt: Type.String(),
-  },
-  { additionalProperties: false },
-);
-
-const ReverificationSchema = Type.Object(
-  {
-    items: Type.Array(
-      Type.Object(
-        {
-          msisdn: Type.String({ pattern: '^\\+91[6-9][0-9]{9}$' }),
-          outcome: Type.Union(['reverified', 'disconnected', 'kept'].map((o) => Type.Literal(o))),
-        },
-        { additionalProperties: false },
-      ),
-      { minItems: 1, maxItems: 10_000 },
-    ),
-  },
-  { additionalProperties: false },
-);
+import { ExportSchema, ReverificationSchema } from './schemas.js';
 
 export const exportRoutes: FastifyPluginAsyncTypebox<{ container: Container }> = async (app, { container }) => {
   app.post(

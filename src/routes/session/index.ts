@@ -6,16 +6,7 @@ import { principalOf, sessionCookieName } from '../../plugins/auth.js';
 import { AppError } from '../../services/errors.js';
 import type { Session } from '../../services/auth.service.js';
 import { problemResponses } from '../common.schemas.js';
-
-const SessionSchema = Type.Object(
-  {
-    role: Type.String(),
-    operator: Type.Union([Type.String(), Type.Null()]),
-    csrfToken: Type.String({ description: 'send it back as x-csrf-token on every state-changing request' }),
-    expiresAt: Type.String(),
-  },
-  { additionalProperties: false },
-);
+import { SessionSchema } from './schemas.js';
 
 const view = (session: Session) => ({
   role: session.principal.role,
