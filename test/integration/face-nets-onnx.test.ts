@@ -44,7 +44,11 @@ const largestDifference = (a: ArrayLike<number>, b: ArrayLike<number>) =>
 
 describe('face-api nets on onnxruntime', () => {
   it('run on onnxruntime once their check against tfjs passes', () => {
-    expect(onnx.netRuntimes).toEqual({ landmarks: { runtime: 'onnxruntime' }, descriptor: { runtime: 'onnxruntime' } });
+    expect(onnx.netRuntimes).toEqual({
+      detector: { runtime: 'onnxruntime' },
+      landmarks: { runtime: 'onnxruntime' },
+      descriptor: { runtime: 'onnxruntime' },
+    });
     expect(tensorflow.netRuntimes.landmarks.runtime).toBe('tensorflow');
     expect(tensorflow.netRuntimes.descriptor?.runtime).toBe('tensorflow');
   });

@@ -18,6 +18,7 @@ import {
   type ConvertedNet,
   type NetRuntime,
 } from './converted-nets.js';
+import { BlazeFaceDetector, type BlazeFaceSettings, type HumanBlazeFaceModel } from './blazeface-detector.js';
 import { OnnxEmbedder } from './onnx-embedder.repository.js';
 import { unitLength } from '../../services/face-distance.js';
 import { loadTensorflow, type FaceApiModule, type TfBackend, type TfModule } from './tensorflow.js';
@@ -82,8 +83,8 @@ export interface FaceEngineOptions {
   /** The model manifest to use instead of models/manifest.json (tests, and `simsift calibrate` on a copy). */
   manifest?: ModelManifest;
   /**
-   * Where face-api's landmark and descriptor nets run: onnxruntime by default (each where it loads and matches
-   * tfjs), tensorflow to compare against the reference.
+   * Where BlazeFace's net and face-api's landmark and descriptor nets run: onnxruntime by default (each where it
+   * loads and matches tfjs), tensorflow to compare against the reference.
    */
   netRuntime?: NetRuntime['runtime'];
 }
@@ -97,6 +98,8 @@ interface HumanFace {
 interface HumanInstance {
   load(): Promise<void>;
   detect(input: Tf.Tensor): Promise<{ face: HumanFace[]; error?: string | null }>;
+  /** Loaded models by name (human 3.x); the BlazeFace converter reads its detector from here. */
+  models?: { models?: { blazeface?: HumanBlazeFaceModel | null } };
 }
 type HumanConstructor = new (config: Record<string, unknown>) => HumanInstance;
 
@@ -110,6 +113,7 @@ export class FaceEngine {
     private readonly tf: TfModule,
     private readonly faceapi: FaceApiModule,
     private readonly detector: HumanInstance,
+    private readonly blazeFace: { detector: BlazeFaceDetector | null; runtime: NetRuntime },
     private readonly describer: HumanInstance | null,
     private readonly onnx: OnnxEmbedder | null,
     private readonly nets: { landmarks: ConvertedNet; descriptor: ConvertedNet | null },
@@ -142,14 +146,35 @@ export class FaceEngine {
 
     const { Human } = require(humanBuild) as { Human: HumanConstructor };
     const humanModels = `file://${path.join(packageDir('@vladmandic/human'), 'models')}/`;
-    const detector = new Human(humanConfig(backend, humanModels, { describe: false }));
+    const detectorConfig = humanConfig(backend, humanModels, { describe: false });
+    const detector = new Human(detectorConfig);
     await detector.load();
+    const blazeFace =
+      options.netRuntime === 'tensorflow'
+        ? { detector: null, runtime: { runtime: 'tensorflow' as const, reason: 'requested' } }
+        : await BlazeFaceDetector.create(
+            tf,
+            detector.models?.models?.blazeface ?? undefined,
+            path.join(packageDir('@vladmandic/human'), 'models'),
+            detectorConfig.face.detector,
+          );
     let describer: HumanInstance | null = null;
     if (options.embedder === 'faceres') {
       describer = new Human(humanConfig(backend, humanModels, { describe: true }));
       await describer.load();
     }
-    return new FaceEngine(tf, faceapi, detector, describer, onnx, nets, backend, simd, embedderInfo(embedderEntry));
+    return new FaceEngine(
+      tf,
+      faceapi,
+      detector,
+      blazeFace,
+      describer,
+      onnx,
+      nets,
+      backend,
+      simd,
+      embedderInfo(embedderEntry),
+    );
   }
 
   /**
@@ -167,9 +192,13 @@ export class FaceEngine {
     });
   }
 
-  /** Where face-api's landmark net and (for face_recognition) descriptor net run. */
-  get netRuntimes(): { landmarks: NetRuntime; descriptor: NetRuntime | null } {
-    return { landmarks: this.nets.landmarks.runtime, descriptor: this.nets.descriptor?.runtime ?? null };
+  /** Where BlazeFace's net, face-api's landmark net and (for face_recognition) its descriptor net run. */
+  get netRuntimes(): { detector: NetRuntime; landmarks: NetRuntime; descriptor: NetRuntime | null } {
+    return {
+      detector: this.blazeFace.runtime,
+      landmarks: this.nets.landmarks.runtime,
+      descriptor: this.nets.descriptor?.runtime ?? null,
+    };
   }
 
   /** Live tensors: flat across photos when nothing leaks. */
@@ -179,7 +208,7 @@ export class FaceEngine {
 
   /** Runs `work` with the photo loaded as a tensor; every tensor made meanwhile is released afterwards. */
   async withImage<T>(image: RgbImage, work: (image: EngineImage) => Promise<T>): Promise<T> {
-    const { tf, faceapi, detector, describer, onnx, nets, embedder } = this;
+    const { tf, faceapi, detector, blazeFace, describer, onnx, nets, embedder } = this;
     tf.engine().startScope();
     try {
       const tensor = tf.tensor3d(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length), [
@@ -193,11 +222,13 @@ export class FaceEngine {
         width: image.width,
         height: image.height,
         async detectBlazeFace(minScore) {
-          const result = await detector.detect(tensor);
-          return result.face
-            .map((face) => ({
+          const found = blazeFace.detector
+            ? await blazeFace.detector.detect(tensor)
+            : (await detector.detect(tensor)).face;
+          return found
+            .map((face: { box: [number, number, number, number]; boxScore?: number; score?: number }) => ({
               box: { x: face.box[0], y: face.box[1], width: face.box[2], height: face.box[3] },
-              score: face.boxScore ?? face.score,
+              score: face.boxScore ?? face.score ?? 0,
               detector: 'blazeface' as const,
             }))
             .filter((face) => face.score >= minScore && face.box.width > 0 && face.box.height > 0);
@@ -298,7 +329,13 @@ function embedderInfo(entry: ModelEntry): EmbedderInfo {
 }
 
 /** Human settings for still photos: no frame caching (it would reuse results across photos), no warm-up. */
-function humanConfig(backend: TfBackend, modelBasePath: string, { describe }: { describe: boolean }) {
+function humanConfig(
+  backend: TfBackend,
+  modelBasePath: string,
+  { describe }: { describe: boolean },
+): Record<string, unknown> & {
+  face: Record<string, unknown> & { detector: BlazeFaceSettings & Record<string, unknown> };
+} {
   const off = { enabled: false };
   return {
     backend: backend === 'tensorflow' ? 'tensorflow' : backend,
@@ -315,6 +352,9 @@ function humanConfig(backend: TfBackend, modelBasePath: string, { describe }: { 
         rotation: describe,
         maxDetected: describe ? 1 : 20,
         minConfidence: 0.2,
+        // human's defaults, spelled out: the converted detector (blazeface-detector.ts) applies them too.
+        iouThreshold: 0.1,
+        minSize: 0,
         // The describer needs the face crop tensor; the detector alone does not.
         return: describe,
         scale: describe ? 1.4 : 1,
