@@ -19,6 +19,7 @@ import {
   type NetRuntime,
 } from './converted-nets.js';
 import { BlazeFaceDetector, type BlazeFaceSettings, type HumanBlazeFaceModel } from './blazeface-detector.js';
+import { cropFaceTensor, type FaceRegion } from './face-crop.js';
 import { OnnxEmbedder } from './onnx-embedder.repository.js';
 import { unitLength } from '../../services/face-distance.js';
 import { loadTensorflow, type FaceApiModule, type TfBackend, type TfModule } from './tensorflow.js';
@@ -206,18 +207,30 @@ export class FaceEngine {
     return this.tf.memory().numTensors;
   }
 
+  private pixelScratch = new Int32Array(0);
+
+  /**
+   * The photo's bytes as int32 in a buffer kept across photos. tfjs would convert the bytes into a new Int32Array
+   * of its own (4 bytes a subpixel: 3-13 MB a photo, up to three times a photo with the padded retry), and the
+   * wasm backend copies the values into its heap at once and keeps no reference: the garbage of those arrays cost
+   * about a fifth of a worker's CPU in GC.
+   */
+  private int32Pixels(bytes: Buffer): Int32Array {
+    if (this.pixelScratch.length < bytes.length) this.pixelScratch = new Int32Array(bytes.length);
+    const pixels = this.pixelScratch.subarray(0, bytes.length);
+    pixels.set(bytes);
+    return pixels;
+  }
+
   /** Runs `work` with the photo loaded as a tensor; every tensor made meanwhile is released afterwards. */
   async withImage<T>(image: RgbImage, work: (image: EngineImage) => Promise<T>): Promise<T> {
     const { tf, faceapi, detector, blazeFace, describer, onnx, nets, embedder } = this;
     tf.engine().startScope();
     try {
-      const tensor = tf.tensor3d(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length), [
-        image.height,
-        image.width,
-        3,
-      ]);
+      const tensor = tf.tensor3d(this.int32Pixels(image.data), [image.height, image.width, 3], 'int32');
       // face-api's bundled tfjs types differ from @tensorflow/tfjs's; the runtime objects are the same.
       const faceApiTensor = tensor as unknown as Parameters<FaceApiModule['extractFaceTensors']>[0];
+      const faceTensor = (region: FaceRegion) => cropFaceTensor(tf, image, region);
       const engineImage: EngineImage = {
         width: image.width,
         height: image.height,
@@ -248,18 +261,16 @@ export class FaceEngine {
           // BlazeFace's raw square box, as is: measured on the dev set, reshaping it towards SSD's narrower box
           // (0.75-0.85 of the width) lowered TAR at FAR 1e-3 from 0.815 to 0.78-0.80.
           const box = detected.box;
-          const [face] = await faceapi.extractFaceTensors(faceApiTensor, [
-            new faceapi.Rect(box.x, box.y, box.width, box.height),
-          ]);
+          const face = faceTensor(new faceapi.Rect(box.x, box.y, box.width, box.height));
           const network = faceapi.nets.faceLandmark68Net;
           if (!nets.landmarks.session) {
-            const result = await network.detectLandmarks(face!);
+            const result = await network.detectLandmarks(face);
             const landmarks = Array.isArray(result) ? result[0]! : result;
             return landmarks.shiftBy(box.x, box.y).positions.map((p) => ({ x: p.x, y: p.y }));
           }
           // As detectLandmarks does it, with the net on onnxruntime: face-api's postProcess maps the raw output
           // from the padded square chip to the face crop (relative), which then scales to the crop's pixels.
-          const chip = await faceapi.toNetInput(face!);
+          const chip = await faceapi.toNetInput(face);
           const raw = await runConverted(tf, nets.landmarks, chip);
           const width = chip.getInputWidth(0);
           const height = chip.getInputHeight(0);
@@ -282,12 +293,12 @@ export class FaceEngine {
             // dlib-style alignment, not face-api's default (the landmarks' bounding box padded by 0.2). On the dev set
             // (`simsift eval`) the default gave TAR at FAR 1e-3 0.75 against 0.81 for this one.
             const aligned = landmarks.align(null, { useDlibAlignment: true });
-            const [alignedFace] = await faceapi.extractFaceTensors(faceApiTensor, [aligned]);
+            const alignedFace = faceTensor(aligned);
             // The face and its mirror image in one batch, averaged, then scaled to unit length. On faces-dev (518
             // photos) TAR at FAR 1e-4 went 0.811 -> 0.854 (mirror) -> 0.878 (and unit length); a similarity-rotated
             // chip instead of this box did worse (0.853 with both).
             const mirrored = tf.reverse(alignedFace as unknown as Tensor3D, 1) as unknown as typeof alignedFace;
-            const chips = await faceapi.toNetInput([alignedFace!, mirrored] as never);
+            const chips = await faceapi.toNetInput([alignedFace, mirrored] as never);
             const both = nets.descriptor?.session
               ? await runConverted(tf, nets.descriptor, chips)
               : ((await faceapi.nets.faceRecognitionNet.forwardInput(chips).data()) as Float32Array);
