@@ -11,7 +11,7 @@
  * times come from the completed jobs' return values; worker RSS is read from /proc every second.
  *
  * Then face-api's own pipeline as it ships (SSD, 68 landmarks, descriptor, all on tfjs) runs over the first
- * `--reference-count` photos of the same rows (default: all, at most 1,000; 0 skips it) in as many processes, and
+ * `--reference-count` photos of the same rows (default: all, at most 300; 0 skips it) in as many processes, and
  * `vs_reference` gives the ratios of the two: on a machine shared with other work they vary far less than the
  * rates themselves.
  *
@@ -74,7 +74,7 @@ interface Options {
 }
 
 /** Photos the face-api reference runs on by default, at most (it is several times slower than the workers). */
-const REFERENCE_MAX_PHOTOS = 1_000;
+const REFERENCE_MAX_PHOTOS = 300;
 
 export interface Quantiles {
   p50: number;
