@@ -8,18 +8,14 @@
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlazeFaceDetector } from '../../src/repositories/face-engine/blazeface-detector.js';
-import {
-  FaceEngine,
-  type DetectedFace,
-  type RgbImage,
-} from '../../src/repositories/face-engine/face-engine.repository.js';
+import type { DetectedFace, FaceEngine, RgbImage } from '../../src/repositories/face-engine/face-engine.repository.js';
 import { packageDir } from '../../src/repositories/face-engine/model-manifest.js';
 import { loadTensorflow } from '../../src/repositories/face-engine/tensorflow.js';
 import { ImageRepository } from '../../src/repositories/image.repository.js';
 import { ALL_SAMPLE_FACES, portrait } from '../../src/demo/sample-portraits.js';
+import { onnxAndTensorflowEngines, rgbPixels } from '../helpers/face-engines.js';
 import { samplePhoto } from '../helpers/photos.js';
 
 let onnx: FaceEngine;
@@ -27,23 +23,13 @@ let tensorflow: FaceEngine;
 let scratch: string;
 
 beforeAll(async () => {
-  onnx = await FaceEngine.create({ embedder: 'face_recognition', allowCpuBackend: false });
-  tensorflow = await FaceEngine.create({
-    embedder: 'face_recognition',
-    allowCpuBackend: false,
-    netRuntime: 'tensorflow',
-  });
+  ({ onnx, tensorflow } = await onnxAndTensorflowEngines());
   scratch = await mkdtemp(path.join(os.tmpdir(), 'simsift-blazeface-'));
 }, 120_000);
 
 afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
-
-async function rgb(bytes: Buffer): Promise<RgbImage> {
-  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
 
 const detect = (engine: FaceEngine, image: RgbImage): Promise<DetectedFace[]> =>
   engine.withImage(image, (img) => img.detectBlazeFace(0.2));
@@ -69,7 +55,7 @@ describe('BlazeFace on onnxruntime', () => {
   it("finds human's faces in the face-api sample group photos", async () => {
     let faces = 0;
     for (const sample of [1, 2, 3, 4, 5, 6]) {
-      const image = await rgb(await samplePhoto(sample));
+      const image = await rgbPixels(await samplePhoto(sample));
       const expected = await detect(tensorflow, image);
       expectSameFaces(await detect(onnx, image), expected);
       faces += expected.length;
