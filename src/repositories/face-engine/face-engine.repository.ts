@@ -18,8 +18,9 @@ import {
   type ConvertedNet,
   type NetRuntime,
 } from './converted-nets.js';
-import { BlazeFaceDetector, type BlazeFaceSettings, type HumanBlazeFaceModel } from './blazeface-detector.js';
-import { cropFaceTensor, type FaceRegion } from './face-crop.js';
+import { BlazeFaceDetector, type HumanBlazeFaceModel } from './blazeface-detector.js';
+import { humanConfig } from './human-config.js';
+import { cropFaceTensor, PixelBuffer, type FaceRegion } from './photo-tensors.js';
 import { OnnxEmbedder } from './onnx-embedder.repository.js';
 import { unitLength } from '../../services/face-distance.js';
 import { loadTensorflow, type FaceApiModule, type TfBackend, type TfModule } from './tensorflow.js';
@@ -207,27 +208,14 @@ export class FaceEngine {
     return this.tf.memory().numTensors;
   }
 
-  private pixelScratch = new Int32Array(0);
-
-  /**
-   * The photo's bytes as int32 in a buffer kept across photos. tfjs would convert the bytes into a new Int32Array
-   * of its own (4 bytes a subpixel: 3-13 MB a photo, up to three times a photo with the padded retry), and the
-   * wasm backend copies the values into its heap at once and keeps no reference: the garbage of those arrays cost
-   * about a fifth of a worker's CPU in GC.
-   */
-  private int32Pixels(bytes: Buffer): Int32Array {
-    if (this.pixelScratch.length < bytes.length) this.pixelScratch = new Int32Array(bytes.length);
-    const pixels = this.pixelScratch.subarray(0, bytes.length);
-    pixels.set(bytes);
-    return pixels;
-  }
+  private readonly pixels = new PixelBuffer();
 
   /** Runs `work` with the photo loaded as a tensor; every tensor made meanwhile is released afterwards. */
   async withImage<T>(image: RgbImage, work: (image: EngineImage) => Promise<T>): Promise<T> {
     const { tf, faceapi, detector, blazeFace, describer, onnx, nets, embedder } = this;
     tf.engine().startScope();
     try {
-      const tensor = tf.tensor3d(this.int32Pixels(image.data), [image.height, image.width, 3], 'int32');
+      const tensor = tf.tensor3d(this.pixels.int32(image.data), [image.height, image.width, 3], 'int32');
       // face-api's bundled tfjs types differ from @tensorflow/tfjs's; the runtime objects are the same.
       const faceApiTensor = tensor as unknown as Parameters<FaceApiModule['extractFaceTensors']>[0];
       const faceTensor = (region: FaceRegion) => cropFaceTensor(tf, image, region);
@@ -336,54 +324,6 @@ function embedderInfo(entry: ModelEntry): EmbedderInfo {
     length: entry.descriptorLength,
     metric: entry.metric,
     samePersonThreshold: entry.samePersonThreshold,
-  };
-}
-
-/** Human settings for still photos: no frame caching (it would reuse results across photos), no warm-up. */
-function humanConfig(
-  backend: TfBackend,
-  modelBasePath: string,
-  { describe }: { describe: boolean },
-): Record<string, unknown> & {
-  face: Record<string, unknown> & { detector: BlazeFaceSettings & Record<string, unknown> };
-} {
-  const off = { enabled: false };
-  return {
-    backend: backend === 'tensorflow' ? 'tensorflow' : backend,
-    modelBasePath,
-    cacheSensitivity: 0,
-    skipAllowed: false,
-    warmup: 'none',
-    debug: false,
-    filter: off,
-    face: {
-      enabled: true,
-      // scale 1: the raw BlazeFace box; human's default 1.4 enlargement is for its mesh model only.
-      detector: {
-        rotation: describe,
-        maxDetected: describe ? 1 : 20,
-        minConfidence: 0.2,
-        // human's defaults, spelled out: the converted detector (blazeface-detector.ts) applies them too.
-        iouThreshold: 0.1,
-        minSize: 0,
-        // The describer needs the face crop tensor; the detector alone does not.
-        return: describe,
-        scale: describe ? 1.4 : 1,
-      },
-      mesh: { enabled: describe },
-      iris: off,
-      description: { enabled: describe },
-      emotion: off,
-      antispoof: off,
-      liveness: off,
-      attention: off,
-      gear: off,
-    },
-    body: off,
-    hand: off,
-    object: off,
-    gesture: off,
-    segmentation: off,
   };
 }
 

@@ -23,3 +23,21 @@ export function cropFaceTensor(tf: TfModule, image: RgbImage, region: FaceRegion
   // face-api's bundled tfjs types differ from @tensorflow/tfjs's; the runtime objects are the same.
   return tf.tensor3d(values, [height, width, 3], 'int32') as unknown as FaceTensor;
 }
+
+/**
+ * The photo's bytes as int32 in one buffer kept across photos. Given the bytes, tfjs would convert them into a
+ * new Int32Array of its own (4 bytes a subpixel: 3-13 MB a photo, up to three times a photo with the padded
+ * retry), and the wasm backend copies the values into its heap at once and keeps no reference: the garbage of
+ * those arrays cost about a tenth of a worker's CPU in GC.
+ */
+export class PixelBuffer {
+  private buffer = new Int32Array(0);
+
+  /** Valid until the next call: make the tensor from it at once. */
+  int32(bytes: Buffer): Int32Array {
+    if (this.buffer.length < bytes.length) this.buffer = new Int32Array(bytes.length);
+    const pixels = this.buffer.subarray(0, bytes.length);
+    pixels.set(bytes);
+    return pixels;
+  }
+}

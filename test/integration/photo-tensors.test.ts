@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { cropFaceTensor } from '../../src/repositories/face-engine/face-crop.js';
+import { cropFaceTensor } from '../../src/repositories/face-engine/photo-tensors.js';
 import { FaceEngine, type RgbImage } from '../../src/repositories/face-engine/face-engine.repository.js';
 import { loadTensorflow } from '../../src/repositories/face-engine/tensorflow.js';
 import { samplePhoto } from '../helpers/photos.js';
