@@ -1,4 +1,3 @@
-import type { RgbImage } from './face-engine.repository.js';
 import type { FaceApiModule, TfModule } from './tensorflow.js';
 
 /** A face-api box (Rect, or the Box landmarks.align returns): it clips itself as extractFaceTensors does. */
@@ -11,7 +10,12 @@ type FaceTensor = Awaited<ReturnType<FaceApiModule['extractFaceTensors']>>[numbe
  * slices an int32 tensor element by element in JS: about 3 ms a crop, and a photo takes two (landmarks and
  * descriptor).
  */
-export function cropFaceTensor(tf: TfModule, image: RgbImage, region: FaceRegion): FaceTensor {
+export function cropFaceTensor(
+  tf: TfModule,
+  // face-engine's RgbImage, spelled out: that module imports this one.
+  image: { data: Buffer; width: number; height: number },
+  region: FaceRegion,
+): FaceTensor {
   const { x, y, width, height } = region.clipAtImageBorders(image.width, image.height);
   // extractFaceTensors drops such a region, and every caller here would then fail on the missing crop.
   if (!(width > 0 && height > 0)) throw new Error('the face region lies outside the photo');
