@@ -2,13 +2,18 @@
  * Face worker bench: "at least 6 KYC photos/s with 2 processes on 2 cores (15+ is the stretch), RSS flat
  * (within 10%) from photo 1,000 to photo 10,000".
  *
- *   npm run -s bench -- faces [--images DIR] [--processes 2] [--count 1000]
+ *   npm run -s bench -- faces [--images DIR] [--processes 2] [--count 1000] [--reference-count N]
  *
  * Records are ingested through the ingest service (as the API ingests an upload) into a private database, data
  * dir and queue prefix, with the faces queue paused. Then `--processes` face workers start through the
  * production supervisor; once every one has loaded its models the queue is resumed and the clock starts, so
  * model load (reported apart) is not in the rate. The run ends when every record is in a final state. Stage
  * times come from the completed jobs' return values; worker RSS is read from /proc every second.
+ *
+ * Then face-api's own pipeline as it ships (SSD, 68 landmarks, descriptor, all on tfjs) runs over the first
+ * `--reference-count` photos of the same rows (default: all, at most 300; 0 skips it) in as many processes, and
+ * `vs_reference` gives the ratios of the two: on a machine shared with other work they vary far less than the
+ * rates themselves.
  *
  * Input: `--images DIR` uses the photos under DIR (recursive), cycled when there are fewer than `--count`;
  * by default, `--count` distinct KYC-like portraits generated from the face-api sample photos (cached in the
@@ -33,6 +38,7 @@ import type { Stage } from '../../src/services/face-pipeline.service.js';
 import type { UploadPart } from '../../src/services/ingest.service.js';
 import { FINAL_RECORD_STATES, isFinalRecordState } from '../../src/services/record-states.js';
 import { createBenchEnv, log, MIB, round, type BenchEnv } from './lib/env.js';
+import { runFaceApiReference, type ReferenceResult } from './lib/face-api-reference.js';
 import { folderPhotos, generatedPhotos, type PhotoSet } from './lib/kyc-photos.js';
 import { machineBusySeconds, ProcessSampler } from './lib/process-stats.js';
 
@@ -64,7 +70,11 @@ interface Options {
   images: string | null;
   processes: number;
   count: number;
+  referenceCount: number;
 }
+
+/** Photos the face-api reference runs on by default, at most (it is several times slower than the workers). */
+const REFERENCE_MAX_PHOTOS = 300;
 
 export interface Quantiles {
   p50: number;
@@ -141,6 +151,13 @@ export interface FacesBenchResult {
   worker_restarts: number;
   input: { source: string; photo_files: number; bases: number | null; cache_dir: string | null };
   ingest_s: number;
+  /** face-api's own pipeline on the first rows' photos, after the workers stopped; null with --reference-count 0. */
+  reference: ReferenceResult | null;
+  /**
+   * This pipeline against face-api's: photos/s over the reference's photos/s, and the reference's worker CPU-ms per
+   * photo over this pipeline's (both above 1 when this one is faster).
+   */
+  vs_reference: { images_per_s_ratio: number; cpu_ms_ratio: number } | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -150,6 +167,7 @@ function parseOptions(argv: string[]): Options {
       images: { type: 'string' },
       processes: { type: 'string', default: '2' },
       count: { type: 'string', default: '1000' },
+      'reference-count': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -162,7 +180,11 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(count) || count < 1 || count > 1_000_000) {
     throw new Error('--count must be an integer from 1 to 1000000');
   }
-  return { images: values.images ?? null, processes, count };
+  const referenceCount = Number(values['reference-count'] ?? Math.min(count, REFERENCE_MAX_PHOTOS));
+  if (!Number.isInteger(referenceCount) || referenceCount < 0 || referenceCount > count) {
+    throw new Error('--reference-count must be an integer from 0 to --count');
+  }
+  return { images: values.images ?? null, processes, count, referenceCount };
 }
 
 export async function run(argv: string[]): Promise<FacesBenchResult> {
@@ -234,6 +256,15 @@ async function measure(env: BenchEnv, options: Options, photos: PhotoSet): Promi
   const sampledUntil = Date.now();
   const loadEnd = os.loadavg()[0]!;
   await supervisor.stop();
+  // Row i's photo is file i % files, as ingestRecords sends them.
+  const reference =
+    options.referenceCount > 0
+      ? await runFaceApiReference(
+          Array.from({ length: options.referenceCount }, (_v, i) => photos.files[i % photos.files.length]!),
+          options.processes,
+          { maxSide: config.faces.detectionMaxSide, allowCpuBackend: config.faces.allowCpuBackend },
+        )
+      : null;
 
   const jobs = await completedJobs(queue);
   const failed = await queue.getJobs(['failed'], 0, 9);
@@ -273,6 +304,7 @@ async function measure(env: BenchEnv, options: Options, photos: PhotoSet): Promi
   const growthSecondHalf = middle ? growth((p) => middle.rss[startPids.indexOf(p.pid)] ?? null) : null;
 
   const imagesPerS = images / seconds;
+  const workerCpuMsPerImage = (workerCpu * 1000) / Math.max(1, images);
   const complete = images === options.count && failedCount === 0;
   const checks = {
     throughput: imagesPerS >= TARGET.images_per_s,
@@ -300,7 +332,7 @@ async function measure(env: BenchEnv, options: Options, photos: PhotoSet): Promi
     cpu: {
       cores,
       worker_cpu_s: round(workerCpu, 2),
-      worker_cpu_ms_per_image: round((workerCpu * 1000) / Math.max(1, images), 1),
+      worker_cpu_ms_per_image: round(workerCpuMsPerImage, 1),
       workers_pct: round((workerCpu / wallCpu) * 100, 1),
       others_pct:
         machineStart === null || machineEnd === null
@@ -328,6 +360,13 @@ async function measure(env: BenchEnv, options: Options, photos: PhotoSet): Promi
       cache_dir: photos.cacheDir,
     },
     ingest_s: round(ingestSeconds, 2),
+    reference,
+    vs_reference: reference
+      ? {
+          images_per_s_ratio: round(imagesPerS / reference.images_per_s, 2),
+          cpu_ms_ratio: round(reference.cpu_ms_per_image / workerCpuMsPerImage, 2),
+        }
+      : null,
   };
 }
 

@@ -3,29 +3,19 @@
  * Their results must be tfjs's on real faces (landmarks within 0.01 px, descriptors within 1e-4 per component),
  * and a conversion that does not match must never be used.
  */
-import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convertFaceApiNets, faceApiWeights } from '../../src/repositories/face-engine/converted-nets.js';
-import { FaceEngine, type Point, type RgbImage } from '../../src/repositories/face-engine/face-engine.repository.js';
+import type { FaceEngine, Point, RgbImage } from '../../src/repositories/face-engine/face-engine.repository.js';
 import { loadTensorflow } from '../../src/repositories/face-engine/tensorflow.js';
+import { onnxAndTensorflowEngines, rgbPixels } from '../helpers/face-engines.js';
 import { samplePhoto } from '../helpers/photos.js';
 
 let onnx: FaceEngine;
 let tensorflow: FaceEngine;
 
 beforeAll(async () => {
-  onnx = await FaceEngine.create({ embedder: 'face_recognition', allowCpuBackend: false });
-  tensorflow = await FaceEngine.create({
-    embedder: 'face_recognition',
-    allowCpuBackend: false,
-    netRuntime: 'tensorflow',
-  });
+  ({ onnx, tensorflow } = await onnxAndTensorflowEngines());
 }, 120_000);
-
-async function rgb(bytes: Buffer): Promise<RgbImage> {
-  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
 
 /** Landmarks and descriptor of every face BlazeFace finds in the photo, by `engine`'s nets. */
 async function faces(engine: FaceEngine, image: RgbImage) {
@@ -44,7 +34,11 @@ const largestDifference = (a: ArrayLike<number>, b: ArrayLike<number>) =>
 
 describe('face-api nets on onnxruntime', () => {
   it('run on onnxruntime once their check against tfjs passes', () => {
-    expect(onnx.netRuntimes).toEqual({ landmarks: { runtime: 'onnxruntime' }, descriptor: { runtime: 'onnxruntime' } });
+    expect(onnx.netRuntimes).toEqual({
+      detector: { runtime: 'onnxruntime' },
+      landmarks: { runtime: 'onnxruntime' },
+      descriptor: { runtime: 'onnxruntime' },
+    });
     expect(tensorflow.netRuntimes.landmarks.runtime).toBe('tensorflow');
     expect(tensorflow.netRuntimes.descriptor?.runtime).toBe('tensorflow');
   });
@@ -52,7 +46,7 @@ describe('face-api nets on onnxruntime', () => {
   it("give tfjs's landmarks and descriptors on the faces of real group photos", async () => {
     let compared = 0;
     for (const sample of [1, 2, 3]) {
-      const image = await rgb(await samplePhoto(sample));
+      const image = await rgbPixels(await samplePhoto(sample));
       const expected = await faces(tensorflow, image);
       const actual = await faces(onnx, image);
       expect(actual.length).toBe(expected.length);

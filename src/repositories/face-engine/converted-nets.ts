@@ -25,7 +25,7 @@ export interface ConvertedNet {
 }
 
 /** A converted net must give tfjs's raw outputs within this (absolute, per component) to be used. */
-const TOLERANCE = 1e-4;
+export const CONVERSION_TOLERANCE = 1e-4;
 
 /** The loaded weights of face-api's landmark and descriptor nets. */
 export interface FaceApiWeights {
@@ -132,8 +132,8 @@ async function checkedNet(
     const expected = (await reference(chips).data()) as Float32Array;
     const actual = await runConverted(tf, net, chips);
     const difference = expected.reduce((max, value, i) => Math.max(max, Math.abs(value - actual[i]!)), 0);
-    if (!(difference <= TOLERANCE)) {
-      return tensorflow(`the converted net differs from tfjs by ${difference} (tolerance ${TOLERANCE})`);
+    if (!(difference <= CONVERSION_TOLERANCE)) {
+      return tensorflow(`the converted net differs from tfjs by ${difference} (tolerance ${CONVERSION_TOLERANCE})`);
     }
     return net;
   } finally {

@@ -1,14 +1,13 @@
-import { writeOnnxModel, type OnnxAttribute, type OnnxInitializer, type OnnxNode } from './onnx-writer.js';
+import { depthwiseOihw, GraphBuilder, oihw, samePads, type TfWeight } from './onnx-graph.js';
 
 /** A weight of a face-api net by its path (e.g. `conv32_1/conv1/conv/filters`), shape as tfjs has it. */
-export type WeightReader = (path: string) => { shape: readonly number[]; data: Float32Array };
+export type WeightReader = (path: string) => TfWeight;
 
 /** face-api's descriptor net takes 150x150 chips, its landmark net 112x112. */
 export const DESCRIPTOR_CHIP_SIZE = 150;
 export const LANDMARK_CHIP_SIZE = 112;
 /** Both nets subtract this mean (RGB) and divide by 255. */
 const MEAN_RGB = [122.782, 117.001, 104.298];
-const OPSET = 13;
 
 const RESIDUAL_STAGES: readonly { down: string | null; blocks: readonly string[] }[] = [
   { down: null, blocks: ['conv32_1', 'conv32_2', 'conv32_3'] },
@@ -20,94 +19,19 @@ const RESIDUAL_STAGES: readonly { down: string | null; blocks: readonly string[]
 
 const validOutput = (size: number, kernel: number, stride: number) => Math.floor((size - kernel) / stride) + 1;
 
-/**
- * tfjs 'same' padding as ONNX pads (top, left, bottom, right): TensorFlow puts the odd pixel at the end, so a
- * stride-2 3x3 conv on 112 pixels pads 0 before and 1 after.
- */
-function samePads(size: number, kernel: number, stride: number): number[] {
-  const total = Math.max((Math.ceil(size / stride) - 1) * stride + kernel - size, 0);
-  const before = Math.floor(total / 2);
-  return [before, before, total - before, total - before];
+/** face-api's input normalisation on an NHWC batch named `chip`, returned as NCHW. */
+function normalisedInput(graph: GraphBuilder): string {
+  const centred = graph.add('Sub', ['chip', graph.constant('mean_rgb', [1, 1, 1, 3], Float32Array.from(MEAN_RGB))]);
+  return graph.channelsFirst(graph.add('Div', [centred, graph.constant('255', [], Float32Array.from([255]))]));
 }
 
-/** tfjs HWIO filters -> ONNX OIHW, each output channel multiplied by `scale` (1 when absent). */
-function oihw(filters: { shape: readonly number[]; data: Float32Array }, scale?: Float32Array): Float32Array {
-  const [kh, kw, inputs, outputs] = filters.shape as [number, number, number, number];
-  const out = new Float32Array(outputs * inputs * kh * kw);
-  for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) {
-      for (let i = 0; i < inputs; i++) {
-        for (let o = 0; o < outputs; o++) {
-          out[((o * inputs + i) * kh + y) * kw + x] =
-            filters.data[((y * kw + x) * inputs + i) * outputs + o]! * (scale ? scale[o]! : 1);
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** Nodes and weights of one graph under construction; each node's output is named after its op and a counter. */
-class GraphBuilder {
-  readonly nodes: OnnxNode[] = [];
-  readonly initializers: OnnxInitializer[] = [];
-  private counter = 0;
-
-  add(op: string, inputs: string[], attributes?: readonly OnnxAttribute[]): string {
-    const output = `${op.toLowerCase()}_${this.counter++}`;
-    this.nodes.push({ op, inputs, output, attributes });
-    return output;
-  }
-
-  constant(name: string, dims: readonly number[], data: Float32Array | BigInt64Array): string {
-    this.initializers.push({ name, dims, data });
-    return name;
-  }
-
-  conv(
-    input: string,
-    name: string,
-    weights: { dims: readonly number[]; data: Float32Array; bias: Float32Array },
-    options: { stride: number; pads: readonly number[]; group?: number },
-  ): string {
-    const [, , kh, kw] = weights.dims;
-    return this.add(
-      'Conv',
-      [
-        input,
-        this.constant(`${name}/w`, weights.dims, weights.data),
-        this.constant(`${name}/b`, [weights.dims[0]!], weights.bias),
-      ],
-      [
-        { name: 'kernel_shape', value: [kh!, kw!] },
-        { name: 'strides', value: [options.stride, options.stride] },
-        { name: 'pads', value: options.pads },
-        ...(options.group ? [{ name: 'group', value: options.group }] : []),
-      ],
-    );
-  }
-
-  pad(input: string, name: string, pads: readonly number[]): string {
-    return this.add('Pad', [input, this.constant(name, [pads.length], BigInt64Array.from(pads, BigInt))]);
-  }
-
-  /** face-api's input normalisation on an NHWC batch named `chip`, returned as NCHW. */
-  normalisedInput(): string {
-    const centred = this.add('Sub', ['chip', this.constant('mean_rgb', [1, 1, 1, 3], Float32Array.from(MEAN_RGB))]);
-    const scaled = this.add('Div', [centred, this.constant('255', [], Float32Array.from([255]))]);
-    return this.add('Transpose', [scaled], [{ name: 'perm', value: [0, 3, 1, 2] }]);
-  }
-
-  model(name: string, chipSize: number, output: string, outputLength: number): Buffer {
-    return writeOnnxModel({
-      name,
-      nodes: this.nodes,
-      initializers: this.initializers,
-      inputs: [{ name: 'chip', shape: ['batch', chipSize, chipSize, 3] }],
-      outputs: [{ name: output, shape: ['batch', outputLength] }],
-      opset: OPSET,
-    });
-  }
+/** A face-api net's model: NHWC chips in, one row of `outputLength` values per chip out. */
+function chipModel(graph: GraphBuilder, name: string, chipSize: number, output: string, outputLength: number): Buffer {
+  return graph.model(
+    name,
+    { name: 'chip', shape: ['batch', chipSize, chipSize, 3] },
+    { name: output, shape: ['batch', outputLength] },
+  );
 }
 
 /**
@@ -142,7 +66,7 @@ export function faceRecognitionOnnx(weight: WeightReader): Buffer {
     return { output: relu ? graph.add('Relu', [conv]) : conv, channels: outputs, kernel: kh };
   };
 
-  const stem = convLayer(graph.normalisedInput(), 'conv32_down', 2, true);
+  const stem = convLayer(normalisedInput(graph), 'conv32_down', 2, true);
   let size = validOutput(DESCRIPTOR_CHIP_SIZE, stem.kernel, 2);
   let channels = stem.channels;
   let x = graph.add(
@@ -191,7 +115,7 @@ export function faceRecognitionOnnx(weight: WeightReader): Buffer {
   const pooled = graph.add('Flatten', [graph.add('GlobalAveragePool', [x])]);
   const fc = weight('fc');
   graph.nodes.push({ op: 'MatMul', inputs: [pooled, graph.constant('fc', fc.shape, fc.data)], output: 'descriptor' });
-  return graph.model('face_recognition', DESCRIPTOR_CHIP_SIZE, 'descriptor', fc.shape[1]!);
+  return chipModel(graph, 'face_recognition', DESCRIPTOR_CHIP_SIZE, 'descriptor', fc.shape[1]!);
 }
 
 /**
@@ -211,18 +135,10 @@ export function faceLandmarksOnnx(extractor: WeightReader, classifier: WeightRea
     const pointwise = extractor(`${path}/pointwise_filter`);
     const [kh, kw, channels] = depthwise.shape as [number, number, number];
     const outputs = pointwise.shape[3]!;
-    // Depthwise HW(C)1 -> ONNX (C)1HW with one group per channel.
-    const depthwiseWeights = new Float32Array(channels * kh * kw);
-    for (let y = 0; y < kh; y++) {
-      for (let x = 0; x < kw; x++) {
-        for (let c = 0; c < channels; c++)
-          depthwiseWeights[(c * kh + y) * kw + x] = depthwise.data[(y * kw + x) * channels + c]!;
-      }
-    }
     const spatial = graph.conv(
       input,
       `${path}/depthwise`,
-      { dims: [channels, 1, kh, kw], data: depthwiseWeights, bias: new Float32Array(channels) },
+      { dims: [channels, 1, kh, kw], data: depthwiseOihw(depthwise), bias: new Float32Array(channels) },
       { stride, pads: samePads(size, kh, stride), group: channels },
     );
     return graph.conv(
@@ -264,7 +180,7 @@ export function faceLandmarksOnnx(extractor: WeightReader, classifier: WeightRea
     return graph.add('Relu', [sum]);
   };
 
-  let x = graph.normalisedInput();
+  let x = normalisedInput(graph);
   for (const [i, block] of ['dense0', 'dense1', 'dense2', 'dense3'].entries()) x = denseBlock(x, block, i === 0);
   const pooled = graph.add('Flatten', [
     graph.add(
@@ -283,5 +199,5 @@ export function faceLandmarksOnnx(extractor: WeightReader, classifier: WeightRea
     inputs: [product, graph.constant('fc/bias', [fc.shape[1]!], classifier('fc/bias').data)],
     output: 'landmarks',
   });
-  return graph.model('face_landmark_68', LANDMARK_CHIP_SIZE, 'landmarks', fc.shape[1]!);
+  return chipModel(graph, 'face_landmark_68', LANDMARK_CHIP_SIZE, 'landmarks', fc.shape[1]!);
 }

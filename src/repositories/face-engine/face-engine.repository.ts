@@ -18,6 +18,9 @@ import {
   type ConvertedNet,
   type NetRuntime,
 } from './converted-nets.js';
+import { BlazeFaceDetector, type HumanBlazeFaceModel } from './blazeface-detector.js';
+import { humanConfig } from './human-config.js';
+import { cropFaceTensor, PixelBuffer, type FaceRegion } from './photo-tensors.js';
 import { OnnxEmbedder } from './onnx-embedder.repository.js';
 import { unitLength } from '../../services/face-distance.js';
 import { loadTensorflow, type FaceApiModule, type TfBackend, type TfModule } from './tensorflow.js';
@@ -82,8 +85,8 @@ export interface FaceEngineOptions {
   /** The model manifest to use instead of models/manifest.json (tests, and `simsift calibrate` on a copy). */
   manifest?: ModelManifest;
   /**
-   * Where face-api's landmark and descriptor nets run: onnxruntime by default (each where it loads and matches
-   * tfjs), tensorflow to compare against the reference.
+   * Where BlazeFace's net and face-api's landmark and descriptor nets run: onnxruntime by default (each where it
+   * loads and matches tfjs), tensorflow to compare against the reference.
    */
   netRuntime?: NetRuntime['runtime'];
 }
@@ -97,6 +100,8 @@ interface HumanFace {
 interface HumanInstance {
   load(): Promise<void>;
   detect(input: Tf.Tensor): Promise<{ face: HumanFace[]; error?: string | null }>;
+  /** Loaded models by name (human 3.x); the BlazeFace converter reads its detector from here. */
+  models?: { models?: { blazeface?: HumanBlazeFaceModel | null } };
 }
 type HumanConstructor = new (config: Record<string, unknown>) => HumanInstance;
 
@@ -110,6 +115,7 @@ export class FaceEngine {
     private readonly tf: TfModule,
     private readonly faceapi: FaceApiModule,
     private readonly detector: HumanInstance,
+    private readonly blazeFace: { detector: BlazeFaceDetector | null; runtime: NetRuntime },
     private readonly describer: HumanInstance | null,
     private readonly onnx: OnnxEmbedder | null,
     private readonly nets: { landmarks: ConvertedNet; descriptor: ConvertedNet | null },
@@ -142,14 +148,35 @@ export class FaceEngine {
 
     const { Human } = require(humanBuild) as { Human: HumanConstructor };
     const humanModels = `file://${path.join(packageDir('@vladmandic/human'), 'models')}/`;
-    const detector = new Human(humanConfig(backend, humanModels, { describe: false }));
+    const detectorConfig = humanConfig(backend, humanModels, { describe: false });
+    const detector = new Human(detectorConfig);
     await detector.load();
+    const blazeFace =
+      options.netRuntime === 'tensorflow'
+        ? { detector: null, runtime: { runtime: 'tensorflow' as const, reason: 'requested' } }
+        : await BlazeFaceDetector.create(
+            tf,
+            detector.models?.models?.blazeface ?? undefined,
+            path.join(packageDir('@vladmandic/human'), 'models'),
+            detectorConfig.face.detector,
+          );
     let describer: HumanInstance | null = null;
     if (options.embedder === 'faceres') {
       describer = new Human(humanConfig(backend, humanModels, { describe: true }));
       await describer.load();
     }
-    return new FaceEngine(tf, faceapi, detector, describer, onnx, nets, backend, simd, embedderInfo(embedderEntry));
+    return new FaceEngine(
+      tf,
+      faceapi,
+      detector,
+      blazeFace,
+      describer,
+      onnx,
+      nets,
+      backend,
+      simd,
+      embedderInfo(embedderEntry),
+    );
   }
 
   /**
@@ -167,9 +194,13 @@ export class FaceEngine {
     });
   }
 
-  /** Where face-api's landmark net and (for face_recognition) descriptor net run. */
-  get netRuntimes(): { landmarks: NetRuntime; descriptor: NetRuntime | null } {
-    return { landmarks: this.nets.landmarks.runtime, descriptor: this.nets.descriptor?.runtime ?? null };
+  /** Where BlazeFace's net, face-api's landmark net and (for face_recognition) its descriptor net run. */
+  get netRuntimes(): { detector: NetRuntime; landmarks: NetRuntime; descriptor: NetRuntime | null } {
+    return {
+      detector: this.blazeFace.runtime,
+      landmarks: this.nets.landmarks.runtime,
+      descriptor: this.nets.descriptor?.runtime ?? null,
+    };
   }
 
   /** Live tensors: flat across photos when nothing leaks. */
@@ -177,27 +208,28 @@ export class FaceEngine {
     return this.tf.memory().numTensors;
   }
 
+  private readonly pixels = new PixelBuffer();
+
   /** Runs `work` with the photo loaded as a tensor; every tensor made meanwhile is released afterwards. */
   async withImage<T>(image: RgbImage, work: (image: EngineImage) => Promise<T>): Promise<T> {
-    const { tf, faceapi, detector, describer, onnx, nets, embedder } = this;
+    const { tf, faceapi, detector, blazeFace, describer, onnx, nets, embedder } = this;
     tf.engine().startScope();
     try {
-      const tensor = tf.tensor3d(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length), [
-        image.height,
-        image.width,
-        3,
-      ]);
+      const tensor = tf.tensor3d(this.pixels.int32(image.data), [image.height, image.width, 3], 'int32');
       // face-api's bundled tfjs types differ from @tensorflow/tfjs's; the runtime objects are the same.
       const faceApiTensor = tensor as unknown as Parameters<FaceApiModule['extractFaceTensors']>[0];
+      const faceTensor = (region: FaceRegion) => cropFaceTensor(tf, image, region);
       const engineImage: EngineImage = {
         width: image.width,
         height: image.height,
         async detectBlazeFace(minScore) {
-          const result = await detector.detect(tensor);
-          return result.face
-            .map((face) => ({
+          const found = blazeFace.detector
+            ? await blazeFace.detector.detect(tensor)
+            : (await detector.detect(tensor)).face;
+          return found
+            .map((face: { box: [number, number, number, number]; boxScore?: number; score?: number }) => ({
               box: { x: face.box[0], y: face.box[1], width: face.box[2], height: face.box[3] },
-              score: face.boxScore ?? face.score,
+              score: face.boxScore ?? face.score ?? 0,
               detector: 'blazeface' as const,
             }))
             .filter((face) => face.score >= minScore && face.box.width > 0 && face.box.height > 0);
@@ -217,18 +249,16 @@ export class FaceEngine {
           // BlazeFace's raw square box, as is: measured on the dev set, reshaping it towards SSD's narrower box
           // (0.75-0.85 of the width) lowered TAR at FAR 1e-3 from 0.815 to 0.78-0.80.
           const box = detected.box;
-          const [face] = await faceapi.extractFaceTensors(faceApiTensor, [
-            new faceapi.Rect(box.x, box.y, box.width, box.height),
-          ]);
+          const face = faceTensor(new faceapi.Rect(box.x, box.y, box.width, box.height));
           const network = faceapi.nets.faceLandmark68Net;
           if (!nets.landmarks.session) {
-            const result = await network.detectLandmarks(face!);
+            const result = await network.detectLandmarks(face);
             const landmarks = Array.isArray(result) ? result[0]! : result;
             return landmarks.shiftBy(box.x, box.y).positions.map((p) => ({ x: p.x, y: p.y }));
           }
           // As detectLandmarks does it, with the net on onnxruntime: face-api's postProcess maps the raw output
           // from the padded square chip to the face crop (relative), which then scales to the crop's pixels.
-          const chip = await faceapi.toNetInput(face!);
+          const chip = await faceapi.toNetInput(face);
           const raw = await runConverted(tf, nets.landmarks, chip);
           const width = chip.getInputWidth(0);
           const height = chip.getInputHeight(0);
@@ -251,12 +281,12 @@ export class FaceEngine {
             // dlib-style alignment, not face-api's default (the landmarks' bounding box padded by 0.2). On the dev set
             // (`simsift eval`) the default gave TAR at FAR 1e-3 0.75 against 0.81 for this one.
             const aligned = landmarks.align(null, { useDlibAlignment: true });
-            const [alignedFace] = await faceapi.extractFaceTensors(faceApiTensor, [aligned]);
+            const alignedFace = faceTensor(aligned);
             // The face and its mirror image in one batch, averaged, then scaled to unit length. On faces-dev (518
             // photos) TAR at FAR 1e-4 went 0.811 -> 0.854 (mirror) -> 0.878 (and unit length); a similarity-rotated
             // chip instead of this box did worse (0.853 with both).
             const mirrored = tf.reverse(alignedFace as unknown as Tensor3D, 1) as unknown as typeof alignedFace;
-            const chips = await faceapi.toNetInput([alignedFace!, mirrored] as never);
+            const chips = await faceapi.toNetInput([alignedFace, mirrored] as never);
             const both = nets.descriptor?.session
               ? await runConverted(tf, nets.descriptor, chips)
               : ((await faceapi.nets.faceRecognitionNet.forwardInput(chips).data()) as Float32Array);
@@ -294,45 +324,6 @@ function embedderInfo(entry: ModelEntry): EmbedderInfo {
     length: entry.descriptorLength,
     metric: entry.metric,
     samePersonThreshold: entry.samePersonThreshold,
-  };
-}
-
-/** Human settings for still photos: no frame caching (it would reuse results across photos), no warm-up. */
-function humanConfig(backend: TfBackend, modelBasePath: string, { describe }: { describe: boolean }) {
-  const off = { enabled: false };
-  return {
-    backend: backend === 'tensorflow' ? 'tensorflow' : backend,
-    modelBasePath,
-    cacheSensitivity: 0,
-    skipAllowed: false,
-    warmup: 'none',
-    debug: false,
-    filter: off,
-    face: {
-      enabled: true,
-      // scale 1: the raw BlazeFace box; human's default 1.4 enlargement is for its mesh model only.
-      detector: {
-        rotation: describe,
-        maxDetected: describe ? 1 : 20,
-        minConfidence: 0.2,
-        // The describer needs the face crop tensor; the detector alone does not.
-        return: describe,
-        scale: describe ? 1.4 : 1,
-      },
-      mesh: { enabled: describe },
-      iris: off,
-      description: { enabled: describe },
-      emotion: off,
-      antispoof: off,
-      liveness: off,
-      attention: off,
-      gear: off,
-    },
-    body: off,
-    hand: off,
-    object: off,
-    gesture: off,
-    segmentation: off,
   };
 }
 
