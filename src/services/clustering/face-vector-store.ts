@@ -14,7 +14,8 @@ const NO_CLUSTER = Number.NaN;
  * The clusterer's gallery: each stored face's descriptor and cluster, in flat typed arrays indexed by a slot
  * (the order faces were stored in). A Map of one Float32Array per face costs about 200 bytes of object
  * overhead on top of the 512 bytes of a 128-d descriptor, and a V8 Map holds at most 2^24 (16.7M) entries; here
- * a face costs its descriptor, 8 bytes of cluster id and ~24 bytes of id-to-slot hash, with no per-face object.
+ * a face costs its descriptor, 8 bytes each of face id and cluster id and 24-48 bytes of id-to-slot hash (the
+ * table doubles when half full), with no per-face object.
  * Faces are never removed (the worker rebuilds from Postgres instead), so slots never move.
  */
 export class FaceVectorStore {
