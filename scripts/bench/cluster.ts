@@ -8,8 +8,14 @@
  * Reports CPU and wall time per face assigned by the real clusterer on the usearch HNSW index, 1:N query
  * latency, ANN recall against an exact scan, index rebuild speed (re-inserting every face, and loading a saved
  * index) and RSS. `--write-statistics FILE` writes the built-in statistics from the cached embeddings.
+ *
+ * Sized for 10M faces on one node (`--faces 10000000 --preload 9980000 --rebuild-faces 0`): faces are generated
+ * a page at a time and kept only in the clusterer's store, so RSS is the gallery's, not the bench's. With
+ * `--rebuild-faces 0` the full rebuild is measured by the preload itself (the same restore in pages of 10,000
+ * into a fresh index) instead of a second gallery beside the first. `targets` judges the issue's 10M targets:
+ * on the measured figure at 10M faces, else on a linear projection to 10M labelled as such.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,15 +30,17 @@ import {
 } from '../../src/repositories/usearch-index.repository.js';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
 import { pairwiseScores } from '../../src/services/clustering/cluster-metrics.js';
-import { FaceClusterer } from '../../src/services/clustering/face-clusterer.js';
-import { faceDistance } from '../../src/services/face-distance.js';
+import { FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+import { distanceBelow, faceDistance } from '../../src/services/face-distance.js';
 import {
   compact,
   covarianceFaces,
+  covarianceFaceStream,
   DIMENSIONS,
   distanceCheck,
   groupsOf,
   independentFaces,
+  independentFaceStream,
   realStatistics,
   type FaceStatistics,
 } from './face-generator.js';
@@ -85,7 +93,18 @@ export async function run(argv: string[]): Promise<object> {
   if (generator !== 'covariance' && generator !== 'independent') {
     throw new Error('--generator is covariance or independent');
   }
-  const { vectors, identities } = (generator === 'covariance' ? covarianceFaces : independentFaces)(stats, total);
+  const faceStream = (generator === 'covariance' ? covarianceFaceStream : independentFaceStream)(stats);
+  /** Each face's identity; an identity's faces are consecutive. */
+  const identities = new Int32Array(total);
+  const generate = (from: number, to: number) => {
+    const page: { faceId: number; vector: Float32Array }[] = [];
+    for (let faceId = from; faceId < to; faceId++) {
+      const { vector, identity } = faceStream.next().value;
+      identities[faceId] = identity;
+      page.push({ faceId, vector });
+    }
+    return page;
+  };
   const indexOptions: UsearchIndexOptions = {
     connectivity: Number(flag('--connectivity', String(DEFAULT_INDEX_OPTIONS.connectivity))),
     expansionAdd: Number(flag('--expansion-add', String(DEFAULT_INDEX_OPTIONS.expansionAdd))),
@@ -106,18 +125,31 @@ export async function run(argv: string[]): Promise<object> {
   const mode: 'batch' | 'single' = flagMode;
 
   // Assignment: every face through the real clusterer on the HNSW index, in the cluster worker's pages.
-  const index = new UsearchIndex('euclidean', DIMENSIONS, indexOptions);
-  const clusterer = new FaceClusterer(index, rules);
+  // `let`: both are dropped before the restart is measured, as a stopped worker's gallery would be.
+  let index: UsearchIndex | undefined = new UsearchIndex('euclidean', DIMENSIONS, indexOptions);
+  let clusterer: FaceClusterer | undefined = new FaceClusterer(index, rules);
   // --preload N: the first N faces go in as already clustered (restored, as after a restart, each identity one
   // cluster), so the assignment rate at a large gallery (1M) is measured without assigning every face first.
   const preload = Math.min(total, Number(flag('--preload', '0')));
+  // The preload is the worker's full rebuild (ClusterService.restoreAll without a saved index): restored in its
+  // pages of 10,000 into a fresh index. Timed without the generator; RSS sampled at each tenth.
+  let preloadSeconds = 0;
+  let preloadLastTenth = { faces: 0, seconds: 0 };
+  const rssDuringPreload: { faces: number; rss: number }[] = [];
   for (let from = 0; from < preload; from += REBUILD_PAGE) {
-    clusterer.restoreMany(
-      vectors
-        .slice(from, Math.min(preload, from + REBUILD_PAGE))
-        .map((vector, i) => ({ faceId: from + i, vector, clusterId: Number(identities[from + i]) + 1 })),
-    );
-    if (Math.floor((from + REBUILD_PAGE) / 100_000) > Math.floor(from / 100_000)) log(`${from}/${preload} preloaded`);
+    const to = Math.min(preload, from + REBUILD_PAGE);
+    const page = generate(from, to).map((face) => ({ ...face, clusterId: identities[face.faceId]! + 1 }));
+    const t = performance.now();
+    clusterer.restoreMany(page);
+    const seconds = (performance.now() - t) / 1000;
+    preloadSeconds += seconds;
+    if (to > preload * 0.9) {
+      preloadLastTenth = { faces: preloadLastTenth.faces + page.length, seconds: preloadLastTenth.seconds + seconds };
+    }
+    if (Math.floor(to / (preload / 10)) > Math.floor(from / (preload / 10))) {
+      rssDuringPreload.push({ faces: to, rss: process.memoryUsage().rss });
+      log(`${to}/${preload} preloaded`);
+    }
   }
   const assigned = total - preload;
   const cpuStart = process.cpuUsage();
@@ -126,7 +158,7 @@ export async function run(argv: string[]): Promise<object> {
   const tenth = preload + Math.floor(assigned * 0.9);
   for (let from = preload; from < total; from += PAGE) {
     if (from <= tenth && tenth < from + PAGE) lastTenthStart = performance.now();
-    const page = vectors.slice(from, from + PAGE).map((vector, i) => ({ faceId: from + i, vector }));
+    const page = generate(from, Math.min(total, from + PAGE));
     if (mode === 'batch') clusterer.addMany(page);
     else for (const face of page) clusterer.add(face.faceId, face.vector);
     if (Math.floor((from + PAGE) / 20_000) > Math.floor(from / 20_000))
@@ -136,11 +168,14 @@ export async function run(argv: string[]): Promise<object> {
   const assignCpu = cpuSeconds(process.cpuUsage(cpuStart));
   const lastTenthRate = (total - tenth) / ((performance.now() - lastTenthStart) / 1000);
   let rssMax = process.memoryUsage().rss;
+  /** Everything stored and assigned, before the measurements below add their own buffers: the worker's RSS. */
+  const rssGallery = rssMax;
+  const vectorOf = (faceId: number) => clusterer!.vectorOf(faceId)!;
 
   // 1:N queries at full size (one at a time, as the API asks them).
   const latencies: number[] = [];
   for (let q = 0; q < 1000; q++) {
-    const vector = vectors[(q * 7919) % total]!;
+    const vector = vectorOf((q * 7919) % total);
     const t = performance.now();
     index.search(vector, 32);
     latencies.push(performance.now() - t);
@@ -156,8 +191,8 @@ export async function run(argv: string[]): Promise<object> {
   const distances = new Float64Array(total);
   for (let q = 0; q < 100; q++) {
     const queryId = (q * 104_729) % total;
-    const query = vectors[queryId]!;
-    for (let i = 0; i < total; i++) distances[i] = faceDistance(query, vectors[i]!, 'euclidean');
+    const query = vectorOf(queryId);
+    for (let i = 0; i < total; i++) distances[i] = faceDistance(query, vectorOf(i), 'euclidean');
     const order = nearest(distances, Math.max(10, rules.neighbours));
     const exact10 = order.slice(0, 10);
     const approximate = index.search(query, 10);
@@ -170,15 +205,16 @@ export async function run(argv: string[]): Promise<object> {
   }
   // Same-person pairs closer than the pair threshold (what the clusterer must find): is the partner among the
   // `neighbours` nearest the index returns? Up to 5,000 pairs spread over the whole gallery, in one batch.
-  const byIdentity = new Map<string, number[]>();
-  identities.forEach((identity, i) => byIdentity.set(identity, [...(byIdentity.get(identity) ?? []), i]));
   const allPairs: [number, number][] = [];
-  for (const faces of byIdentity.values()) {
-    for (const a of faces) {
-      for (const b of faces) {
-        if (a !== b && faceDistance(vectors[a]!, vectors[b]!, 'euclidean') < pairThreshold) allPairs.push([a, b]);
+  for (let first = 0; first < total;) {
+    let end = first + 1;
+    while (end < total && identities[end] === identities[first]) end++;
+    for (let a = first; a < end; a++) {
+      for (let b = first; b < end; b++) {
+        if (a !== b && faceDistance(vectorOf(a), vectorOf(b), 'euclidean') < pairThreshold) allPairs.push([a, b]);
       }
     }
+    first = end;
   }
   const pairStride = Math.max(1, allPairs.length / 5000);
   const pairs = Array.from(
@@ -186,7 +222,7 @@ export async function run(argv: string[]): Promise<object> {
     (_, i) => allPairs[Math.floor(i * pairStride)]!,
   );
   const partners = index.searchMany(
-    pairs.map(([a]) => vectors[a]!),
+    pairs.map(([a]) => vectorOf(a)),
     rules.neighbours,
   );
   recall.withinThreshold[0] = pairs.filter(([, b], i) => partners[i]!.some((hit) => hit.faceId === b)).length;
@@ -203,10 +239,13 @@ export async function run(argv: string[]): Promise<object> {
   let foundInReach = 0;
   for (const p of ranked) {
     const [a, b] = pairs[p]!;
-    const partnerDistance = faceDistance(vectors[a]!, vectors[b]!, 'euclidean');
+    const query = vectorOf(a);
+    const partnerDistance = faceDistance(query, vectorOf(b), 'euclidean');
     let closer = 0;
-    for (let i = 0; i < total; i++) {
-      if (i !== a && faceDistance(vectors[a]!, vectors[i]!, 'euclidean') < partnerDistance) closer++;
+    // Only whether fewer than `neighbours` faces are closer matters: stop counting there, and stop each sum
+    // once it passes the partner's distance (10M-face scans).
+    for (let i = 0; i < total && closer < rules.neighbours; i++) {
+      if (i !== a && distanceBelow(query, vectorOf(i), 'euclidean', partnerDistance) !== Infinity) closer++;
     }
     if (closer >= rules.neighbours) continue;
     inExactReach++;
@@ -217,69 +256,39 @@ export async function run(argv: string[]): Promise<object> {
   // Rebuild: the worker's start-up (ClusterService.rebuild), every stored face restored into a fresh clusterer
   // and index, in its pages of 10,000. Capped by --rebuild-faces (the rate is steady; the rest is extrapolated).
   const rebuildFaces = Math.min(total, Number(flag('--rebuild-faces', String(total))));
-  const rebuiltIndex = new UsearchIndex('euclidean', DIMENSIONS, indexOptions);
-  const rebuilt = new FaceClusterer(rebuiltIndex, rules);
-  const rebuildCpuStart = process.cpuUsage();
-  const rebuildStarted = performance.now();
-  for (let from = 0; from < rebuildFaces; from += REBUILD_PAGE) {
-    const page = vectors
-      .slice(from, Math.min(rebuildFaces, from + REBUILD_PAGE))
-      .map((vector, i) => ({ faceId: from + i, vector, clusterId: clusterer.clusterIdOf(from + i)! }));
-    if (mode === 'batch') rebuilt.restoreMany(page);
-    else for (const face of page) rebuilt.restore(face.faceId, face.vector, face.clusterId);
-    if (Math.floor((from + REBUILD_PAGE) / 100_000) > Math.floor(from / 100_000)) {
-      log(`${from + page.length}/${rebuildFaces} faces restored`);
-    }
-  }
-  const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
-  const rebuildCpu = cpuSeconds(process.cpuUsage(rebuildCpuStart));
-  rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  const rebuild = rebuildFaces > 0 ? measureRebuild(clusterer, rules, indexOptions, rebuildFaces, mode) : null;
+  rssMax = Math.max(rssMax, rebuild?.rss ?? 0);
 
-  // Rebuild from a saved index (ClusterService.rebuild with an index file): the index is saved, then loaded
-  // (checksum, usearch load) and every face restored into a fresh clusterer without inserting it again.
+  const clusterOf: number[] = [];
+  for (let faceId = 0; faceId < total; faceId++) clusterOf.push(clusterer.clusterIdOf(faceId)!);
+  const accuracy = pairwiseScores(clusterOf, Array.from(identities, String));
+  const shape = index.shape;
+
+  // Restart from a saved index (ClusterService.rebuild with an index file): the index is saved and the faces
+  // written to a scratch file (standing in for Postgres); the gallery is dropped, as a stopped worker's is; then
+  // a fresh clusterer loads the index file (checksum, usearch load) and restores every face from the scratch
+  // file in the worker's pages of 10,000 without inserting it again. Postgres's own read of 10,000-face pages is
+  // not in these figures.
   const scratch = await mkdtemp(path.join(tmpdir(), 'simsift-bench-'));
-  const indexFile = new UsearchIndexFile(
-    path.join(scratch, 'index.usearch'),
-    () => new UsearchIndex('euclidean', DIMENSIONS, indexOptions),
-  );
-  let saved: {
-    save_seconds: number;
-    load_seconds: number;
-    restore_seconds: number;
-    cpu_seconds: number;
-    file_mb: number;
-  };
+  let restart: RestartFigures;
   try {
+    const indexFile = new UsearchIndexFile(
+      path.join(scratch, 'index.usearch'),
+      () => new UsearchIndex('euclidean', DIMENSIONS, indexOptions),
+    );
+    const facesFile = path.join(scratch, 'faces.bin');
     const saveStarted = performance.now();
     const fileBytes = await indexFile.save(index, { lastFaceId: total - 1, lastEventId: 0, faces: total });
     const saveSeconds = (performance.now() - saveStarted) / 1000;
-    const loadCpu = process.cpuUsage();
-    const loadStarted = performance.now();
-    const loaded = await indexFile.load();
-    if (!('index' in loaded) || loaded.index.size !== total) throw new Error('saved index did not load');
-    const loadSeconds = (performance.now() - loadStarted) / 1000;
-    const restoring = new FaceClusterer(loaded.index, rules);
-    for (let from = 0; from < total; from += REBUILD_PAGE) {
-      restoring.restoreMany(
-        vectors
-          .slice(from, from + REBUILD_PAGE)
-          .map((vector, i) => ({ faceId: from + i, vector, clusterId: clusterer.clusterIdOf(from + i)! })),
-        { indexed: true },
-      );
-    }
-    saved = {
-      save_seconds: round(saveSeconds),
-      load_seconds: round(loadSeconds),
-      restore_seconds: round((performance.now() - loadStarted) / 1000 - loadSeconds),
-      cpu_seconds: round(cpuSeconds(process.cpuUsage(loadCpu))),
-      file_mb: round(fileBytes / 2 ** 20, 0),
-    };
+    await writeFaces(facesFile, clusterer, total);
+    rssMax = Math.max(rssMax, process.memoryUsage().rss);
+    index = undefined;
+    clusterer = undefined;
+    restart = { saveSeconds, fileBytes, ...(await measureRestart(indexFile, facesFile, total, rules)) };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  rssMax = Math.max(rssMax, process.memoryUsage().rss);
-
-  const clusterOf = vectors.map((_, i) => clusterer.clusterIdOf(i)!);
+  rssMax = Math.max(rssMax, restart.rss);
   return {
     bench: 'cluster',
     faces: total,
@@ -287,10 +296,10 @@ export async function run(argv: string[]): Promise<object> {
     generator,
     statistics: stats.source,
     generator_check: {
-      synthetic_first_20k: distanceCheck(groupsOf({ vectors, identities }, 20_000)),
+      synthetic_first_20k: distanceCheck(groupsOf(firstFaces(stats, generator, Math.min(total, 20_000)), 20_000)),
       real: stats.check,
     },
-    index: { ...index.shape, expansionSearch: indexOptions.expansionSearch },
+    index: { ...shape, expansionSearch: indexOptions.expansionSearch },
     assign: {
       preloaded: preload,
       faces: assigned,
@@ -302,11 +311,7 @@ export async function run(argv: string[]): Promise<object> {
       page: PAGE,
       target_faces_per_s_at_100k: 2000,
     },
-    query_ms: {
-      p50: round(percentile(latencies, 0.5), 3),
-      p99: round(percentile(latencies, 0.99), 3),
-      target_p99_at_1m: 10,
-    },
+    query_ms: { p50: round(percentile(latencies, 0.5), 3), p99: round(percentile(latencies, 0.99), 3) },
     ann_recall_at_10: share(recall.at10),
     ann_recall_at_10_distance_tolerant: share(recall.at10Tolerant),
     ann_recall_within_pair_threshold: {
@@ -316,20 +321,39 @@ export async function run(argv: string[]): Promise<object> {
       partner_in_exact_top_k: share([inExactReach, ranked.length]),
       ann_found_of_those: share([foundInReach, inExactReach]),
     },
-    rebuild: {
-      faces: rebuildFaces,
-      seconds: round(rebuildSeconds),
-      cpu_seconds: round(rebuildCpu),
-      faces_per_s: round(rebuildFaces / rebuildSeconds, 0),
-      ...(rebuildFaces < total ? { extrapolated_seconds_for_all: round((rebuildSeconds * total) / rebuildFaces) } : {}),
+    rebuild_by_preload: {
+      faces: preload,
+      seconds: round(preloadSeconds),
+      faces_per_s: round(preload / preloadSeconds, 0),
+      faces_per_s_last_10pct: round(preloadLastTenth.faces / preloadLastTenth.seconds, 0),
     },
-    rebuild_from_saved_index: saved,
-    accuracy_on_synthetic: pairwiseScores(clusterOf, identities),
+    ...(rebuild ? { rebuild: rebuild.figures } : {}),
+    rebuild_from_saved_index: {
+      save_seconds: round(restart.saveSeconds),
+      load_seconds: round(restart.loadSeconds),
+      restore_seconds: round(restart.restoreSeconds),
+      cpu_seconds: round(restart.cpuSeconds),
+      file_mb: round(restart.fileBytes / 2 ** 20, 0),
+      rss_mb_after: round(restart.rss / 2 ** 20, 0),
+    },
+    accuracy_on_synthetic: accuracy,
     rss_mb: {
       start: round(rssStart / 2 ** 20, 0),
+      during_preload: rssDuringPreload.map(({ faces, rss }) => ({ faces, mb: round(rss / 2 ** 20, 0) })),
+      gallery: round(rssGallery / 2 ** 20, 0),
       max_sampled: round(rssMax / 2 ** 20, 0),
       end: round(process.memoryUsage().rss / 2 ** 20, 0),
     },
+    targets_at_10m: targetsAt10m({
+      faces: total,
+      rssStart,
+      rssGallery,
+      rssDuringPreload,
+      queryP99: percentile(latencies, 0.99),
+      partnersFound: share([foundInReach, inExactReach]),
+      restartSeconds: restart.loadSeconds + restart.restoreSeconds,
+      rebuild: preload > 0 ? { faces: preload, seconds: preloadSeconds, lastTenth: preloadLastTenth } : null,
+    }),
   };
 }
 
@@ -355,4 +379,169 @@ function nearest(values: Float64Array, k: number): number[] {
     best[at] = i;
   }
   return best;
+}
+
+/** The first faces of a generator, for its distance check (the same faces the gallery starts with). */
+function firstFaces(stats: FaceStatistics, generator: 'covariance' | 'independent', count: number) {
+  return (generator === 'covariance' ? covarianceFaces : independentFaces)(stats, count);
+}
+
+/**
+ * The worker's start-up without a saved index (ClusterService.rebuild): the first `faces` stored faces restored
+ * into a fresh clusterer and index, in its pages of 10,000. A second gallery beside the first: at 10M faces use
+ * `--rebuild-faces 0` and read `rebuild_by_preload` instead.
+ */
+function measureRebuild(
+  source: FaceClusterer,
+  rules: ClusterRules,
+  indexOptions: UsearchIndexOptions,
+  faces: number,
+  mode: 'batch' | 'single',
+) {
+  const rebuilt = new FaceClusterer(new UsearchIndex('euclidean', DIMENSIONS, indexOptions), rules);
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  for (let from = 0; from < faces; from += REBUILD_PAGE) {
+    const page: { faceId: number; vector: Float32Array; clusterId: number }[] = [];
+    for (let faceId = from; faceId < Math.min(faces, from + REBUILD_PAGE); faceId++) {
+      page.push({ faceId, vector: source.vectorOf(faceId)!, clusterId: source.clusterIdOf(faceId)! });
+    }
+    if (mode === 'batch') rebuilt.restoreMany(page);
+    else for (const face of page) rebuilt.restore(face.faceId, face.vector, face.clusterId);
+    if (Math.floor((from + REBUILD_PAGE) / 100_000) > Math.floor(from / 100_000)) {
+      log(`${from + page.length}/${faces} faces restored`);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const round2 = (value: number) => Math.round(value * 100) / 100;
+  return {
+    rss: process.memoryUsage().rss,
+    figures: {
+      faces,
+      seconds: round2(seconds),
+      cpu_seconds: round2(cpuSeconds(process.cpuUsage(cpuStart))),
+      faces_per_s: Math.round(faces / seconds),
+    },
+  };
+}
+
+/** Bytes of one face in the scratch file: face id and cluster id (f64), then the descriptor (f32). */
+const FACE_RECORD_BYTES = 16 + DIMENSIONS * 4;
+
+/** Every stored face with its cluster, in face id order, as the worker would read them from Postgres. */
+async function writeFaces(file: string, clusterer: FaceClusterer, total: number): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    for (let from = 0; from < total; from += REBUILD_PAGE) {
+      const count = Math.min(REBUILD_PAGE, total - from);
+      const bytes = new ArrayBuffer(count * FACE_RECORD_BYTES);
+      for (let i = 0; i < count; i++) {
+        const faceId = from + i;
+        new Float64Array(bytes, i * FACE_RECORD_BYTES, 2).set([faceId, clusterer.clusterIdOf(faceId)!]);
+        new Float32Array(bytes, i * FACE_RECORD_BYTES + 16, DIMENSIONS).set(clusterer.vectorOf(faceId)!);
+      }
+      await handle.write(new Uint8Array(bytes));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+interface RestartFigures {
+  saveSeconds: number;
+  fileBytes: number;
+  loadSeconds: number;
+  restoreSeconds: number;
+  cpuSeconds: number;
+  rss: number;
+}
+
+/** A worker's start from the saved index: load it, then restore every face's cluster from the faces file. */
+async function measureRestart(indexFile: UsearchIndexFile, facesFile: string, total: number, rules: ClusterRules) {
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  const loaded = await indexFile.load();
+  if (!('index' in loaded) || loaded.index.size !== total) throw new Error('saved index did not load');
+  const loadSeconds = (performance.now() - started) / 1000;
+  const restoring = new FaceClusterer(loaded.index, rules);
+  const handle = await open(facesFile, 'r');
+  try {
+    for (let from = 0; from < total; from += REBUILD_PAGE) {
+      const count = Math.min(REBUILD_PAGE, total - from);
+      const bytes = new ArrayBuffer(count * FACE_RECORD_BYTES);
+      await handle.read(new Uint8Array(bytes), 0, bytes.byteLength, from * FACE_RECORD_BYTES);
+      const page = Array.from({ length: count }, (_, i) => {
+        const [faceId, clusterId] = new Float64Array(bytes, i * FACE_RECORD_BYTES, 2);
+        const vector = new Float32Array(bytes, i * FACE_RECORD_BYTES + 16, DIMENSIONS);
+        return { faceId: faceId!, vector, clusterId: clusterId! };
+      });
+      restoring.restoreMany(page, { indexed: true });
+    }
+  } finally {
+    await handle.close();
+  }
+  return {
+    loadSeconds,
+    restoreSeconds: (performance.now() - started) / 1000 - loadSeconds,
+    cpuSeconds: cpuSeconds(process.cpuUsage(cpuStart)),
+    rss: process.memoryUsage().rss,
+  };
+}
+
+const TEN_MILLION = 10_000_000;
+
+/**
+ * The issue's targets for 10M faces on one node. Below 10M faces, size-bound figures are projected linearly
+ * from this run (memory, restart) and marked `projected`; the rebuild's projection uses the insert rate over
+ * the preload's last tenth, which still falls as the graph grows (HNSW inserts cost ~log n), so it is a lower
+ * bound. Query p99 and partners found are as measured here: both degrade slowly with size, so below 10M their
+ * pass says only that this size meets the target.
+ */
+function targetsAt10m(measured: {
+  faces: number;
+  rssStart: number;
+  rssGallery: number;
+  rssDuringPreload: readonly { faces: number; rss: number }[];
+  queryP99: number;
+  partnersFound: number;
+  restartSeconds: number;
+  rebuild: { faces: number; seconds: number; lastTenth: { faces: number; seconds: number } } | null;
+}) {
+  const scale = TEN_MILLION / measured.faces;
+  const projected = measured.faces < TEN_MILLION;
+  const round4 = (value: number) => Math.round(value * 10_000) / 10_000;
+  const judge = (value: number, target: number, below: boolean) => ({
+    value: round4(value),
+    target,
+    pass: below ? value < target : value >= target,
+  });
+  // Bytes per added face from the preload's second half (the first pays for V8's heap and the first pages).
+  const samples = measured.rssDuringPreload;
+  const [middle, last] = [samples[Math.floor((samples.length - 1) / 2)], samples.at(-1)];
+  const bytesPerFace =
+    middle && last && last.faces > middle.faces
+      ? (last.rss - middle.rss) / (last.faces - middle.faces)
+      : (measured.rssGallery - measured.rssStart) / measured.faces;
+  const rssBytes = measured.rssGallery + bytesPerFace * Math.max(0, TEN_MILLION - measured.faces);
+  const rebuild = measured.rebuild;
+  return {
+    basis: projected ? `projected from ${measured.faces} faces` : 'measured',
+    bytes_per_face: Math.round(bytesPerFace),
+    rss_gb: { ...judge(rssBytes / 2 ** 30, 16, true), pass: rssBytes / 2 ** 30 <= 16 },
+    query_p99_ms: { ...judge(measured.queryP99, 10, true), basis: `measured at ${measured.faces} faces` },
+    partners_found_of_exact: { ...judge(measured.partnersFound, 0.99, false), basis: `measured at ${measured.faces}` },
+    restart_from_saved_index_s: judge(measured.restartSeconds * scale, 60, true),
+    full_rebuild_minutes: rebuild
+      ? {
+          ...judge(
+            rebuild.faces >= TEN_MILLION
+              ? rebuild.seconds / 60
+              : (TEN_MILLION * rebuild.lastTenth.seconds) / rebuild.lastTenth.faces / 60,
+            30,
+            true,
+          ),
+          ...(rebuild.faces < TEN_MILLION ? { basis: "lower bound: last tenth of the preload's rate" } : {}),
+        }
+      : 'not measured: run with --preload',
+  };
 }

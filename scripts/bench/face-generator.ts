@@ -197,27 +197,48 @@ export interface SyntheticFaces {
   identities: string[];
 }
 
+/** One generated face: its descriptor and the (consecutive) number of the identity it belongs to. */
+export interface SyntheticFace {
+  vector: Float32Array;
+  identity: number;
+}
+
 /**
  * Identities with 1 face (70%) or 2-5 faces (30%, evenly), like a gallery of honest subscribers and a few
  * rings: 40% of faces are a person's only face. The same faces for the same statistics and count.
  */
 export function covarianceFaces(stats: FaceStatistics, total: number): SyntheticFaces {
+  return collect(covarianceFaceStream(stats), total);
+}
+
+/**
+ * {@link covarianceFaces} one face at a time, without end: a 10M-face bench cannot hold every generated
+ * descriptor beside the gallery under test. An identity's faces come one after another.
+ */
+export function* covarianceFaceStream(stats: FaceStatistics): Generator<SyntheticFace, never> {
   const random = gaussian(42);
   const uniform = seededRandom(7);
-  const vectors: Float32Array[] = [];
-  const identities: string[] = [];
-  for (let identity = 0; vectors.length < total; identity++) {
+  for (let identity = 0; ; identity++) {
     const centre = Float32Array.from(stats.mean);
     drawInto(centre, stats.between, random);
     const faces = uniform() < 0.7 ? 1 : 2 + Math.floor(uniform() * 4);
-    for (let f = 0; f < faces && vectors.length < total; f++) {
+    for (let f = 0; f < faces; f++) {
       const face = Float32Array.from(centre);
       // Log-normal spread per face with E[scale^2] = 1: the covariance is kept, the tail of bad photos too.
       const spread = stats.faceSpread;
       drawInto(face, stats.within, random, Math.exp(spread * random() - spread * spread));
-      vectors.push(face);
-      identities.push(String(identity));
+      yield { vector: face, identity };
     }
+  }
+}
+
+function collect(stream: Iterator<SyntheticFace>, total: number): SyntheticFaces {
+  const vectors: Float32Array[] = [];
+  const identities: string[] = [];
+  while (vectors.length < total) {
+    const { vector, identity } = stream.next().value as SyntheticFace;
+    vectors.push(vector);
+    identities.push(String(identity));
   }
   return { vectors, identities };
 }
@@ -228,20 +249,19 @@ export function covarianceFaces(stats: FaceStatistics, total: number): Synthetic
  * (not the 70% it meant).
  */
 export function independentFaces(stats: FaceStatistics, total: number): SyntheticFaces {
+  return collect(independentFaceStream(stats), total);
+}
+
+/** {@link independentFaces} one face at a time, without end. */
+export function* independentFaceStream(stats: FaceStatistics): Generator<SyntheticFace, never> {
   const { mean, between, within } = stats.perDimension;
   const random = gaussian(42);
-  const vectors: Float32Array[] = [];
-  const identities: string[] = [];
-  for (let identity = 0; vectors.length < total; identity++) {
+  for (let identity = 0; ; identity++) {
     const centre = Float32Array.from(mean, (m, d) => m + between[d]! * random());
     const u = (random() + 4) / 8;
     const faces = u < 0.7 ? 1 : 2 + (Math.floor(Math.abs(random()) * 2) % 4);
-    for (let f = 0; f < faces && vectors.length < total; f++) {
-      vectors.push(centre.map((c, d) => c + within[d]! * random()));
-      identities.push(String(identity));
-    }
+    for (let f = 0; f < faces; f++) yield { vector: centre.map((c, d) => c + within[d]! * random()), identity };
   }
-  return { vectors, identities };
 }
 
 /** Genuine / impostor shares within the threshold and the effective dimension, for real or synthetic faces. */

@@ -3,6 +3,7 @@
  * analysts' cannot-link and must-link constraints) whose invariants hold across all of it.
  */
 import { distanceBelow, faceDistance } from '../face-distance.js';
+import { FaceVectorStore } from './face-vector-store.js';
 
 export type Metric = 'euclidean' | 'cosine';
 
@@ -75,8 +76,8 @@ interface Cluster {
  * are one person. Cannot-link pairs are never put together; must-link pairs always are.
  */
 export class FaceClusterer {
-  private readonly vectors = new Map<number, Float32Array>();
-  private readonly clusterOf = new Map<number, number>();
+  /** Descriptors and each face's cluster, flat (10M faces fit; a Map of arrays per face did not). */
+  private readonly faces = new FaceVectorStore();
   private readonly clusters = new Map<number, Cluster>();
   private readonly cannotLink = new Map<number, Set<number>>();
   private readonly mustLink = new Map<number, Set<number>>();
@@ -112,11 +113,10 @@ export class FaceClusterer {
     const ids: number[] = [];
     const vectors: Float32Array[] = [];
     for (const { faceId, vector, clusterId } of faces) {
-      if (this.vectors.has(faceId)) continue;
-      this.vectors.set(faceId, vector);
+      if (this.faces.has(faceId)) continue;
+      this.faces.add(faceId, vector, clusterId);
       ids.push(faceId);
       vectors.push(vector);
-      this.clusterOf.set(faceId, clusterId);
       const cluster = this.clusters.get(clusterId) ?? { id: clusterId, members: [] };
       cluster.members.push(faceId);
       this.clusters.set(clusterId, cluster);
@@ -129,7 +129,7 @@ export class FaceClusterer {
 
   /** A stored face's descriptor. */
   vectorOf(faceId: number): Float32Array | undefined {
-    return this.vectors.get(faceId);
+    return this.faces.vectorOf(faceId);
   }
 
   /** Member face ids of a cluster. */
@@ -139,9 +139,9 @@ export class FaceClusterer {
 
   /** Adds one face and returns what changed. Adding a face twice is a no-op. */
   add(faceId: number, vector: Float32Array): ClusterChange[] {
-    if (this.vectors.has(faceId)) return [];
+    if (this.faces.has(faceId)) return [];
     const neighbours = this.exactly(vector, this.index.search(vector, this.rules.neighbours));
-    this.vectors.set(faceId, vector);
+    this.faces.add(faceId, vector);
     this.index.add(faceId, vector);
     return this.place(faceId, vector, neighbours);
   }
@@ -156,7 +156,7 @@ export class FaceClusterer {
     const fresh: { faceId: number; vector: Float32Array }[] = [];
     const seen = new Set<number>();
     for (const face of faces) {
-      if (this.vectors.has(face.faceId) || seen.has(face.faceId)) continue;
+      if (this.faces.has(face.faceId) || seen.has(face.faceId)) continue;
       seen.add(face.faceId);
       fresh.push(face);
     }
@@ -186,7 +186,7 @@ export class FaceClusterer {
         }
       }
       if (added) neighbours.sort((a, b) => a.distance - b.distance);
-      this.vectors.set(faceId, vector);
+      this.faces.add(faceId, vector);
       changes.push(...this.place(faceId, vector, neighbours.slice(0, k)));
     });
     return changes;
@@ -200,7 +200,7 @@ export class FaceClusterer {
   private exactly(vector: Float32Array, hits: readonly Neighbour[]): Neighbour[] {
     const ranked: Neighbour[] = [];
     for (const hit of hits) {
-      const stored = this.vectors.get(hit.faceId);
+      const stored = this.faces.vectorOf(hit.faceId);
       if (!stored) {
         ranked.push(hit);
         continue;
@@ -217,11 +217,11 @@ export class FaceClusterer {
   private place(faceId: number, vector: Float32Array, neighbours: readonly Neighbour[]): ClusterChange[] {
     const candidates = new Set<number>();
     for (const n of neighbours) {
-      const clusterId = this.clusterOf.get(n.faceId);
+      const clusterId = this.faces.clusterOf(n.faceId);
       if (clusterId !== undefined && n.distance < this.rules.pairThreshold) candidates.add(clusterId);
     }
     for (const partner of this.mustLink.get(faceId) ?? []) {
-      const clusterId = this.clusterOf.get(partner);
+      const clusterId = this.faces.clusterOf(partner);
       if (clusterId !== undefined) candidates.add(clusterId);
     }
 
@@ -248,7 +248,7 @@ export class FaceClusterer {
     if (best) {
       home = best.cluster;
       home.members.push(faceId);
-      this.clusterOf.set(faceId, home.id);
+      this.faces.setCluster(faceId, home.id);
       changes.push({
         kind: 'joined',
         clusterId: home.id,
@@ -259,7 +259,7 @@ export class FaceClusterer {
     } else {
       home = { id: this.nextClusterId++, members: [faceId] };
       this.clusters.set(home.id, home);
-      this.clusterOf.set(faceId, home.id);
+      this.faces.setCluster(faceId, home.id);
       changes.push({ kind: 'created', clusterId: home.id, faceId });
     }
 
@@ -276,7 +276,7 @@ export class FaceClusterer {
       );
       if ((forced || meanDistance < this.rules.averageThreshold) && !this.conflicts(home.members, other.members)) {
         const [keep, absorbed] = home.id < other.id ? [home, other] : [other, home];
-        for (const member of absorbed.members) this.clusterOf.set(member, keep.id);
+        for (const member of absorbed.members) this.faces.setCluster(member, keep.id);
         keep.members.push(...absorbed.members);
         this.clusters.delete(absorbed.id);
         changes.push({
@@ -298,7 +298,7 @@ export class FaceClusterer {
   match(vector: Float32Array): ClusterMatch[] {
     const candidates = new Set<number>();
     for (const n of this.index.search(vector, this.rules.neighbours)) {
-      const clusterId = this.clusterOf.get(n.faceId);
+      const clusterId = this.faces.clusterOf(n.faceId);
       if (clusterId !== undefined && n.distance < this.rules.pairThreshold) candidates.add(clusterId);
     }
     const weighed = [...candidates]
@@ -323,19 +323,19 @@ export class FaceClusterer {
     const dirty = new Set<number>();
     for (const [a, b] of constraints.cannotLink) {
       link(this.cannotLink, a, b);
-      const clusterId = this.clusterOf.get(a);
-      if (clusterId !== undefined && clusterId === this.clusterOf.get(b)) dirty.add(clusterId);
+      const clusterId = this.faces.clusterOf(a);
+      if (clusterId !== undefined && clusterId === this.faces.clusterOf(b)) dirty.add(clusterId);
     }
     for (const clusterId of dirty) changes.push(...this.split(clusterId));
     for (const [a, b] of constraints.mustLink) {
       link(this.mustLink, a, b);
-      const ca = this.clusterOf.get(a);
-      const cb = this.clusterOf.get(b);
+      const ca = this.faces.clusterOf(a);
+      const cb = this.faces.clusterOf(b);
       if (ca === undefined || cb === undefined || ca === cb) continue;
       const [keep, absorbed] = [this.clusters.get(Math.min(ca, cb))!, this.clusters.get(Math.max(ca, cb))!];
       if (this.conflicts(keep.members, absorbed.members)) continue;
       const meanDistance = this.averageLinkage(keep.members, absorbed.members);
-      for (const member of absorbed.members) this.clusterOf.set(member, keep.id);
+      for (const member of absorbed.members) this.faces.setCluster(member, keep.id);
       keep.members.push(...absorbed.members);
       this.clusters.delete(absorbed.id);
       changes.push({ kind: 'merged', clusterId: keep.id, absorbedId: absorbed.id, meanDistance: round(meanDistance) });
@@ -350,21 +350,21 @@ export class FaceClusterer {
       cannotLink: members.flatMap((a) => [...(this.cannotLink.get(a) ?? [])].map((b): [number, number] => [a, b])),
       mustLink: members.flatMap((a) => [...(this.mustLink.get(a) ?? [])].map((b): [number, number] => [a, b])),
     });
-    for (const faceId of members) local.add(faceId, this.vectors.get(faceId)!);
+    for (const faceId of members) local.add(faceId, this.faces.vectorOf(faceId)!);
     const parts = local.snapshot().sort((a, b) => a.members[0]! - b.members[0]!);
     const changes: ClusterChange[] = [];
     cluster.members = parts[0]!.members;
     for (const part of parts.slice(1)) {
       const created = { id: this.nextClusterId++, members: part.members };
       this.clusters.set(created.id, created);
-      for (const faceId of part.members) this.clusterOf.set(faceId, created.id);
+      for (const faceId of part.members) this.faces.setCluster(faceId, created.id);
       changes.push({ kind: 'split', clusterId, newClusterId: created.id, faceIds: part.members });
     }
     return changes;
   }
 
   clusterIdOf(faceId: number): number | undefined {
-    return this.clusterOf.get(faceId);
+    return this.faces.clusterOf(faceId);
   }
 
   /** Clusters as member lists (ids ascending), largest first. */
@@ -389,7 +389,7 @@ export class FaceClusterer {
     let sum = 0;
     let close = 0;
     for (const member of members) {
-      const d = known?.get(member) ?? faceDistance(vector, this.vectors.get(member)!, this.rules.metric);
+      const d = known?.get(member) ?? faceDistance(vector, this.faces.vectorOf(member)!, this.rules.metric);
       sum += d;
       if (d < this.rules.pairThreshold) close++;
       if (sum >= most) return { mean: Infinity, support: 0 };
@@ -410,9 +410,9 @@ export class FaceClusterer {
     const most = limit * a.length * b.length;
     let sum = 0;
     for (const x of a) {
-      const vx = this.vectors.get(x)!;
+      const vx = this.faces.vectorOf(x)!;
       const row = known?.faceId === x ? known.distances : undefined;
-      for (const y of b) sum += row?.get(y) ?? faceDistance(vx, this.vectors.get(y)!, this.rules.metric);
+      for (const y of b) sum += row?.get(y) ?? faceDistance(vx, this.faces.vectorOf(y)!, this.rules.metric);
       if (sum >= most) return Infinity;
     }
     return sum / (a.length * b.length);

@@ -1,0 +1,143 @@
+/**
+ * Faces per page: 65,536 x 128 dimensions x 4 bytes is 32 MiB, so growing by a page never copies what is
+ * stored and no single ArrayBuffer nears V8's size limits, at 10M faces as at 10.
+ */
+const DEFAULT_PAGE_FACES = 1 << 16;
+
+/** No face in this hash slot: face ids are integers, so NaN never equals one. */
+const EMPTY = Number.NaN;
+
+/** No cluster recorded for the face yet. */
+const NO_CLUSTER = Number.NaN;
+
+/**
+ * The clusterer's gallery: each stored face's descriptor and cluster, in flat typed arrays indexed by a slot
+ * (the order faces were stored in). A Map of one Float32Array per face costs about 200 bytes of object
+ * overhead on top of the 512 bytes of a 128-d descriptor, and a V8 Map holds at most 2^24 (16.7M) entries; here
+ * a face costs its descriptor, 8 bytes each of face id and cluster id and 24-48 bytes of id-to-slot hash (the
+ * table doubles when half full), with no per-face object.
+ * Faces are never removed (the worker rebuilds from Postgres instead), so slots never move.
+ */
+export class FaceVectorStore {
+  private dimensions = 0;
+  private readonly pages: Float32Array[] = [];
+  private readonly clusterPages: Float64Array[] = [];
+  private readonly faceIdPages: Float64Array[] = [];
+  private count = 0;
+  /** Open addressing, linear probing: face id -> slot, at most half full. */
+  private hashKeys = new Float64Array(1 << 10).fill(EMPTY);
+  private hashSlots = new Int32Array(1 << 10);
+
+  constructor(private readonly pageFaces = DEFAULT_PAGE_FACES) {
+    if (!Number.isInteger(pageFaces) || pageFaces < 1) throw new Error('pageFaces must be a positive integer');
+  }
+
+  /** Faces stored. */
+  get size(): number {
+    return this.count;
+  }
+
+  has(faceId: number): boolean {
+    return this.slotOf(faceId) >= 0;
+  }
+
+  /** The face's slot, or -1 when it is not stored. */
+  slotOf(faceId: number): number {
+    const mask = this.hashKeys.length - 1;
+    for (let at = hashOf(faceId) & mask; ; at = (at + 1) & mask) {
+      const key = this.hashKeys[at]!;
+      if (key === faceId) return this.hashSlots[at]!;
+      if (Number.isNaN(key)) return -1;
+    }
+  }
+
+  /**
+   * Stores a copy of the descriptor (the caller's array can be dropped) and returns its slot. Every face must
+   * have the first one's length. Storing a face again is an error: the clusterer checks `has` first.
+   */
+  add(faceId: number, vector: Float32Array, clusterId = NO_CLUSTER): number {
+    if (!Number.isSafeInteger(faceId)) throw new Error(`face id ${faceId} is not an integer`);
+    if (this.dimensions === 0) this.dimensions = vector.length;
+    if (vector.length !== this.dimensions) {
+      throw new Error(`descriptor length ${vector.length}, the store holds ${this.dimensions}`);
+    }
+    if (this.has(faceId)) throw new Error(`face ${faceId} is stored already`);
+    const slot = this.count;
+    const page = Math.floor(slot / this.pageFaces);
+    if (page === this.pages.length) {
+      this.pages.push(new Float32Array(this.pageFaces * this.dimensions));
+      this.clusterPages.push(new Float64Array(this.pageFaces).fill(NO_CLUSTER));
+      this.faceIdPages.push(new Float64Array(this.pageFaces));
+    }
+    const within = slot - page * this.pageFaces;
+    this.pages[page]!.set(vector, within * this.dimensions);
+    this.clusterPages[page]![within] = clusterId;
+    this.faceIdPages[page]![within] = faceId;
+    this.count++;
+    if (this.count * 2 > this.hashKeys.length) this.growHash();
+    this.insertHash(faceId, slot);
+    return slot;
+  }
+
+  /** The stored descriptor: a view into the store (not a copy), or undefined for an unknown face. */
+  vectorOf(faceId: number): Float32Array | undefined {
+    const slot = this.slotOf(faceId);
+    return slot < 0 ? undefined : this.vectorAt(slot);
+  }
+
+  /** The descriptor in a slot, as a view into the store. */
+  vectorAt(slot: number): Float32Array {
+    const page = Math.floor(slot / this.pageFaces);
+    const from = (slot - page * this.pageFaces) * this.dimensions;
+    return this.pages[page]!.subarray(from, from + this.dimensions);
+  }
+
+  /** The face stored in a slot. */
+  faceIdAt(slot: number): number {
+    const page = Math.floor(slot / this.pageFaces);
+    return this.faceIdPages[page]![slot - page * this.pageFaces]!;
+  }
+
+  /** The face's cluster, or undefined for an unknown face or one not placed yet. */
+  clusterOf(faceId: number): number | undefined {
+    const slot = this.slotOf(faceId);
+    if (slot < 0) return undefined;
+    const page = Math.floor(slot / this.pageFaces);
+    const clusterId = this.clusterPages[page]![slot - page * this.pageFaces]!;
+    return Number.isNaN(clusterId) ? undefined : clusterId;
+  }
+
+  /** Records a stored face's cluster. */
+  setCluster(faceId: number, clusterId: number): void {
+    const slot = this.slotOf(faceId);
+    if (slot < 0) throw new Error(`face ${faceId} is not stored`);
+    const page = Math.floor(slot / this.pageFaces);
+    this.clusterPages[page]![slot - page * this.pageFaces] = clusterId;
+  }
+
+  private insertHash(faceId: number, slot: number): void {
+    const mask = this.hashKeys.length - 1;
+    let at = hashOf(faceId) & mask;
+    while (!Number.isNaN(this.hashKeys[at]!)) at = (at + 1) & mask;
+    this.hashKeys[at] = faceId;
+    this.hashSlots[at] = slot;
+  }
+
+  private growHash(): void {
+    this.hashKeys = new Float64Array(this.hashKeys.length * 2).fill(EMPTY);
+    this.hashSlots = new Int32Array(this.hashKeys.length);
+    for (let slot = 0; slot < this.count - 1; slot++) this.insertHash(this.faceIdAt(slot), slot);
+  }
+}
+
+/**
+ * Spreads integer face ids over the table. Postgres ids are consecutive, and consecutive keys would sit in
+ * consecutive buckets and make long probe runs; a multiplicative hash (Fibonacci hashing) of the low and high
+ * 32 bits scatters them.
+ */
+function hashOf(faceId: number): number {
+  const low = faceId | 0;
+  const high = Math.floor(faceId / 2 ** 32) | 0;
+  const mixed = Math.imul(low ^ Math.imul(high, 0x85ebca6b), 0x9e3779b1);
+  return (mixed ^ (mixed >>> 15)) >>> 0;
+}
