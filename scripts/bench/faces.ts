@@ -1,6 +1,6 @@
 /**
- * Face worker bench: "at least 6 KYC photos/s with 2 processes on 2 cores (15+ is the stretch), RSS flat
- * (within 10%) from photo 1,000 to photo 10,000".
+ * Face worker bench: "at least 20 KYC photos/s with 2 processes on 2 cores (an idle machine), RSS flat
+ * (within 10%) from photo 1,000 to photo 10,000" (issue 18; the first round's target was 6).
  *
  *   npm run -s bench -- faces [--images DIR] [--processes 2] [--count 1000] [--reference-count N]
  *
@@ -42,7 +42,7 @@ import { runFaceApiReference, type ReferenceResult } from './lib/face-api-refere
 import { folderPhotos, generatedPhotos, type PhotoSet } from './lib/kyc-photos.js';
 import { machineBusySeconds, ProcessSampler } from './lib/process-stats.js';
 
-const TARGET = { images_per_s: 6, stretch_images_per_s: 15, rss_growth_pct: 10 } as const;
+const TARGET = { images_per_s: 20, rss_growth_pct: 10 } as const;
 /**
  * RSS growth is judged from this many photos on (the first ones grow the wasm heap and caches to their working
  * size), and only in runs that process at least as many again after it.
