@@ -51,6 +51,9 @@ function anchors(): Float32Array {
   return Float32Array.from(out);
 }
 
+/** Computed once: every detection decodes against the same anchors. */
+const ANCHOR_CENTRES = anchors();
+
 /**
  * BlazeFace with its net on onnxruntime, converted at start-up from human's tfjs graph (blazeface.json) and
  * checked against human's own model; the rest is human's blazeface.getBoxes and facemesh.predict (mesh off, no
@@ -111,7 +114,7 @@ export class BlazeFaceDetector {
       const batch = tf.tensor2d(raw, [BLAZEFACE_ANCHORS, BLAZEFACE_VALUES]);
       // human's decodeBoxes: centres and sizes relative to the anchors, as start and end points in model pixels.
       const centres = tf.div(
-        tf.add(tf.slice(batch, [0, 1], [-1, 2]), tf.tensor2d(anchors(), [BLAZEFACE_ANCHORS, 2])),
+        tf.add(tf.slice(batch, [0, 1], [-1, 2]), tf.tensor2d(ANCHOR_CENTRES, [BLAZEFACE_ANCHORS, 2])),
         size,
       );
       const half = tf.div(tf.div(tf.slice(batch, [0, 3], [-1, 2]), size), 2);
