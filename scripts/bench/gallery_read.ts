@@ -9,6 +9,7 @@
  * matters here) and a cluster each, then `ClusterRepository.loadFaces` pages through all of them, 10,000 at a
  * time, as the rebuild does, `--rounds` times. The 10M figure is a linear projection, labelled as such.
  */
+import { parseArgs } from 'node:util';
 import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
 import { createPool, migrate } from '../../src/repositories/database.js';
 import { createBenchEnv, log, round } from './lib/env.js';
@@ -18,13 +19,25 @@ const PAGE = 10_000;
 const FILL_CHUNK = 250_000;
 const TARGET_RESTART_S_AT_10M = 60;
 
+function parseOptions(argv: string[]): { total: number; rounds: number } {
+  const { values } = parseArgs({
+    args: argv,
+    options: { faces: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '2' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const total = Number(values.faces);
+  if (!Number.isInteger(total) || total < PAGE || total > 100_000_000) {
+    throw new Error(`--faces must be an integer from ${PAGE} to 100000000`);
+  }
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10)
+    throw new Error('--rounds must be an integer from 1 to 10');
+  return { total, rounds };
+}
+
 export async function run(argv: string[]): Promise<object> {
-  const flag = (name: string, fallback: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 && argv[i + 1] ? argv[i + 1]! : fallback;
-  };
-  const total = Number(flag('--faces', '1000000'));
-  const rounds = Number(flag('--rounds', '2'));
+  const { total, rounds } = parseOptions(argv);
   const env = await createBenchEnv('gallery-read');
   try {
     await migrate(env.databaseUrl);
