@@ -39,6 +39,11 @@ export interface ClusteringConfig {
   /** Share of a cluster's members a joining face must be close to. */
   minSupport: number;
   neighbours: number;
+  /**
+   * Candidates the ANN index keeps while searching (usearch's expansion_search): recall against the query time,
+   * to be widened as the gallery grows (measured per gallery size in the README's performance table).
+   */
+  searchBreadth: number;
 }
 
 export const QUEUE_DASHBOARD_MODES = ['off', 'read-only', 'write'] as const;
@@ -294,6 +299,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       averageThresholdFactor: num('SIMSIFT_CLUSTER_AVERAGE_FACTOR', 0.9, 0.1, 2),
       minSupport: num('SIMSIFT_CLUSTER_MIN_SUPPORT', 0.5, 0, 1),
       neighbours: int('SIMSIFT_CLUSTER_NEIGHBOURS', 32, 1, 1000),
+      // 128: the index's default (DEFAULT_INDEX_OPTIONS), chosen at 100k faces.
+      searchBreadth: int('SIMSIFT_CLUSTER_SEARCH_BREADTH', 128, 16, 4096),
     },
     checks: {
       // How long POST /v1/checks waits for the cluster worker's answer before a 503.

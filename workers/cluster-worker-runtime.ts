@@ -48,6 +48,9 @@ export async function createClusterService(
   const pairThreshold = embedder.samePersonThreshold!;
   const metric = embedder.metric!;
   if (!embedder.faceEvidence) throw new Error(`models/manifest.json has no faceEvidence for ${embedder.name}`);
+  // The search breadth is not part of a saved index's shape: a file saved with another one still loads.
+  const createIndex = () =>
+    new UsearchIndex(metric, embedder.descriptorLength!, { expansionSearch: config.clustering.searchBreadth });
   return new ClusterService(
     new ClusterRepository(pool),
     config.faces.embedder,
@@ -58,13 +61,10 @@ export async function createClusterService(
       minSupport: config.clustering.minSupport,
       neighbours: config.clustering.neighbours,
     },
-    () => new UsearchIndex(metric, embedder.descriptorLength!),
+    createIndex,
     { ...DEFAULT_IDENTITY_POLICY, calibration: embedder.faceEvidence },
     // Saved by the cluster worker so its next start loads the graph instead of inserting every face again.
-    new UsearchIndexFile(
-      path.join(config.dataDir, 'index', `${config.faces.embedder}.usearch`),
-      () => new UsearchIndex(metric, embedder.descriptorLength!),
-    ),
+    new UsearchIndexFile(path.join(config.dataDir, 'index', `${config.faces.embedder}.usearch`), createIndex),
     metrics,
   );
 }

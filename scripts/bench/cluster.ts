@@ -30,7 +30,14 @@ import {
 } from '../../src/repositories/usearch-index.repository.js';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
 import { pairwiseScores } from '../../src/services/clustering/cluster-metrics.js';
+import {
+  galleryInIndex,
+  MEMBERSHIP_PAGE,
+  reconcileGallery,
+  type GalleryReconciliation,
+} from '../../src/services/clustering/cluster.service.js';
 import { FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
 import { distanceBelow, faceDistance } from '../../src/services/face-distance.js';
 import {
   compact,
@@ -264,11 +271,11 @@ export async function run(argv: string[]): Promise<object> {
   const accuracy = pairwiseScores(clusterOf, Array.from(identities, String));
   const shape = index.shape;
 
-  // Restart from a saved index (ClusterService.rebuild with an index file): the index is saved and the faces
-  // written to a scratch file (standing in for Postgres); the gallery is dropped, as a stopped worker's is; then
-  // a fresh clusterer loads the index file (checksum, usearch load) and restores every face from the scratch
-  // file in the worker's pages of 10,000 without inserting it again. Postgres's own read of 10,000-face pages is
-  // not in these figures.
+  // Restart from a saved index (ClusterService.rebuild with an index file): the index and the gallery are saved
+  // and the faces' ids and clusters written to a scratch file (standing in for Postgres); the gallery is dropped,
+  // as a stopped worker's is; then the saved files are loaded (checksums, usearch load), reconciled with the
+  // ids and clusters and adopted by a fresh clusterer (see measureRestart). Postgres's own read of the ids and
+  // clusters is not in these figures: `gallery_read` measures it.
   const scratch = await mkdtemp(path.join(tmpdir(), 'simsift-bench-'));
   let restart: RestartFigures;
   try {
@@ -276,15 +283,19 @@ export async function run(argv: string[]): Promise<object> {
       path.join(scratch, 'index.usearch'),
       () => new UsearchIndex('euclidean', DIMENSIONS, indexOptions),
     );
-    const facesFile = path.join(scratch, 'faces.bin');
+    const membershipsFile = path.join(scratch, 'memberships.bin');
     const saveStarted = performance.now();
-    const fileBytes = await indexFile.save(index, { lastFaceId: total - 1, lastEventId: 0, faces: total });
+    const fileBytes = await indexFile.save(
+      index,
+      { lastFaceId: total - 1, lastEventId: 0, faces: total },
+      { ...clusterer.galleryShape, pages: [...clusterer.savedPages()] },
+    );
     const saveSeconds = (performance.now() - saveStarted) / 1000;
-    await writeFaces(facesFile, clusterer, total);
+    await writeMemberships(membershipsFile, clusterer, total);
     rssMax = Math.max(rssMax, process.memoryUsage().rss);
     index = undefined;
     clusterer = undefined;
-    restart = { saveSeconds, fileBytes, ...(await measureRestart(indexFile, facesFile, total, rules)) };
+    restart = { saveSeconds, fileBytes, ...(await measureRestart(indexFile, membershipsFile, total, rules)) };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
@@ -425,22 +436,18 @@ function measureRebuild(
   };
 }
 
-/** Bytes of one face in the scratch file: face id and cluster id (f64), then the descriptor (f32). */
-const FACE_RECORD_BYTES = 16 + DIMENSIONS * 4;
-
-/** Every stored face with its cluster, in face id order, as the worker would read them from Postgres. */
-async function writeFaces(file: string, clusterer: FaceClusterer, total: number): Promise<void> {
+/** Every stored face's id and cluster (f64 each) in face id order, as the restart reads them from Postgres. */
+async function writeMemberships(file: string, clusterer: FaceClusterer, total: number): Promise<void> {
   const handle = await open(file, 'w');
   try {
-    for (let from = 0; from < total; from += REBUILD_PAGE) {
-      const count = Math.min(REBUILD_PAGE, total - from);
-      const bytes = new ArrayBuffer(count * FACE_RECORD_BYTES);
+    for (let from = 0; from < total; from += MEMBERSHIP_PAGE) {
+      const count = Math.min(MEMBERSHIP_PAGE, total - from);
+      const page = new Float64Array(count * 2);
       for (let i = 0; i < count; i++) {
-        const faceId = from + i;
-        new Float64Array(bytes, i * FACE_RECORD_BYTES, 2).set([faceId, clusterer.clusterIdOf(faceId)!]);
-        new Float32Array(bytes, i * FACE_RECORD_BYTES + 16, DIMENSIONS).set(clusterer.vectorOf(faceId)!);
+        page[i] = from + i;
+        page[count + i] = clusterer.clusterIdOf(from + i)!;
       }
-      await handle.write(new Uint8Array(bytes));
+      await handle.write(new Uint8Array(page.buffer));
     }
   } finally {
     await handle.close();
@@ -456,30 +463,43 @@ interface RestartFigures {
   rss: number;
 }
 
-/** A worker's start from the saved index: load it, then restore every face's cluster from the faces file. */
-async function measureRestart(indexFile: UsearchIndexFile, facesFile: string, total: number, rules: ClusterRules) {
+/**
+ * A worker's start from the saved index (ClusterService.restoreWithGallery): load the index and the gallery
+ * (checksums, usearch load), check the gallery's faces are in the index, reconcile it page by page with the
+ * faces and clusters Postgres returns (here read from a file: `gallery_read --memberships` times Postgres), and
+ * adopt it into a clusterer.
+ */
+async function measureRestart(
+  indexFile: UsearchIndexFile,
+  membershipsFile: string,
+  total: number,
+  rules: ClusterRules,
+) {
   const cpuStart = process.cpuUsage();
   const started = performance.now();
   const loaded = await indexFile.load();
-  if (!('index' in loaded) || loaded.index.size !== total) throw new Error('saved index did not load');
+  if (!('index' in loaded) || loaded.index.size !== total || !loaded.gallery) {
+    throw new Error(`saved index did not load: ${'index' in loaded ? loaded.galleryUnusable : loaded.unusable}`);
+  }
   const loadSeconds = (performance.now() - started) / 1000;
-  const restoring = new FaceClusterer(loaded.index, rules);
-  const handle = await open(facesFile, 'r');
+  const { pages, dimensions, facesPerPage } = loaded.gallery;
+  const gallery = FaceVectorStore.fromPages(pages, dimensions, facesPerPage);
+  if (!galleryInIndex(loaded.index, gallery)) throw new Error('saved gallery is not the index');
+  const reconciled: GalleryReconciliation = { lastFaceId: -1, seen: 0, late: [], pendingAt: null };
+  const handle = await open(membershipsFile, 'r');
   try {
-    for (let from = 0; from < total; from += REBUILD_PAGE) {
-      const count = Math.min(REBUILD_PAGE, total - from);
-      const bytes = new ArrayBuffer(count * FACE_RECORD_BYTES);
-      await handle.read(new Uint8Array(bytes), 0, bytes.byteLength, from * FACE_RECORD_BYTES);
-      const page = Array.from({ length: count }, (_, i) => {
-        const [faceId, clusterId] = new Float64Array(bytes, i * FACE_RECORD_BYTES, 2);
-        const vector = new Float32Array(bytes, i * FACE_RECORD_BYTES + 16, DIMENSIONS);
-        return { faceId: faceId!, vector, clusterId: clusterId! };
-      });
-      restoring.restoreMany(page, { indexed: true });
+    for (let from = 0; from < total; from += MEMBERSHIP_PAGE) {
+      const count = Math.min(MEMBERSHIP_PAGE, total - from);
+      const page = new Float64Array(count * 2);
+      await handle.read(new Uint8Array(page.buffer), 0, page.byteLength, from * 16);
+      const memberships = { faceIds: page.subarray(0, count), clusterIds: page.subarray(count) };
+      reconcileGallery(gallery, total, memberships, reconciled);
     }
   } finally {
     await handle.close();
   }
+  if (reconciled.seen !== total) throw new Error(`reconciled ${reconciled.seen} saved faces of ${total}`);
+  FaceClusterer.adopting(loaded.index, rules, gallery);
   return {
     loadSeconds,
     restoreSeconds: (performance.now() - started) / 1000 - loadSeconds,

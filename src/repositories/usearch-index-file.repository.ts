@@ -1,15 +1,21 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { IndexWatermark, SavedIndexStore } from '../services/clustering/cluster.service.js';
+import type {
+  IndexWatermark,
+  LoadedIndex,
+  SavedGallery,
+  SavedIndexStore,
+} from '../services/clustering/cluster.service.js';
+import type { GalleryPage } from '../services/clustering/face-vector-store.js';
 import type { NeighbourIndex } from '../services/clustering/face-clusterer.js';
 import { UsearchIndex, type UsearchIndexShape } from './usearch-index.repository.js';
 
 /**
- * 2: indexes are built by inserting one face at a time. A format-1 file may hold faces that concurrent inserts
- * left unreachable (see UsearchIndex.addMany), so it is rebuilt rather than loaded.
+ * 2: small graphs are built by inserting one face at a time. A format-1 file may hold faces that concurrent
+ * inserts into a small graph left unreachable (see UsearchIndex.addMany), so it is rebuilt rather than loaded.
  */
 const INDEX_FILE_FORMAT = 2;
 
@@ -18,6 +24,20 @@ interface IndexFileMeta {
   format: number;
   shape: UsearchIndexShape;
   watermark: IndexWatermark;
+  bytes: number;
+  sha256: string;
+  /** The gallery file `<file>.gallery`, when one was saved with the index. */
+  gallery?: GalleryFileMeta;
+}
+
+/**
+ * `<file>.gallery`: the clusterer's gallery pages one after another, each as its face ids (f64), their
+ * clusters (f64) and descriptors (f32), in the machine's byte order (a cache read back by the same node).
+ */
+interface GalleryFileMeta {
+  faces: number;
+  dimensions: number;
+  facesPerPage: number;
   bytes: number;
   sha256: string;
 }
@@ -30,6 +50,7 @@ interface IndexFileMeta {
  */
 export class UsearchIndexFile implements SavedIndexStore {
   private readonly metaFile: string;
+  private readonly galleryFile: string;
 
   constructor(
     private readonly file: string,
@@ -37,9 +58,10 @@ export class UsearchIndexFile implements SavedIndexStore {
     private readonly createIndex: () => UsearchIndex,
   ) {
     this.metaFile = `${file}.json`;
+    this.galleryFile = `${file}.gallery`;
   }
 
-  async load(): Promise<{ index: UsearchIndex; watermark: IndexWatermark } | { unusable: string }> {
+  async load(): Promise<LoadedIndex | { unusable: string }> {
     let meta: IndexFileMeta;
     try {
       meta = JSON.parse(await readFile(this.metaFile, 'utf8')) as IndexFileMeta;
@@ -57,21 +79,65 @@ export class UsearchIndexFile implements SavedIndexStore {
       }
       index.load(this.file);
     } catch (error) {
-      return { unusable: `saved index unreadable: ${error instanceof Error ? error.message : String(error)}` };
+      return { unusable: `saved index unreadable: ${messageOf(error)}` };
     }
     if (index.size !== meta.watermark.faces) return { unusable: 'saved index holds another number of faces' };
-    return { index, watermark: meta.watermark };
+    const gallery = await this.loadGallery(meta);
+    return { index, watermark: meta.watermark, ...gallery };
+  }
+
+  /** The gallery saved with the index, or why it cannot be used (the index still can, with Postgres's vectors). */
+  private async loadGallery(meta: IndexFileMeta): Promise<{ gallery: SavedGallery } | { galleryUnusable: string }> {
+    const saved = meta.gallery;
+    if (!saved) return { galleryUnusable: 'no gallery saved with the index' };
+    if (saved.faces !== meta.watermark.faces) return { galleryUnusable: 'gallery holds another number of faces' };
+    try {
+      const handle = await open(this.galleryFile, 'r');
+      try {
+        if ((await handle.stat()).size !== saved.bytes) return { galleryUnusable: 'gallery file has another size' };
+        const hash = createHash('sha256');
+        const pages: GalleryPage[] = [];
+        let position = 0;
+        const read = async <T extends Float64Array | Float32Array>(column: T): Promise<T> => {
+          const bytes = new Uint8Array(column.buffer, column.byteOffset, column.byteLength);
+          for (let at = 0; at < bytes.length;) {
+            const { bytesRead } = await handle.read(bytes, at, bytes.length - at, position + at);
+            if (bytesRead === 0) throw new Error('gallery file ended early');
+            at += bytesRead;
+          }
+          position += bytes.length;
+          hash.update(bytes);
+          return column;
+        };
+        for (let from = 0; from < saved.faces; from += saved.facesPerPage) {
+          const faces = Math.min(saved.facesPerPage, saved.faces - from);
+          pages.push({
+            faceIds: await read(new Float64Array(faces)),
+            clusterIds: await read(new Float64Array(faces)),
+            vectors: await read(new Float32Array(faces * saved.dimensions)),
+          });
+        }
+        if (hash.digest('hex') !== saved.sha256) return { galleryUnusable: 'gallery does not match its checksum' };
+        return { gallery: { dimensions: saved.dimensions, facesPerPage: saved.facesPerPage, pages } };
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      return { galleryUnusable: isMissing(error) ? 'gallery file missing' : `gallery unreadable: ${messageOf(error)}` };
+    }
   }
 
   /**
-   * Writes the index and its watermark; returns the file's size. The file is written aside and renamed, then
-   * the sidecar: a crash in between leaves a checksum that no longer matches, never a half-written index.
+   * Writes the index, the gallery and their watermark; returns the files' size. Each file is written aside and
+   * renamed, then the sidecar: a crash in between leaves a checksum that no longer matches, never a
+   * half-written file.
    */
-  async save(index: NeighbourIndex, watermark: IndexWatermark): Promise<number> {
+  async save(index: NeighbourIndex, watermark: IndexWatermark, gallery?: SavedGallery): Promise<number> {
     if (!(index instanceof UsearchIndex)) throw new Error('only a usearch index can be saved');
     await mkdir(path.dirname(this.file), { recursive: true });
     // Per process: a recluster run and the worker may save at once; the checksum then tells whose file won.
     const partial = `${this.file}.${process.pid}.partial`;
+    const partialGallery = `${this.galleryFile}.${process.pid}.partial`;
     try {
       index.save(partial);
       const bytes = (await stat(partial)).size;
@@ -82,20 +148,53 @@ export class UsearchIndexFile implements SavedIndexStore {
         bytes,
         sha256: await sha256(partial),
       };
+      if (gallery) meta.gallery = await writeGallery(partialGallery, gallery, watermark.faces);
       await rename(partial, this.file);
+      if (gallery) await rename(partialGallery, this.galleryFile);
       await writeFile(`${this.metaFile}.${process.pid}.partial`, JSON.stringify(meta));
       await rename(`${this.metaFile}.${process.pid}.partial`, this.metaFile);
-      return bytes;
+      return bytes + (meta.gallery?.bytes ?? 0);
     } finally {
       await rm(partial, { force: true });
+      await rm(partialGallery, { force: true });
     }
   }
+}
+
+async function writeGallery(file: string, gallery: SavedGallery, faces: number): Promise<GalleryFileMeta> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let written = 0;
+  const handle = await open(file, 'w');
+  try {
+    for (const page of gallery.pages) {
+      if (page.faceIds.length < gallery.facesPerPage && written + page.faceIds.length < faces) {
+        throw new Error('a gallery page before the last is not full');
+      }
+      for (const column of [page.faceIds, page.clusterIds, page.vectors]) {
+        const view = new Uint8Array(column.buffer, column.byteOffset, column.byteLength);
+        await handle.write(view);
+        hash.update(view);
+        bytes += view.length;
+      }
+      written += page.faceIds.length;
+    }
+  } finally {
+    await handle.close();
+  }
+  // The gallery and the index are saved as one: the same faces, or neither is of use.
+  if (written !== faces) throw new Error(`gallery holds ${written} faces, the index ${faces}`);
+  return { faces, dimensions: gallery.dimensions, facesPerPage: gallery.facesPerPage, bytes, sha256: hash.digest('hex') };
 }
 
 async function sha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(file, { highWaterMark: 4 << 20 }), hash);
   return hash.digest('hex');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function isMissing(error: unknown): boolean {

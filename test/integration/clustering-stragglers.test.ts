@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
+import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
+import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js';
 import { ClusterService } from '../../src/services/clustering/cluster.service.js';
 import { portrait } from '../../src/demo/sample-portraits.js';
 import { createTestEnv, type TestEnv } from '../helpers/test-env.js';
@@ -7,10 +12,11 @@ import { uploadPhotos } from '../helpers/upload.js';
 import { TEST_IDENTITY_POLICY } from '../helpers/cluster-rules.js';
 
 let env: TestEnv;
+let key: string;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  const key = await env.key('operator', 'JIO');
+  key = await env.key('operator', 'JIO');
   // Three subscribers; no workers run: their faces are written by hand below, in a chosen commit order.
   await uploadPhotos(env.url, key, await Promise.all([0, 1, 2].map((v) => portrait(1, 0, v))), 1);
 });
@@ -33,15 +39,17 @@ async function insertFace(db: { query: TestEnv['container']['pool']['query'] }, 
   return result.rows[0]!.id;
 }
 
+const RULES = {
+  metric: 'euclidean',
+  pairThreshold: 0.5,
+  averageThreshold: 0.45,
+  minSupport: 0.5,
+  neighbours: 8,
+} as const;
+
 /** The cluster service on the test embedder's descriptors (one axis matters), with an exact index. */
 function testClusterService(pool: TestEnv['container']['pool']) {
-  return new ClusterService(
-    new ClusterRepository(pool),
-    'test',
-    { metric: 'euclidean', pairThreshold: 0.5, averageThreshold: 0.45, minSupport: 0.5, neighbours: 8 },
-    undefined,
-    TEST_IDENTITY_POLICY,
-  );
+  return new ClusterService(new ClusterRepository(pool), 'test', RULES, undefined, TEST_IDENTITY_POLICY);
 }
 
 describe('faces that commit out of id order', () => {
@@ -85,5 +93,52 @@ describe('faces that commit out of id order', () => {
     await restarted.clusterPending();
     const judged = await pool.query<{ size: number }>('SELECT size FROM clusters WHERE id = 777');
     expect(judged.rows[0]!.size).toBe(1);
+  });
+
+  it('restart from the saved index and gallery: ids and clusters from Postgres, descriptors from the gallery', async () => {
+    const pool = env.container.pool;
+    const repository = new ClusterRepository(pool);
+    const dir = await mkdtemp(path.join(tmpdir(), 'simsift-gallery-'));
+    try {
+      const createIndex = () => new UsearchIndex('euclidean', 128, { threads: 1 });
+      const saved = () => new UsearchIndexFile(path.join(dir, 'test.usearch'), createIndex);
+      const withSavedIndex = () =>
+        new ClusterService(repository, 'test', RULES, createIndex, TEST_IDENTITY_POLICY, saved());
+      const writer = withSavedIndex();
+      await writer.clusterPending();
+      const clusteredAtSave = await pool.query<{ n: number }>(
+        `SELECT count(*)::integer AS n FROM cluster_members m JOIN faces f ON f.id = m.face_id WHERE f.embedder = 'test'`,
+      );
+      expect(await writer.saveIndex()).toEqual({ faces: clusteredAtSave.rows[0]!.n });
+      // A fourth subscriber's face, stored after the save and not clustered yet.
+      await uploadPhotos(env.url, key, [await portrait(1, 0, 3)], 4);
+      const pending = await insertFace(pool, 4, 9);
+
+      const memberships = await repository.loadMemberships('test', 0, 1000);
+      const stored = await pool.query<{ id: number; cluster_id: number | null }>(
+        `SELECT f.id, m.cluster_id FROM faces f LEFT JOIN cluster_members m ON m.face_id = f.id
+         WHERE f.embedder = 'test' ORDER BY f.id`,
+      );
+      expect([...memberships.faceIds]).toEqual(stored.rows.map((row) => row.id));
+      expect([...memberships.clusterIds]).toEqual(stored.rows.map((row) => row.cluster_id ?? Number.NaN));
+      expect(memberships.clusterIds.at(-1)).toBeNaN();
+      expect([...(await repository.loadMemberships('test', stored.rows[0]!.id, 1)).faceIds]).toEqual([
+        stored.rows[1]!.id,
+      ]);
+
+      const restarted = withSavedIndex();
+      const clustered = stored.rows.filter((row) => row.cluster_id !== null).length;
+      expect(await restarted.rebuild()).toMatchObject({
+        faces: clustered,
+        savedIndex: `loaded (${clustered} faces), descriptors from its gallery`,
+      });
+      expect((await restarted.clusterPending()).faces).toBe(1);
+      const fresh = testClusterService(pool);
+      const probe = Float32Array.from({ length: 128 }, (_, i) => (i === 0 ? 0.05 : 0));
+      expect(await restarted.match(probe)).toEqual(await fresh.match(probe));
+      expect(pending).toBeGreaterThan(stored.rows[0]!.id);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

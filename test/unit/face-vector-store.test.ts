@@ -57,4 +57,45 @@ describe('FaceVectorStore', () => {
     expect(() => store.add(1.5, at(1, 1))).toThrow(/not an integer/);
     expect(store.size).toBe(1);
   });
+
+  it('takes back its saved pages as they are, and goes on growing from the last one', () => {
+    const store = new FaceVectorStore(4);
+    for (let faceId = 1; faceId <= 10; faceId++) store.add(faceId * 3, at(faceId, -faceId), faceId % 4);
+    // Copies, as read back from a file.
+    const saved = [...store.savedPages()].map((page) => ({
+      faceIds: page.faceIds.slice(),
+      clusterIds: page.clusterIds.slice(),
+      vectors: page.vectors.slice(),
+    }));
+    expect(saved.map((page) => page.faceIds.length)).toEqual([4, 4, 2]);
+    const back = FaceVectorStore.fromPages(saved, 2, 4);
+    expect(back.size).toBe(10);
+    for (let faceId = 1; faceId <= 10; faceId++) {
+      expect(back.slotOf(faceId * 3)).toBe(faceId - 1);
+      expect([...back.vectorOf(faceId * 3)!]).toEqual([faceId, -faceId]);
+      expect(back.clusterOf(faceId * 3)).toBe(faceId % 4);
+    }
+    // A full page is used as it is (no copy); the last is widened to take more faces.
+    expect(back.vectorOf(3)!.buffer).toBe(saved[0]!.vectors.buffer);
+    back.add(100, at(7, 7), 2);
+    back.add(101, at(8, 8), 2);
+    back.add(102, at(9, 9), 3);
+    expect([...back.vectorOf(102)!]).toEqual([9, 9]);
+    expect(back.slotOf(102)).toBe(12);
+    expect([...back.vectorOf(30)!]).toEqual([10, -10]);
+  });
+
+  it('refuses saved pages that are short before the last, of uneven columns, or repeat a face', () => {
+    const page = (ids: number[]) => ({
+      faceIds: Float64Array.from(ids),
+      clusterIds: new Float64Array(ids.length),
+      vectors: new Float32Array(ids.length * 2),
+    });
+    expect(() => FaceVectorStore.fromPages([page([1]), page([2, 3])], 2, 2)).toThrow(/page 0 holds 1 faces/);
+    expect(() => FaceVectorStore.fromPages([{ ...page([1, 2]), clusterIds: new Float64Array(1) }], 2, 2)).toThrow(
+      /different lengths/,
+    );
+    expect(() => FaceVectorStore.fromPages([page([1, 2]), page([2])], 2, 2)).toThrow(/stored twice/);
+    expect(() => FaceVectorStore.fromPages([page([1.5])], 2, 2)).toThrow(/not an integer/);
+  });
 });

@@ -37,6 +37,21 @@ function faces(count: number, seed = 5) {
 const create = () => new UsearchIndex('euclidean', 16, { threads: 1 });
 
 describe('UsearchIndexFile', () => {
+  it('refuses to save a gallery that does not hold the index\'s faces', async () => {
+    const all = faces(10);
+    const index = create();
+    index.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    const file = new UsearchIndexFile(path.join(dir, 'short.usearch'), create);
+    const page = { faceIds: Float64Array.of(1), clusterIds: Float64Array.of(1), vectors: all[0]!.vector };
+    await expect(
+      file.save(index, { lastFaceId: 10, lastEventId: 1, faces: 10 }, { dimensions: 16, facesPerPage: 1, pages: [page] }),
+    ).rejects.toThrow('gallery holds 1 faces, the index 10');
+    expect(await file.load()).toEqual({ unusable: 'no saved index' });
+  });
+
   it('round-trips the index and its watermark', async () => {
     const all = faces(500);
     const index = create();
@@ -92,6 +107,13 @@ class FakeStore implements ClusterStore {
   async loadFaces(_embedder: string, after = 0, limit = 100_000) {
     return this.faces.filter((face) => face.faceId > after).slice(0, limit);
   }
+  async loadMemberships(_embedder: string, after: number, limit: number) {
+    const page = this.faces.filter((face) => face.faceId > after).slice(0, limit);
+    return {
+      faceIds: Float64Array.from(page, (face) => face.faceId),
+      clusterIds: Float64Array.from(page, (face) => face.clusterId ?? Number.NaN),
+    };
+  }
   async lastEventId() {
     return this.events;
   }
@@ -142,6 +164,8 @@ class FakeStore implements ClusterStore {
   async saveVerdicts() {}
 }
 
+const FROM_GALLERY = ', descriptors from its gallery';
+
 describe('ClusterService with a saved index', () => {
   const rules = TEST_CLUSTER_RULES;
 
@@ -159,7 +183,7 @@ describe('ClusterService with a saved index', () => {
     // More faces arrive; a new worker starts from the saved index and clusters them.
     store.faces.push(...all.slice(600).map((face) => ({ ...face, clusterId: null })));
     const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
-    expect(await second.rebuild()).toMatchObject({ faces: 600, savedIndex: 'loaded (600 faces)' });
+    expect(await second.rebuild()).toMatchObject({ faces: 600, savedIndex: `loaded (600 faces)${FROM_GALLERY}` });
     await second.clusterPending();
     for (const [faceId, clusterId] of clustersAt600) {
       expect(store.faces.find((face) => face.faceId === faceId)!.clusterId).toBe(clusterId);
@@ -168,7 +192,7 @@ describe('ClusterService with a saved index', () => {
 
     // The same clusters from the saved index as from a full rebuild, and newer faces find older ones.
     const third = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
-    expect(await third.rebuild()).toMatchObject({ faces: 900, savedIndex: 'loaded (900 faces)' });
+    expect(await third.rebuild()).toMatchObject({ faces: 900, savedIndex: `loaded (900 faces)${FROM_GALLERY}` });
     const probe = all[650]!.vector;
     const full = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY);
     await full.rebuild();
@@ -217,7 +241,84 @@ describe('ClusterService with a saved index', () => {
     await first.clusterPending();
     expect(store.faces[49]!.clusterId).not.toBeNull();
     const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
-    expect(await second.rebuild()).toMatchObject({ faces: 600, savedIndex: 'loaded (599 faces)' });
+    expect(await second.rebuild()).toMatchObject({ faces: 600, savedIndex: `loaded (599 faces)${FROM_GALLERY}` });
     expect(await second.match(all[49]!.vector)).toEqual(await first.match(all[49]!.vector));
+  });
+
+  it('reads no saved descriptor from Postgres, only ids and clusters, and follows Postgres on clusters', async () => {
+    const all = faces(700);
+    const store = new FakeStore();
+    store.faces = all.slice(0, 500).map((face) => ({ ...face, clusterId: null }));
+    const file = new UsearchIndexFile(path.join(dir, 'gallery.usearch'), create);
+    const first = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
+    await first.clusterPending();
+    expect(await first.saveIndex()).toEqual({ faces: 500 });
+    // After the save: 200 more faces, and another writer moved face 7 into face 400's cluster.
+    store.faces.push(...all.slice(500).map((face) => ({ ...face, clusterId: null })));
+    await first.clusterPending();
+    store.faces[6]!.clusterId = store.faces[399]!.clusterId;
+    store.events++;
+
+    const descriptorReads: number[] = [];
+    const loadFaces = store.loadFaces.bind(store);
+    store.loadFaces = async (embedder, after, limit) => {
+      descriptorReads.push(after ?? 0);
+      return loadFaces(embedder, after, limit);
+    };
+    const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
+    expect(await second.rebuild()).toMatchObject({ faces: 700, savedIndex: `loaded (500 faces)${FROM_GALLERY}` });
+    expect(Math.min(...descriptorReads)).toBe(500);
+    store.loadFaces = loadFaces;
+    const full = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY);
+    await full.rebuild();
+    for (const faceId of [7, 400, 650]) {
+      const vector = all[faceId - 1]!.vector;
+      expect(await second.match(vector)).toEqual(await full.match(vector));
+    }
+    // Face 7 counts in face 400's cluster, as Postgres says, not in the one the gallery saved.
+    const movedTo = store.faces[399]!.clusterId!;
+    const size = store.faces.filter((face) => face.clusterId === movedTo).length;
+    expect(size).toBeGreaterThan(1);
+    expect((await second.match(all[399]!.vector)).find((match) => match.clusterId === movedTo)?.size).toBe(size);
+  });
+
+  it('takes the descriptors from Postgres when the gallery is corrupt or missing', async () => {
+    const all = faces(300);
+    const store = new FakeStore();
+    store.faces = all.map((face) => ({ ...face, clusterId: null }));
+    const file = new UsearchIndexFile(path.join(dir, 'g.usearch'), create);
+    const first = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
+    await first.clusterPending();
+    await first.saveIndex();
+    const galleryFile = path.join(dir, 'g.usearch.gallery');
+    const original = await readFile(galleryFile);
+    const bytes = Buffer.from(original);
+    bytes[bytes.length - 3]! ^= 0xff;
+    await writeFile(galleryFile, bytes);
+    const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
+    expect(await second.rebuild()).toMatchObject({
+      faces: 300,
+      savedIndex: 'loaded (300 faces), descriptors from Postgres: gallery does not match its checksum',
+    });
+    expect(await second.match(all[5]!.vector)).toEqual(await first.match(all[5]!.vector));
+
+    // Whole (its checksum holds) but written wrong: a face twice.
+    await writeFile(galleryFile, original);
+    const loaded = await file.load();
+    if (!('gallery' in loaded) || !loaded.gallery) throw new Error('no gallery saved');
+    const [page] = loaded.gallery.pages;
+    page!.faceIds[1] = page!.faceIds[0]!;
+    await file.save(loaded.index, loaded.watermark, loaded.gallery);
+    expect(await second.rebuild()).toMatchObject({
+      faces: 300,
+      savedIndex:
+        'loaded (300 faces), descriptors from Postgres: saved gallery unusable: saved face id 1 is not an integer or is stored twice',
+    });
+
+    await rm(galleryFile);
+    expect(await second.rebuild()).toMatchObject({
+      savedIndex: 'loaded (300 faces), descriptors from Postgres: gallery file missing',
+    });
+    expect(await second.match(all[5]!.vector)).toEqual(await first.match(all[5]!.vector));
   });
 });

@@ -14,6 +14,8 @@ import {
 } from '../rules/rules.service.js';
 import { pairAgreement } from './cluster-metrics.js';
 import { reclusterAll } from './recluster.js';
+import type { GalleryPage } from './face-vector-store.js';
+import { FaceVectorStore } from './face-vector-store.js';
 import {
   ExactIndex,
   FaceClusterer,
@@ -30,6 +32,11 @@ export interface ClusterStore extends RulesStore {
     afterFaceId?: number,
     limit?: number,
   ): Promise<{ faceId: number; vector: Float32Array; clusterId: number | null }[]>;
+  /**
+   * {@link loadFaces} without the descriptors, `limit` faces after `afterFaceId` in id order: what a restart
+   * reads from Postgres when the descriptors come from the gallery saved with the index.
+   */
+  loadMemberships(embedder: string, afterFaceId: number, limit: number): Promise<FaceMemberships>;
   lastEventId(): Promise<number>;
   /** Id of the newest event saying stored descriptors were recomputed (0: none). */
   lastReembedEventId(): Promise<number>;
@@ -75,19 +82,37 @@ export interface IndexWatermark {
   faces: number;
 }
 
+/** Faces in id order and their clusters (NaN: not clustered yet), as parallel columns. */
+export interface FaceMemberships {
+  faceIds: Float64Array;
+  clusterIds: Float64Array;
+}
+
+/** The clusterer's gallery (descriptors and clusters) saved with the index, page by page. */
+export interface SavedGallery {
+  dimensions: number;
+  facesPerPage: number;
+  pages: readonly GalleryPage[];
+}
+
+/** A saved index as loaded: the index, its watermark and, when it was saved and is whole, the gallery. */
+export interface LoadedIndex {
+  index: NeighbourIndex & { contains(faceIds: readonly number[]): boolean[] };
+  watermark: IndexWatermark;
+  gallery?: SavedGallery;
+  /** Why the gallery cannot be used: the index still is, with descriptors read from Postgres. */
+  galleryUnusable?: string;
+}
+
 /**
- * A saved copy of the nearest-neighbour index, so a start loads it and inserts only the faces stored since,
- * instead of every face (40+ min at 1M). Only a cache: faces in Postgres stay the source of truth.
+ * A saved copy of the nearest-neighbour index and of the gallery, so a start loads them and inserts only the
+ * faces stored since, instead of every face (40+ min at 1M), and reads no descriptor of a saved face from
+ * Postgres (110 s at 10M). Only a cache: faces in Postgres stay the source of truth.
  */
 export interface SavedIndexStore {
   /** The saved index and its watermark, or why there is none to use (missing, corrupt, other settings). */
-  load(): Promise<
-    | { index: NeighbourIndex & { contains(faceIds: readonly number[]): boolean[] }; watermark: IndexWatermark }
-    | {
-        unusable: string;
-      }
-  >;
-  save(index: NeighbourIndex, watermark: IndexWatermark): Promise<unknown>;
+  load(): Promise<LoadedIndex | { unusable: string }>;
+  save(index: NeighbourIndex, watermark: IndexWatermark, gallery?: SavedGallery): Promise<unknown>;
 }
 
 /**
@@ -214,8 +239,9 @@ export class ClusterService {
     const added = index.size - this.savedFaces;
     if (added <= 0 || (!always && added < Math.max(SAVE_INDEX_AFTER_FACES, this.savedFaces / 10))) return null;
     const watermark = { lastFaceId: this.lastFaceId, lastEventId: this.knownEventId, faces: index.size };
+    const gallery = { ...this.clusterer.galleryShape, pages: [...this.clusterer.savedPages()] };
     try {
-      await this.savedIndex.save(index, watermark);
+      await this.savedIndex.save(index, watermark, gallery);
       this.savedFaces = watermark.faces;
       return { faces: watermark.faces };
     } catch (error) {
@@ -419,7 +445,7 @@ export class ClusterService {
     }
     let restored = 'index' in saved ? await this.restoreAll(saved) : null;
     const source = restored ? 'saved_index' : 'postgres';
-    let savedIndex = 'index' in saved ? `loaded (${saved.watermark.faces} faces)` : saved.unusable;
+    let savedIndex = 'index' in saved ? `loaded (${saved.watermark.faces} faces)${descriptorSource(saved)}` : saved.unusable;
     if (!restored && 'index' in saved) savedIndex = 'saved index does not match the faces in Postgres';
     restored ??= (await this.restoreAll(null))!;
     // Built aside and swapped in whole, so a check running meanwhile never sees a half-loaded index.
@@ -440,31 +466,95 @@ export class ClusterService {
    * Every clustered face up to the first pending one, into a new clusterer on a fresh index, or on a saved one
    * (null if its faces are not exactly the clustered faces up to its watermark).
    */
-  private async restoreAll(
-    saved: {
-      index: NeighbourIndex & { contains(faceIds: readonly number[]): boolean[] };
-      watermark: IndexWatermark;
-    } | null,
-  ) {
-    const index = saved?.index ?? this.createIndex();
+  private async restoreAll(saved: LoadedIndex | null) {
+    if (!saved) {
+      const index = this.createIndex();
+      const clusterer = new FaceClusterer(index, this.rules);
+      return { clusterer, index, savedFaces: 0, ...(await this.restoreFromPostgres(clusterer, 0)) };
+    }
+    if (saved.gallery) {
+      const { pages, dimensions, facesPerPage } = saved.gallery;
+      let gallery: FaceVectorStore | undefined;
+      try {
+        gallery = FaceVectorStore.fromPages(pages, dimensions, facesPerPage);
+      } catch (error) {
+        // Whole on disk (its checksum held) yet not a gallery: the bytes were written wrong. Read from Postgres.
+        saved.galleryUnusable = `saved gallery unusable: ${error instanceof Error ? error.message : String(error)}`;
+        delete saved.gallery;
+      }
+      if (gallery) return this.restoreWithGallery(saved, gallery);
+    }
+    return this.restoreWithoutGallery(saved);
+  }
+
+  /**
+   * Clustered faces after `afterFaceId`, read from Postgres with their descriptors and inserted into the index,
+   * up to the first pending face (clusterPending takes it from there).
+   */
+  private async restoreFromPostgres(clusterer: FaceClusterer, afterFaceId: number) {
+    let lastFaceId = afterFaceId;
+    let faces = 0;
+    for (;;) {
+      const page = await this.store.loadFaces(this.embedder, lastFaceId, RESTORE_PAGE);
+      const firstPending = page.findIndex((face) => face.clusterId === null);
+      const clustered = (firstPending >= 0 ? page.slice(0, firstPending) : page) as RestoredFace[];
+      clusterer.restoreMany(clustered);
+      faces += clustered.length;
+      if (firstPending >= 0) return { lastFaceId: page[firstPending]!.faceId - 1, faces };
+      if (page.length === 0) return { lastFaceId, faces };
+      lastFaceId = page.at(-1)!.faceId;
+    }
+  }
+
+  /**
+   * A saved index and the gallery saved with it: the descriptors of the faces up to the watermark come from the
+   * gallery, their clusters and existence from Postgres (one light read of ids and clusters); faces clustered
+   * since (and any that committed late) are read whole and inserted.
+   */
+  private async restoreWithGallery(saved: LoadedIndex, gallery: FaceVectorStore) {
+    const mark = saved.watermark.lastFaceId;
+    if (gallery.size !== saved.watermark.faces || !galleryInIndex(saved.index, gallery)) return null;
+    const reconciled: GalleryReconciliation = { lastFaceId: 0, seen: 0, late: [], pendingAt: null };
+    for (;;) {
+      const page = await this.store.loadMemberships(this.embedder, reconciled.lastFaceId, MEMBERSHIP_PAGE);
+      if (!reconcileGallery(gallery, mark, page, reconciled) || page.faceIds.length < MEMBERSHIP_PAGE) break;
+    }
+    const { lastFaceId, seen, late, pendingAt } = reconciled;
+    // Fewer found than saved: the gallery holds faces no longer clustered (or gone), which must not be neighbours.
+    if (seen !== gallery.size) return null;
+    const clusterer = FaceClusterer.adopting(saved.index, this.rules, gallery);
+    for (const faceId of late) {
+      const [face] = await this.store.loadFaces(this.embedder, faceId - 1, 1);
+      if (face?.faceId === faceId && face.clusterId !== null) clusterer.restoreMany([face as RestoredFace]);
+    }
+    const rest =
+      pendingAt === null ? await this.restoreFromPostgres(clusterer, Math.max(mark, lastFaceId)) : null;
+    return {
+      clusterer,
+      index: saved.index,
+      savedFaces: seen,
+      lastFaceId: rest?.lastFaceId ?? pendingAt! - 1,
+      faces: seen + late.length + (rest?.faces ?? 0),
+    };
+  }
+
+  /** A saved index without its gallery: every face read from Postgres, only the newer ones inserted. */
+  private async restoreWithoutGallery(saved: LoadedIndex) {
+    const index = saved.index;
     const clusterer = new FaceClusterer(index, this.rules);
-    const mark = saved?.watermark.lastFaceId ?? 0;
+    const mark = saved.watermark.lastFaceId;
     let inSaved = 0;
     let lastFaceId = 0;
     let faces = 0;
     for (;;) {
-      const page = await this.store.loadFaces(this.embedder, lastFaceId, 10_000);
+      const page = await this.store.loadFaces(this.embedder, lastFaceId, RESTORE_PAGE);
       const firstPending = page.findIndex((face) => face.clusterId === null);
-      const clustered = (firstPending >= 0 ? page.slice(0, firstPending) : page) as {
-        faceId: number;
-        vector: Float32Array;
-        clusterId: number;
-      }[];
+      const clustered = (firstPending >= 0 ? page.slice(0, firstPending) : page) as RestoredFace[];
       const split = clustered.findIndex((face) => face.faceId > mark);
       const old = split >= 0 ? clustered.slice(0, split) : clustered;
-      if (saved && old.length > 0) {
+      if (old.length > 0) {
         // A face that committed late may have been clustered after the save: it is inserted like a newer one.
-        const present = saved.index.contains(old.map((face) => face.faceId));
+        const present = index.contains(old.map((face) => face.faceId));
         const indexed = old.filter((_, i) => present[i]);
         inSaved += indexed.length;
         clusterer.restoreMany(indexed, { indexed: true });
@@ -481,9 +571,73 @@ export class ClusterService {
       lastFaceId = page.at(-1)!.faceId;
     }
     // Fewer found than saved: the file holds faces no longer clustered (or gone), which must not be neighbours.
-    if (saved && inSaved !== saved.watermark.faces) return null;
-    return { clusterer, index, lastFaceId, faces, savedFaces: saved ? inSaved : 0 };
+    if (inSaved !== saved.watermark.faces) return null;
+    return { clusterer, index, lastFaceId, faces, savedFaces: inSaved };
   }
+}
+
+/** Whether every face of the gallery is in the index (saved together, so only a damaged pair fails). */
+export function galleryInIndex(index: LoadedIndex['index'], gallery: FaceVectorStore): boolean {
+  for (let from = 0; from < gallery.size; from += MEMBERSHIP_PAGE) {
+    const ids = Array.from({ length: Math.min(MEMBERSHIP_PAGE, gallery.size - from) }, (_, i) =>
+      gallery.faceIdAt(from + i),
+    );
+    if (!index.contains(ids).every(Boolean)) return false;
+  }
+  return true;
+}
+
+/** Where a restart's check of the saved gallery against Postgres stands (see reconcileGallery). */
+export interface GalleryReconciliation {
+  /** The last face id checked. */
+  lastFaceId: number;
+  /** Saved faces Postgres still has, clustered. */
+  seen: number;
+  /** Clustered faces up to the watermark that the gallery lacks (committed late, clustered after the save). */
+  late: number[];
+  /** The first unclustered face up to the watermark: the restore stops before it. */
+  pendingAt: number | null;
+}
+
+/**
+ * Checks a page of Postgres's faces and clusters against the saved gallery, up to the watermark `mark`:
+ * counts the saved faces still there and gives each the cluster Postgres has (another change may have been
+ * written after the save). Returns false once the watermark or an unclustered face is reached.
+ */
+export function reconcileGallery(
+  gallery: FaceVectorStore,
+  mark: number,
+  page: FaceMemberships,
+  state: GalleryReconciliation,
+): boolean {
+  for (let i = 0; i < page.faceIds.length; i++) {
+    const faceId = page.faceIds[i]!;
+    const clusterId = page.clusterIds[i]!;
+    if (faceId > mark) return false;
+    if (Number.isNaN(clusterId)) {
+      state.pendingAt = faceId;
+      return false;
+    }
+    state.lastFaceId = faceId;
+    const slot = gallery.slotOf(faceId);
+    if (slot < 0) state.late.push(faceId);
+    else {
+      state.seen++;
+      if (gallery.clusterAt(slot) !== clusterId) gallery.setClusterAt(slot, clusterId);
+    }
+  }
+  return true;
+}
+
+type RestoredFace = { faceId: number; vector: Float32Array; clusterId: number };
+
+/** Faces per Postgres read when restoring with descriptors, and without them (ids and clusters only). */
+const RESTORE_PAGE = 10_000;
+export const MEMBERSHIP_PAGE = 100_000;
+
+/** Where a restart from a saved index took the saved faces' descriptors from. */
+function descriptorSource(saved: LoadedIndex): string {
+  return saved.gallery ? ', descriptors from its gallery' : `, descriptors from Postgres: ${saved.galleryUnusable}`;
 }
 
 function constraintPairs(constraints: readonly { kind: string; faceA: number; faceB: number }[]): ClusterConstraints {

@@ -3,7 +3,7 @@
  * analysts' cannot-link and must-link constraints) whose invariants hold across all of it.
  */
 import { distanceBelow, faceDistance } from '../face-distance.js';
-import { FaceVectorStore } from './face-vector-store.js';
+import { FaceVectorStore, type GalleryPage } from './face-vector-store.js';
 
 export type Metric = 'euclidean' | 'cosine';
 
@@ -77,7 +77,7 @@ interface Cluster {
  */
 export class FaceClusterer {
   /** Descriptors and each face's cluster, flat (10M faces fit; a Map of arrays per face did not). */
-  private readonly faces = new FaceVectorStore();
+  private faces = new FaceVectorStore();
   private readonly clusters = new Map<number, Cluster>();
   private readonly cannotLink = new Map<number, Set<number>>();
   private readonly mustLink = new Map<number, Set<number>>();
@@ -92,6 +92,31 @@ export class FaceClusterer {
     this.nextClusterId = firstClusterId;
     for (const [a, b] of constraints.cannotLink) link(this.cannotLink, a, b);
     for (const [a, b] of constraints.mustLink) link(this.mustLink, a, b);
+  }
+
+  /**
+   * A clusterer over a loaded saved index and the gallery saved with it (every face of `gallery` in `index`,
+   * each with its cluster): the gallery's pages are taken as they are, only the clusters are gathered.
+   */
+  static adopting(index: NeighbourIndex, rules: ClusterRules, gallery: FaceVectorStore): FaceClusterer {
+    const clusterer = new FaceClusterer(index, rules);
+    clusterer.faces = gallery;
+    for (let slot = 0; slot < gallery.size; slot++) {
+      const clusterId = gallery.clusterAt(slot);
+      if (Number.isNaN(clusterId)) throw new Error(`saved face ${gallery.faceIdAt(slot)} has no cluster`);
+      clusterer.joinRestored(gallery.faceIdAt(slot), clusterId);
+    }
+    return clusterer;
+  }
+
+  /** The gallery page by page, to save beside the index (see FaceVectorStore.savedPages). */
+  savedPages(): Iterable<GalleryPage> {
+    return this.faces.savedPages();
+  }
+
+  /** The gallery's layout, for the saved copy. */
+  get galleryShape(): { dimensions: number; facesPerPage: number } {
+    return { dimensions: this.faces.dimensionCount, facesPerPage: this.faces.facesPerPage };
   }
 
   /**
@@ -117,14 +142,18 @@ export class FaceClusterer {
       this.faces.add(faceId, vector, clusterId);
       ids.push(faceId);
       vectors.push(vector);
-      const cluster = this.clusters.get(clusterId) ?? { id: clusterId, members: [] };
-      cluster.members.push(faceId);
-      this.clusters.set(clusterId, cluster);
-      this.nextClusterId = Math.max(this.nextClusterId, clusterId + 1);
+      this.joinRestored(faceId, clusterId);
     }
     if (options.indexed) return;
     if (ids.length === 1) this.index.add(ids[0]!, vectors[0]!);
     else this.index.addMany(ids, vectors);
+  }
+
+  private joinRestored(faceId: number, clusterId: number): void {
+    const cluster = this.clusters.get(clusterId);
+    if (cluster) cluster.members.push(faceId);
+    else this.clusters.set(clusterId, { id: clusterId, members: [faceId] });
+    if (clusterId >= this.nextClusterId) this.nextClusterId = clusterId + 1;
   }
 
   /** A stored face's descriptor. */
