@@ -118,9 +118,9 @@ export class UsearchIndex implements NeighbourIndex {
   }
 
   /** Which of the faces are in the index. */
-  contains(faceIds: readonly number[]): boolean[] {
+  contains(faceIds: readonly number[] | Float64Array): boolean[] {
     if (faceIds.length === 0) return [];
-    const keys = BigUint64Array.from(faceIds, (faceId) => BigInt(faceId));
+    const keys = keysOf(faceIds);
     const found = this.index.contains(keys);
     return Array.isArray(found) ? found : [found];
   }
@@ -154,7 +154,7 @@ export class UsearchIndex implements NeighbourIndex {
       this.add(faceIds[next]!, vectors[next]!);
     }
     if (next === faceIds.length) return;
-    const keys = BigUint64Array.from(faceIds.slice(next), (faceId) => BigInt(faceId));
+    const keys = keysOf(faceIds.slice(next));
     this.index.add(keys, this.matrix(vectors.slice(next)), this.threads);
   }
 
@@ -198,4 +198,21 @@ export class UsearchIndex implements NeighbourIndex {
     });
     return flat;
   }
+}
+
+/**
+ * usearch keys for face ids (non-negative integers below 2^53), written as two 32-bit halves: a BigInt per id
+ * cost 0.5 s per million ids, which a restart checking 10M saved faces would pay.
+ */
+function keysOf(faceIds: ArrayLike<number>): BigUint64Array {
+  const keys = new BigUint64Array(faceIds.length);
+  const halves = new Uint32Array(keys.buffer);
+  const [low, high] = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? [0, 1] : [1, 0];
+  for (let i = 0; i < faceIds.length; i++) {
+    const faceId = faceIds[i]!;
+    if (!Number.isSafeInteger(faceId) || faceId < 0) throw new Error(`face id ${faceId} is not a usearch key`);
+    halves[2 * i + low] = faceId % 2 ** 32;
+    halves[2 * i + high] = Math.floor(faceId / 2 ** 32);
+  }
+  return keys;
 }

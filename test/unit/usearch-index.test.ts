@@ -68,6 +68,17 @@ describe('UsearchIndex', () => {
     expect(batch.map((hits) => hits[0]?.faceId)).toEqual(vectors.slice(0, 20).map((_, i) => i + 1));
   });
 
+  it('keeps face ids beyond 32 bits as they are, and refuses ids that are no usearch key', () => {
+    const index = new UsearchIndex('euclidean', 8, { threads: 1 });
+    const ids = [7, 2 ** 32 + 5, 2 ** 40 + 1, 2 ** 53 - 1];
+    index.addMany(ids, vectors.slice(0, 4));
+    expect(index.contains([...ids, 2 ** 32 + 7])).toEqual([true, true, true, true, false]);
+    expect(index.contains(Float64Array.from(ids))).toEqual([true, true, true, true]);
+    expect(vectors.slice(0, 4).map((vector) => index.search(vector, 1)[0]?.faceId)).toEqual(ids);
+    expect(() => index.contains([-1])).toThrow(/not a usearch key/);
+    expect(() => index.contains([1.5])).toThrow(/not a usearch key/);
+  });
+
   it('returns nothing from an empty index', () => {
     const index = new UsearchIndex('euclidean', 8);
     expect(index.search(vectors[0]!, 3)).toEqual([]);

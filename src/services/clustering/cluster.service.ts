@@ -97,7 +97,7 @@ export interface SavedGallery {
 
 /** A saved index as loaded: the index, its watermark and, when it was saved and is whole, the gallery. */
 export interface LoadedIndex {
-  index: NeighbourIndex & { contains(faceIds: readonly number[]): boolean[] };
+  index: NeighbourIndex & { contains(faceIds: readonly number[] | Float64Array): boolean[] };
   watermark: IndexWatermark;
   gallery?: SavedGallery;
   /** Why the gallery cannot be used: the index still is, with descriptors read from Postgres. */
@@ -578,12 +578,7 @@ export class ClusterService {
 
 /** Whether every face of the gallery is in the index (saved together, so only a damaged pair fails). */
 export function galleryInIndex(index: LoadedIndex['index'], gallery: FaceVectorStore): boolean {
-  for (let from = 0; from < gallery.size; from += MEMBERSHIP_PAGE) {
-    const ids = Array.from({ length: Math.min(MEMBERSHIP_PAGE, gallery.size - from) }, (_, i) =>
-      gallery.faceIdAt(from + i),
-    );
-    if (!index.contains(ids).every(Boolean)) return false;
-  }
+  for (const page of gallery.savedPages()) if (!index.contains(page.faceIds).every(Boolean)) return false;
   return true;
 }
 

@@ -101,10 +101,11 @@ export class FaceClusterer {
   static adopting(index: NeighbourIndex, rules: ClusterRules, gallery: FaceVectorStore): FaceClusterer {
     const clusterer = new FaceClusterer(index, rules);
     clusterer.faces = gallery;
-    for (let slot = 0; slot < gallery.size; slot++) {
-      const clusterId = gallery.clusterAt(slot);
-      if (Number.isNaN(clusterId)) throw new Error(`saved face ${gallery.faceIdAt(slot)} has no cluster`);
-      clusterer.joinRestored(gallery.faceIdAt(slot), clusterId);
+    for (const { faceIds, clusterIds } of gallery.savedPages()) {
+      for (let i = 0; i < faceIds.length; i++) {
+        if (Number.isNaN(clusterIds[i])) throw new Error(`saved face ${faceIds[i]} has no cluster`);
+        clusterer.joinRestored(faceIds[i]!, clusterIds[i]!);
+      }
     }
     return clusterer;
   }
