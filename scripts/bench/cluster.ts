@@ -15,10 +15,13 @@
  * into a fresh index) instead of a second gallery beside the first. `targets` judges the issue's 10M targets:
  * on the measured figure at 10M faces, else on a linear projection to 10M labelled as such.
  */
+import { fork } from 'node:child_process';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { embeddingCacheDir, gateOf } from '../../src/eval/in-process-pipeline.js';
 import { readModelManifest } from '../../src/repositories/face-engine/model-manifest.js';
 import { loadConfig } from '../../src/config.js';
@@ -29,15 +32,10 @@ import {
   type UsearchIndexOptions,
 } from '../../src/repositories/usearch-index.repository.js';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
+import type { RestartMeasurement, RestartTask } from './cluster-restart-worker.js';
 import { pairwiseScores } from '../../src/services/clustering/cluster-metrics.js';
-import {
-  galleryInIndex,
-  MEMBERSHIP_PAGE,
-  reconcileGallery,
-  type GalleryReconciliation,
-} from '../../src/services/clustering/cluster.service.js';
+import { MEMBERSHIP_PAGE } from '../../src/services/clustering/cluster.service.js';
 import { FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
-import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
 import { distanceBelow, faceDistance } from '../../src/services/face-distance.js';
 import {
   compact,
@@ -274,8 +272,8 @@ export async function run(argv: string[]): Promise<object> {
   // Restart from a saved index (ClusterService.rebuild with an index file): the index and the gallery are saved
   // and the faces' ids and clusters written to a scratch file (standing in for Postgres); the gallery is dropped,
   // as a stopped worker's is; then the saved files are loaded (checksums, usearch load), reconciled with the
-  // ids and clusters and adopted by a fresh clusterer (see measureRestart). Postgres's own read of the ids and
-  // clusters is not in these figures: `gallery_read` measures it.
+  // ids and clusters and adopted by a fresh clusterer, in a fresh process (cluster-restart-worker.ts).
+  // Postgres's own read of the ids and clusters is not in these figures: `gallery_read` measures it.
   const scratch = await mkdtemp(path.join(tmpdir(), 'simsift-bench-'));
   let restart: RestartFigures;
   try {
@@ -295,11 +293,23 @@ export async function run(argv: string[]): Promise<object> {
     rssMax = Math.max(rssMax, process.memoryUsage().rss);
     index = undefined;
     clusterer = undefined;
-    restart = { saveSeconds, fileBytes, ...(await measureRestart(indexFile, membershipsFile, total, rules)) };
+    // The restart runs in a fresh process, as a worker's would: collect the dropped gallery first, so the two
+    // do not hold 2 x 12 GB at 10M faces.
+    collectGarbage();
+    const task: RestartTask = {
+      directory: scratch,
+      indexFile: 'index.usearch',
+      membershipsFile: 'memberships.bin',
+      total,
+      dimensions: DIMENSIONS,
+      indexOptions,
+      rules,
+    };
+    restart = { saveSeconds, fileBytes, ...(await measureRestartInChild(task)) };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  rssMax = Math.max(rssMax, restart.rss);
+
   return {
     bench: 'cluster',
     faces: total,
@@ -345,7 +355,7 @@ export async function run(argv: string[]): Promise<object> {
       restore_seconds: round(restart.restoreSeconds),
       cpu_seconds: round(restart.cpuSeconds),
       file_mb: round(restart.fileBytes / 2 ** 20, 0),
-      rss_mb_after: round(restart.rss / 2 ** 20, 0),
+      rss_mb_of_restarted_process: round(restart.rss / 2 ** 20, 0),
     },
     accuracy_on_synthetic: accuracy,
     rss_mb: {
@@ -454,58 +464,32 @@ async function writeMemberships(file: string, clusterer: FaceClusterer, total: n
   }
 }
 
-interface RestartFigures {
+interface RestartFigures extends RestartMeasurement {
   saveSeconds: number;
   fileBytes: number;
-  loadSeconds: number;
-  restoreSeconds: number;
-  cpuSeconds: number;
-  rss: number;
 }
 
-/**
- * A worker's start from the saved index (ClusterService.restoreWithGallery): load the index and the gallery
- * (checksums, usearch load), check the gallery's faces are in the index, reconcile it page by page with the
- * faces and clusters Postgres returns (here read from a file: `gallery_read --memberships` times Postgres), and
- * adopt it into a clusterer.
- */
-async function measureRestart(
-  indexFile: UsearchIndexFile,
-  membershipsFile: string,
-  total: number,
-  rules: ClusterRules,
-) {
-  const cpuStart = process.cpuUsage();
-  const started = performance.now();
-  const loaded = await indexFile.load();
-  if (!('index' in loaded) || loaded.index.size !== total || !loaded.gallery) {
-    throw new Error(`saved index did not load: ${'index' in loaded ? loaded.galleryUnusable : loaded.unusable}`);
-  }
-  const loadSeconds = (performance.now() - started) / 1000;
-  const { pages, dimensions, facesPerPage } = loaded.gallery;
-  const gallery = FaceVectorStore.fromPages(pages, dimensions, facesPerPage);
-  if (!galleryInIndex(loaded.index, gallery)) throw new Error('saved gallery is not the index');
-  const reconciled: GalleryReconciliation = { lastFaceId: -1, seen: 0, late: [], pendingAt: null };
-  const handle = await open(membershipsFile, 'r');
+const RESTART_WORKER = fileURLToPath(new URL('./cluster-restart-worker.ts', import.meta.url));
+
+/** Runs the restart (cluster-restart-worker.ts) in a fresh process and returns its figures. */
+async function measureRestartInChild(task: RestartTask): Promise<RestartMeasurement> {
+  const child = fork(RESTART_WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 2, 2, 'ipc'] });
   try {
-    for (let from = 0; from < total; from += MEMBERSHIP_PAGE) {
-      const count = Math.min(MEMBERSHIP_PAGE, total - from);
-      const page = new Float64Array(count * 2);
-      await handle.read(new Uint8Array(page.buffer), 0, page.byteLength, from * 16);
-      const memberships = { faceIds: page.subarray(0, count), clusterIds: page.subarray(count) };
-      reconcileGallery(gallery, total, memberships, reconciled);
-    }
+    const answer = new Promise<RestartMeasurement>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as RestartMeasurement));
+      child.once('exit', (code) => reject(new Error(`the restart process exited with ${code}`)));
+    });
+    child.send(task);
+    return await answer;
   } finally {
-    await handle.close();
+    if (child.exitCode === null) child.kill();
   }
-  if (reconciled.seen !== total) throw new Error(`reconciled ${reconciled.seen} saved faces of ${total}`);
-  FaceClusterer.adopting(loaded.index, rules, gallery);
-  return {
-    loadSeconds,
-    restoreSeconds: (performance.now() - started) / 1000 - loadSeconds,
-    cpuSeconds: cpuSeconds(process.cpuUsage(cpuStart)),
-    rss: process.memoryUsage().rss,
-  };
+}
+
+/** A full garbage collection now (V8's flag set at run time): frees what the bench dropped. */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
 }
 
 const TEN_MILLION = 10_000_000;
@@ -550,7 +534,10 @@ function targetsAt10m(measured: {
     rss_gb: { ...judge(rssBytes / 2 ** 30, 16, true), pass: rssBytes / 2 ** 30 <= 16 },
     query_p99_ms: { ...judge(measured.queryP99, 10, true), basis: `measured at ${measured.faces} faces` },
     partners_found_of_exact: { ...judge(measured.partnersFound, 0.99, false), basis: `measured at ${measured.faces}` },
-    restart_from_saved_index_s: judge(measured.restartSeconds * scale, 60, true),
+    restart_from_saved_index_s: {
+      ...judge(measured.restartSeconds * scale, 60, true),
+      basis: "without Postgres's read of ids and clusters: add gallery_read's membership_read_s",
+    },
     full_rebuild_minutes: rebuild
       ? {
           ...judge(
