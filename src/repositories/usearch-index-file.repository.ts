@@ -184,7 +184,13 @@ async function writeGallery(file: string, gallery: SavedGallery, faces: number):
   }
   // The gallery and the index are saved as one: the same faces, or neither is of use.
   if (written !== faces) throw new Error(`gallery holds ${written} faces, the index ${faces}`);
-  return { faces, dimensions: gallery.dimensions, facesPerPage: gallery.facesPerPage, bytes, sha256: hash.digest('hex') };
+  return {
+    faces,
+    dimensions: gallery.dimensions,
+    facesPerPage: gallery.facesPerPage,
+    bytes,
+    sha256: hash.digest('hex'),
+  };
 }
 
 async function sha256(file: string): Promise<string> {

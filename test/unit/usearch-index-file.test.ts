@@ -37,7 +37,7 @@ function faces(count: number, seed = 5) {
 const create = () => new UsearchIndex('euclidean', 16, { threads: 1 });
 
 describe('UsearchIndexFile', () => {
-  it('refuses to save a gallery that does not hold the index\'s faces', async () => {
+  it("refuses to save a gallery that does not hold the index's faces", async () => {
     const all = faces(10);
     const index = create();
     index.addMany(
@@ -47,7 +47,11 @@ describe('UsearchIndexFile', () => {
     const file = new UsearchIndexFile(path.join(dir, 'short.usearch'), create);
     const page = { faceIds: Float64Array.of(1), clusterIds: Float64Array.of(1), vectors: all[0]!.vector };
     await expect(
-      file.save(index, { lastFaceId: 10, lastEventId: 1, faces: 10 }, { dimensions: 16, facesPerPage: 1, pages: [page] }),
+      file.save(
+        index,
+        { lastFaceId: 10, lastEventId: 1, faces: 10 },
+        { dimensions: 16, facesPerPage: 1, pages: [page] },
+      ),
     ).rejects.toThrow('gallery holds 1 faces, the index 10');
     expect(await file.load()).toEqual({ unusable: 'no saved index' });
   });

@@ -445,7 +445,8 @@ export class ClusterService {
     }
     let restored = 'index' in saved ? await this.restoreAll(saved) : null;
     const source = restored ? 'saved_index' : 'postgres';
-    let savedIndex = 'index' in saved ? `loaded (${saved.watermark.faces} faces)${descriptorSource(saved)}` : saved.unusable;
+    let savedIndex =
+      'index' in saved ? `loaded (${saved.watermark.faces} faces)${descriptorSource(saved)}` : saved.unusable;
     if (!restored && 'index' in saved) savedIndex = 'saved index does not match the faces in Postgres';
     restored ??= (await this.restoreAll(null))!;
     // Built aside and swapped in whole, so a check running meanwhile never sees a half-loaded index.
@@ -527,8 +528,7 @@ export class ClusterService {
       const [face] = await this.store.loadFaces(this.embedder, faceId - 1, 1);
       if (face?.faceId === faceId && face.clusterId !== null) clusterer.restoreMany([face as RestoredFace]);
     }
-    const rest =
-      pendingAt === null ? await this.restoreFromPostgres(clusterer, Math.max(mark, lastFaceId)) : null;
+    const rest = pendingAt === null ? await this.restoreFromPostgres(clusterer, Math.max(mark, lastFaceId)) : null;
     return {
       clusterer,
       index: saved.index,
