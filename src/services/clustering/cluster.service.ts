@@ -492,14 +492,19 @@ export class ClusterService {
    * Clustered faces after `afterFaceId`, read from Postgres with their descriptors and inserted into the index,
    * up to the first pending face (clusterPending takes it from there).
    */
-  private async restoreFromPostgres(clusterer: FaceClusterer, afterFaceId: number) {
+  private async restoreFromPostgres(
+    clusterer: FaceClusterer,
+    afterFaceId: number,
+    /** How a page's clustered faces go in (a saved index holds some of them already). */
+    place: (clustered: RestoredFace[]) => void = (clustered) => clusterer.restoreMany(clustered),
+  ) {
     let lastFaceId = afterFaceId;
     let faces = 0;
     for (;;) {
       const page = await this.store.loadFaces(this.embedder, lastFaceId, RESTORE_PAGE);
       const firstPending = page.findIndex((face) => face.clusterId === null);
       const clustered = (firstPending >= 0 ? page.slice(0, firstPending) : page) as RestoredFace[];
-      clusterer.restoreMany(clustered);
+      place(clustered);
       faces += clustered.length;
       if (firstPending >= 0) return { lastFaceId: page[firstPending]!.faceId - 1, faces };
       if (page.length === 0) return { lastFaceId, faces };
@@ -520,7 +525,7 @@ export class ClusterService {
       const page = await this.store.loadMemberships(this.embedder, reconciled.lastFaceId, MEMBERSHIP_PAGE);
       if (!reconcileGallery(gallery, mark, page, reconciled) || page.faceIds.length < MEMBERSHIP_PAGE) break;
     }
-    const { lastFaceId, seen, late, pendingAt } = reconciled;
+    const { seen, late, pendingAt } = reconciled;
     // Fewer found than saved: the gallery holds faces no longer clustered (or gone), which must not be neighbours.
     if (seen !== gallery.size) return null;
     const clusterer = FaceClusterer.adopting(saved.index, this.rules, gallery);
@@ -528,7 +533,7 @@ export class ClusterService {
       const [face] = await this.store.loadFaces(this.embedder, faceId - 1, 1);
       if (face?.faceId === faceId && face.clusterId !== null) clusterer.restoreMany([face as RestoredFace]);
     }
-    const rest = pendingAt === null ? await this.restoreFromPostgres(clusterer, Math.max(mark, lastFaceId)) : null;
+    const rest = pendingAt === null ? await this.restoreFromPostgres(clusterer, mark) : null;
     return {
       clusterer,
       index: saved.index,
@@ -544,12 +549,7 @@ export class ClusterService {
     const clusterer = new FaceClusterer(index, this.rules);
     const mark = saved.watermark.lastFaceId;
     let inSaved = 0;
-    let lastFaceId = 0;
-    let faces = 0;
-    for (;;) {
-      const page = await this.store.loadFaces(this.embedder, lastFaceId, RESTORE_PAGE);
-      const firstPending = page.findIndex((face) => face.clusterId === null);
-      const clustered = (firstPending >= 0 ? page.slice(0, firstPending) : page) as RestoredFace[];
+    const { lastFaceId, faces } = await this.restoreFromPostgres(clusterer, 0, (clustered) => {
       const split = clustered.findIndex((face) => face.faceId > mark);
       const old = split >= 0 ? clustered.slice(0, split) : clustered;
       if (old.length > 0) {
@@ -561,15 +561,7 @@ export class ClusterService {
         clusterer.restoreMany(old.filter((_, i) => !present[i]));
       }
       if (split >= 0) clusterer.restoreMany(clustered.slice(split));
-      faces += clustered.length;
-      // Stop before the first unclustered face: clusterPending takes it from there.
-      if (firstPending >= 0) {
-        lastFaceId = page[firstPending]!.faceId - 1;
-        break;
-      }
-      if (page.length === 0) break;
-      lastFaceId = page.at(-1)!.faceId;
-    }
+    });
     // Fewer found than saved: the file holds faces no longer clustered (or gone), which must not be neighbours.
     if (inSaved !== saved.watermark.faces) return null;
     return { clusterer, index, lastFaceId, faces, savedFaces: inSaved };
