@@ -1,6 +1,6 @@
 /**
  * Cluster bench: `npm run -s bench -- cluster [--faces N] [--dataset DIR] [--generator covariance|independent]
- * [--connectivity C] [--expansion-add A] [--expansion-search S] [--quantization f32|f16|bf16]`.
+ * [--connectivity C] [--expansion-add A] [--expansion-search S] [--quantization f32|f16|bf16|i8]`.
  *
  * Synthetic 128-d face descriptors that look like real ones (see face-generator.ts): identity centres and
  * within-person offsets drawn from the full covariances of face_recognition descriptors of real photos (the dev
@@ -205,7 +205,8 @@ export async function run(argv: string[]): Promise<object> {
     recall.at10[0]! += exact10.filter((i) => got.has(i)).length;
     recall.at10[1]! += exact10.length;
     const tenth = distances[exact10.at(-1)!]! * 1.01;
-    recall.at10Tolerant[0]! += approximate.filter((hit) => hit.distance <= tenth).length;
+    // By exact distance: an i8 index's own are angles.
+    recall.at10Tolerant[0]! += approximate.filter((hit) => distances[hit.faceId]! <= tenth).length;
     recall.at10Tolerant[1]! += exact10.length;
   }
   // Same-person pairs closer than the pair threshold (what the clusterer must find): is the partner among the

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js';
-import { ExactIndex, FaceClusterer } from '../../src/services/clustering/face-clusterer.js';
+import { ExactIndex, FaceClusterer, rescored } from '../../src/services/clustering/face-clusterer.js';
+import { reclusterAll } from '../../src/services/clustering/recluster.js';
 import { seededRandom } from '../../src/eval/seeded-random.js';
 import { TEST_CLUSTER_RULES } from '../helpers/cluster-rules.js';
 
@@ -121,11 +122,62 @@ describe('UsearchIndex quantized, under the clusterer', () => {
     exact.search(all[0]!.vector, 5).forEach((hit, i) => expect(hits[i]!.distance).toBeCloseTo(hit.distance, 3));
   });
 
+  it('ranks by angle in i8: it finds the euclidean neighbours, and the clusterer re-scores them', () => {
+    const all = faces();
+    const index = new UsearchIndex('euclidean', 128, { quantization: 'i8' });
+    index.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    const exact = new ExactIndex('euclidean');
+    exact.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    let partners = 0;
+    let found = 0;
+    for (const probe of all.slice(0, 100)) {
+      const hits = index.search(probe.vector, rules.neighbours);
+      expect(hits[0]!.faceId).toBe(probe.faceId);
+      const proposed = new Set(hits.map((hit) => hit.faceId));
+      const close = exact.search(probe.vector, 20).filter((hit) => hit.distance < rules.pairThreshold);
+      partners += close.length;
+      found += close.filter((hit) => proposed.has(hit.faceId)).length;
+    }
+    // Every face within the pair threshold, the only ones the clusterer weighs, is among the proposed.
+    expect(partners).toBeGreaterThan(150);
+    expect(found).toBe(partners);
+  });
+
+  it('keeps i8 cosine distances within 0.01, whatever the lengths of the vectors', () => {
+    const random = seededRandom(11);
+    // Lengths from 0.01 to 100: usearch scales each to unit length before rounding it to bytes.
+    const vectors = Array.from({ length: 200 }, (_, i) =>
+      Float32Array.from({ length: 64 }, () => (random() * 2 - 1) * 10 ** ((i % 5) - 2)),
+    );
+    const index = new UsearchIndex('cosine', 64, { quantization: 'i8' });
+    index.addMany(
+      vectors.map((_, i) => i + 1),
+      vectors,
+    );
+    const exact = new ExactIndex('cosine');
+    exact.addMany(
+      vectors.map((_, i) => i + 1),
+      vectors,
+    );
+    vectors.slice(0, 20).forEach((vector, q) => {
+      const hits = index.search(vector, 3);
+      expect(hits[0]!.faceId).toBe(q + 1);
+      const truth = new Map(exact.search(vector, vectors.length).map((hit) => [hit.faceId, hit.distance]));
+      for (const hit of hits) expect(Math.abs(hit.distance - truth.get(hit.faceId)!)).toBeLessThan(0.01);
+    });
+  });
+
   it('clusters as the exact index: the clusterer re-ranks its hits with the full vectors', () => {
     const all = faces();
     const exact = new FaceClusterer(new ExactIndex('euclidean'), rules);
     const expected = all.flatMap((face) => exact.add(face.faceId, face.vector));
-    for (const quantization of ['f16', 'bf16'] as const) {
+    for (const quantization of ['f16', 'bf16', 'i8'] as const) {
       const quantized = new FaceClusterer(new UsearchIndex('euclidean', 128, { quantization }), rules);
       const changes = [];
       for (let from = 0; from < all.length; from += 50) changes.push(...quantized.addMany(all.slice(from, from + 50)));
@@ -134,20 +186,59 @@ describe('UsearchIndex quantized, under the clusterer', () => {
     }
   });
 
-  it('decides on exact distances even when the index reports them off', () => {
-    // An index whose distances are 40-50% off, in both directions: placement must not change.
-    class Distorted extends ExactIndex {
-      override search(vector: Float32Array, k: number) {
-        return super
-          .search(vector, k)
-          .map((hit) => ({ ...hit, distance: hit.distance * (hit.faceId % 2 ? 1.5 : 0.6) }));
-      }
+  /** An index whose distances are 40-50% off, in both directions, as an i8 graph's angles are not distances. */
+  class Distorted extends ExactIndex {
+    override search(vector: Float32Array, k: number) {
+      return super.search(vector, k).map((hit) => ({ ...hit, distance: hit.distance * (hit.faceId % 2 ? 1.5 : 0.6) }));
     }
+  }
+
+  it('decides on exact distances even when the index reports them off', () => {
     const all = faces();
     const exact = new FaceClusterer(new ExactIndex('euclidean'), rules);
     const distorted = new FaceClusterer(new Distorted('euclidean'), rules);
     expect(all.flatMap((face) => distorted.add(face.faceId, face.vector))).toEqual(
       all.flatMap((face) => exact.add(face.faceId, face.vector)),
     );
+    // A read-only match weighs the same clusters.
+    for (const probe of all.slice(0, 40)) expect(distorted.match(probe.vector)).toEqual(exact.match(probe.vector));
+  });
+
+  it('reclusters on exact distances even when the index reports them off', () => {
+    // Every distance half as large again: the index alone would link no pair between 0.33 and 0.5.
+    class Farther extends ExactIndex {
+      override search(vector: Float32Array, k: number) {
+        return super.search(vector, k).map((hit) => ({ ...hit, distance: hit.distance * 1.5 }));
+      }
+    }
+    const all = faces().slice(0, 200);
+    expect(reclusterAll(all, new Farther('euclidean'), rules)).toEqual(
+      reclusterAll(all, new ExactIndex('euclidean'), rules),
+    );
+  });
+
+  it('re-scores hits with the full vectors, nearest first, keeping those it has no vector for', () => {
+    const all = faces().slice(0, 100);
+    const index = new Distorted('euclidean');
+    index.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    const vectors = new Map(all.slice(1).map((face) => [face.faceId, face.vector]));
+    const hits = rescored(
+      all[0]!.vector,
+      index.search(all[0]!.vector, 10),
+      { vectorOf: (id) => vectors.get(id) },
+      'euclidean',
+    );
+    const truth = new ExactIndex('euclidean');
+    truth.addMany([...vectors.keys()], [...vectors.values()]);
+    // Face 1 has no vector here: it keeps the index's distance (0), and the others their exact ones, sorted.
+    expect(hits[0]).toEqual({ faceId: 1, distance: 0 });
+    const exactHits = truth.search(all[0]!.vector, 99);
+    for (const hit of hits.slice(1)) {
+      expect(hit.distance).toBeCloseTo(exactHits.find((h) => h.faceId === hit.faceId)!.distance, 6);
+    }
+    expect(hits.map((hit) => hit.distance)).toEqual([...hits.map((hit) => hit.distance)].sort((a, b) => a - b));
   });
 });

@@ -19,6 +19,7 @@ import { FaceVectorStore } from './face-vector-store.js';
 import {
   ExactIndex,
   FaceClusterer,
+  rescored,
   type ClusterChange,
   type ClusterConstraints,
   type ClusterMatch,
@@ -272,7 +273,10 @@ export class ClusterService {
       metric: this.rules.metric,
       size: index.size,
       vectorOf: (faceId) => clusterer.vectorOf(faceId),
-      searchMany: (vectors, k) => index.searchMany(vectors, k),
+      // The rules read the distances themselves (links, cohorts): re-scored with the full vectors, because the
+      // index's are approximate (f16) or angles (i8).
+      searchMany: (vectors, k) =>
+        index.searchMany(vectors, k).map((hits, q) => rescored(vectors[q]!, hits, clusterer, this.rules.metric)),
       clusterOf: (faceId) => clusterer.clusterIdOf(faceId),
       membersOf: (clusterId) => clusterer.membersOf(clusterId),
     };

@@ -24,6 +24,24 @@ export interface NeighbourIndex {
   readonly size: number;
 }
 
+/**
+ * An index's hits with exact distances from the full vectors, nearest first: a quantized index only proposes
+ * neighbours (see IndexQuantization). A hit whose vector `gallery` lacks keeps the index's distance.
+ */
+export function rescored(
+  vector: Float32Array,
+  hits: readonly Neighbour[],
+  gallery: { vectorOf(faceId: number): Float32Array | undefined },
+  metric: Metric,
+): Neighbour[] {
+  return hits
+    .map((hit) => {
+      const stored = gallery.vectorOf(hit.faceId);
+      return stored ? { faceId: hit.faceId, distance: faceDistance(vector, stored, metric) } : hit;
+    })
+    .sort((a, b) => a.distance - b.distance);
+}
+
 export interface ClusterRules {
   metric: Metric;
   /** Two faces closer than this are taken as one person (the embedder's calibrated threshold). */
@@ -223,9 +241,9 @@ export class FaceClusterer {
   }
 
   /**
-   * The index's hits with exact distances from the full vectors, nearest first. A quantized index (f16) only
-   * proposes neighbours: its distances are approximate, and a face just inside the pair threshold could be
-   * taken as outside it. Hits past the pair threshold are left out: nothing reads them.
+   * The index's hits with exact distances from the full vectors, nearest first. A quantized index only proposes
+   * neighbours: f16's distances are approximate (a face just inside the pair threshold could be taken as
+   * outside it), i8's are angles. Hits past the pair threshold are left out: nothing reads them.
    */
   private exactly(vector: Float32Array, hits: readonly Neighbour[]): Neighbour[] {
     const ranked: Neighbour[] = [];
@@ -327,7 +345,7 @@ export class FaceClusterer {
    */
   match(vector: Float32Array): ClusterMatch[] {
     const candidates = new Set<number>();
-    for (const n of this.index.search(vector, this.rules.neighbours)) {
+    for (const n of this.exactly(vector, this.index.search(vector, this.rules.neighbours))) {
       const clusterId = this.faces.clusterOf(n.faceId);
       if (clusterId !== undefined && n.distance < this.rules.pairThreshold) candidates.add(clusterId);
     }

@@ -29,10 +29,12 @@ export function reclusterAll(
     linkage.get(b)!.set(a, value);
   };
   for (let i = 0; i < n; i++) {
+    // The index only proposes neighbours (a quantized one's distances are approximate, an i8 one's are angles).
     for (const hit of index.search(faces[i]!.vector, rules.neighbours)) {
       const j = position.get(hit.faceId);
-      if (j === undefined || j === i || hit.distance >= rules.pairThreshold) continue;
-      setLinkage(i, j, hit.distance);
+      if (j === undefined || j === i) continue;
+      const exact = distance(i, j);
+      if (exact < rules.pairThreshold) setLinkage(i, j, exact);
     }
   }
   const cannot = new Set(constraints.cannotLink.map(([a, b]) => pairKey(position.get(a) ?? -1, position.get(b) ?? -1)));
