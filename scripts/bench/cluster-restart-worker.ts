@@ -1,6 +1,6 @@
 /**
  * Child process of the cluster bench: a cluster worker's start from the saved index, in a fresh process as a
- * restarted worker's would be (ClusterService.restoreWithGallery): load the index and the gallery saved beside
+ * restarted worker's would be (ClusterService.restoreWithGallery, through adoptSavedGallery): load the index and the gallery saved beside
  * it (checksums, usearch load), check the gallery's faces are in the index, reconcile it page by page with the
  * faces and clusters Postgres would return (read here from a file the bench wrote: `gallery_read` times
  * Postgres's part), and adopt it into a clusterer.
@@ -11,13 +11,8 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
 import { UsearchIndex, type UsearchIndexOptions } from '../../src/repositories/usearch-index.repository.js';
-import {
-  galleryInIndex,
-  MEMBERSHIP_PAGE,
-  reconcileGallery,
-  type GalleryReconciliation,
-} from '../../src/services/clustering/cluster.service.js';
-import { FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+import { adoptSavedGallery, MEMBERSHIP_PAGE } from '../../src/services/clustering/saved-gallery.js';
+import type { ClusterRules } from '../../src/services/clustering/face-clusterer.js';
 import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
 
 export interface RestartTask {
@@ -64,26 +59,23 @@ async function measureRestart(task: RestartTask): Promise<RestartMeasurement> {
   const loadSeconds = (performance.now() - started) / 1000;
   const { pages, dimensions, facesPerPage } = loaded.gallery;
   const gallery = FaceVectorStore.fromPages(pages, dimensions, facesPerPage);
-  if (!galleryInIndex(loaded.index, gallery)) throw new Error('saved gallery is not the index');
-  const reconciled: GalleryReconciliation = { lastFaceId: -1, seen: 0, late: [], pendingAt: null };
   const handle = await open(path.join(task.directory, task.membershipsFile), 'r');
+  let from = 0;
+  // The file holds every face's id and cluster, page after page, as Postgres would return them in order.
+  const readMemberships = async () => {
+    const count = Math.max(0, Math.min(MEMBERSHIP_PAGE, total - from));
+    const page = new Float64Array(count * 2);
+    await handle.read(new Uint8Array(page.buffer), 0, page.byteLength, from * 16);
+    from += count;
+    return { faceIds: page.subarray(0, count), clusterIds: page.subarray(count) };
+  };
+  let adopted;
   try {
-    for (let from = 0; from < total; from += MEMBERSHIP_PAGE) {
-      const count = Math.min(MEMBERSHIP_PAGE, total - from);
-      const page = new Float64Array(count * 2);
-      await handle.read(new Uint8Array(page.buffer), 0, page.byteLength, from * 16);
-      reconcileGallery(
-        gallery,
-        total,
-        { faceIds: page.subarray(0, count), clusterIds: page.subarray(count) },
-        reconciled,
-      );
-    }
+    adopted = await adoptSavedGallery(loaded.index, gallery, loaded.watermark, task.rules, readMemberships);
   } finally {
     await handle.close();
   }
-  if (reconciled.seen !== total) throw new Error(`reconciled ${reconciled.seen} saved faces of ${total}`);
-  FaceClusterer.adopting(loaded.index, task.rules, gallery);
+  if (!adopted || adopted.kept !== total) throw new Error(`reconciled ${adopted?.kept} saved faces of ${total}`);
   const usage = process.cpuUsage(cpuStart);
   return {
     loadSeconds,

@@ -34,7 +34,7 @@ import {
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
 import type { RestartMeasurement, RestartTask } from './cluster-restart-worker.js';
 import { pairwiseScores } from '../../src/services/clustering/cluster-metrics.js';
-import { MEMBERSHIP_PAGE } from '../../src/services/clustering/cluster.service.js';
+import { MEMBERSHIP_PAGE } from '../../src/services/clustering/saved-gallery.js';
 import { FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
 import { distanceBelow, faceDistance } from '../../src/services/face-distance.js';
 import {

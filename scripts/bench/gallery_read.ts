@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
-import { MEMBERSHIP_PAGE } from '../../src/services/clustering/cluster.service.js';
+import { MEMBERSHIP_PAGE } from '../../src/services/clustering/saved-gallery.js';
 import { createPool, migrate } from '../../src/repositories/database.js';
 import { createBenchEnv, log, round } from './lib/env.js';
 

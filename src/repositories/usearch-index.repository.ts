@@ -93,6 +93,8 @@ export class UsearchIndex implements NeighbourIndex {
    * the caller's thread: usearch starts its threads anew on every call, which costs more than one search. */
   private readonly threads: number;
   private readonly concurrentInsertFrom: number;
+  /** Placeholders in the graph (see {@link remove}), keyed PLACEHOLDER_KEYS + 0, 1, ... */
+  private placeholders = 0;
 
   constructor(
     private readonly metric: Metric,
@@ -128,6 +130,7 @@ export class UsearchIndex implements NeighbourIndex {
   /** Replaces the contents by a file written by {@link save} (an index of the same shape). */
   load(file: string): void {
     this.index.load(file);
+    this.placeholders = this.countPlaceholders();
   }
 
   /** Which of the faces are in the index. */
@@ -138,8 +141,56 @@ export class UsearchIndex implements NeighbourIndex {
     return Array.isArray(found) ? found : [found];
   }
 
+  /** Faces in the index (placeholders are not faces). */
   get size(): number {
-    return Number(this.index.size());
+    return Number(this.index.size()) - this.placeholders;
+  }
+
+  /**
+   * Takes faces out (an erasure) and scrubs their vectors. usearch's remove only marks a node deleted: its
+   * vector stays in the slot, in memory and in every file saved, until an insert takes the slot (oldest freed
+   * first). So each freed slot is taken at once by a placeholder, which overwrites it; the next faces added
+   * replace placeholders. No slot is ever left free, so the next removal's slots are the ones the placeholders
+   * take. Returns how many of the faces were in the index.
+   */
+  remove(faceIds: readonly number[]): number {
+    if (faceIds.length === 0) return 0;
+    const found = this.index.remove(keysOf(faceIds));
+    const removed = (Array.isArray(found) ? found : [found]).reduce((sum, n) => sum + Number(n), 0);
+    if (removed > 0) {
+      const keys = BigUint64Array.from({ length: removed }, (_, i) => PLACEHOLDER_KEYS + BigInt(this.placeholders + i));
+      // One at a time on one thread, so each takes the next freed slot.
+      const vectors = new Float32Array(removed * this.dimensions).fill(PLACEHOLDER_VALUE);
+      this.index.add(keys, vectors, 1);
+      this.placeholders += removed;
+    }
+    return removed;
+  }
+
+  /** Frees the slots of up to `count` placeholders for the faces about to be added (see {@link remove}). */
+  private replacePlaceholders(count: number): void {
+    const freed = Math.min(count, this.placeholders);
+    if (freed === 0) return;
+    this.placeholders -= freed;
+    this.index.remove(
+      BigUint64Array.from({ length: freed }, (_, i) => PLACEHOLDER_KEYS + BigInt(this.placeholders + i)),
+    );
+  }
+
+  /** Placeholders in a loaded index: their keys are consecutive from PLACEHOLDER_KEYS. */
+  private countPlaceholders(): number {
+    const present = (n: number) => n === 0 || this.index.contains(PLACEHOLDER_KEYS + BigInt(n - 1)) === true;
+    let high = 1;
+    while (present(high)) high *= 2;
+    let low = high / 2;
+    if (high === 1) return 0;
+    // present(low) holds, present(high) does not: the count lies in [low, high).
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (present(middle)) low = middle;
+      else high = middle;
+    }
+    return low;
   }
 
   /**
@@ -148,6 +199,7 @@ export class UsearchIndex implements NeighbourIndex {
    * were reserved fails ("Reserve capacity ahead of searches!").
    */
   add(faceId: number, vector: Float32Array): void {
+    this.replacePlaceholders(1);
     this.index.add(BigUint64Array.of(BigInt(faceId)), vector, this.threads);
   }
 
@@ -162,6 +214,7 @@ export class UsearchIndex implements NeighbourIndex {
    * in 267 s instead of 466.
    */
   addMany(faceIds: readonly number[], vectors: readonly Float32Array[]): void {
+    this.replacePlaceholders(faceIds.length);
     let next = 0;
     for (; next < faceIds.length && this.size < this.concurrentInsertFrom; next++) {
       this.add(faceIds[next]!, vectors[next]!);
@@ -174,8 +227,8 @@ export class UsearchIndex implements NeighbourIndex {
   search(vector: Float32Array, k: number): Neighbour[] {
     const size = this.size;
     if (size === 0) return [];
-    const matches = this.index.search(vector, Math.min(k, size), 1);
-    return this.hits(matches.keys, matches.distances, 0, matches.keys.length);
+    const matches = this.index.search(vector, this.wanted(k), 1);
+    return this.hits(matches.keys, matches.distances, 0, matches.keys.length, k);
   }
 
   /** Searches many query vectors in one native call, on all threads. */
@@ -183,21 +236,27 @@ export class UsearchIndex implements NeighbourIndex {
     const size = this.size;
     if (size === 0 || vectors.length === 0) return vectors.map(() => []);
     if (vectors.length === 1) return [this.search(vectors[0]!, k)];
-    const wanted = Math.min(k, size);
+    const wanted = this.wanted(k);
     // A flat matrix of several rows comes back as BatchMatches; usearch's overloads type it by argument only.
     const matches = this.index.search(this.matrix(vectors), wanted, this.threads) as unknown as BatchMatches;
     if (!(matches instanceof BatchMatches)) throw new Error('usearch returned single matches for a batch');
-    return vectors.map((_, q) => this.hits(matches.keys, matches.distances, q * wanted, Number(matches.counts[q])));
+    return vectors.map((_, q) => this.hits(matches.keys, matches.distances, q * wanted, Number(matches.counts[q]), k));
   }
 
-  private hits(keys: BigUint64Array, distances: Float32Array, offset: number, count: number): Neighbour[] {
-    const hits: Neighbour[] = new Array<Neighbour>(count);
-    for (let i = 0; i < count; i++) {
+  /** Hits to ask usearch for: `k` faces, and room for placeholders that may come first (they are far). */
+  private wanted(k: number): number {
+    return Math.min(k + Math.min(k, this.placeholders), this.size + this.placeholders);
+  }
+
+  private hits(keys: BigUint64Array, distances: Float32Array, offset: number, count: number, k: number): Neighbour[] {
+    const hits: Neighbour[] = [];
+    for (let i = 0; i < count && hits.length < k; i++) {
+      if (keys[offset + i]! >= PLACEHOLDER_KEYS) continue;
       const raw = distances[offset + i]!;
       // usearch's l2sq is the squared distance; thresholds are calibrated on the plain one. (An i8 graph's is of
       // unit vectors scaled to 127: a ranking only, re-scored by every caller.)
       const distance = this.metric === 'euclidean' ? Math.sqrt(Math.max(0, raw)) : raw;
-      hits[i] = { faceId: Number(keys[offset + i]!), distance };
+      hits.push({ faceId: Number(keys[offset + i]!), distance });
     }
     return hits;
   }
@@ -213,6 +272,14 @@ export class UsearchIndex implements NeighbourIndex {
     return flat;
   }
 }
+
+/**
+ * Keys of the placeholders that fill the slots of removed faces (see UsearchIndex.remove): above every face id,
+ * which stays below 2^53.
+ */
+const PLACEHOLDER_KEYS = 2n ** 62n;
+/** A placeholder's every component: far from any face descriptor (components within ±1). */
+const PLACEHOLDER_VALUE = 100;
 
 /**
  * usearch keys for face ids (non-negative integers below 2^53), written as two 32-bit halves: a BigInt per id

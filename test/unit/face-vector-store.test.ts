@@ -85,6 +85,26 @@ describe('FaceVectorStore', () => {
     expect([...back.vectorOf(30)!]).toEqual([10, -10]);
   });
 
+  it('compacts into a store without the dropped faces, in order, across pages, emptying itself', () => {
+    const store = new FaceVectorStore(4);
+    for (let faceId = 1; faceId <= 11; faceId++) store.add(faceId * 10, at(faceId, -faceId), faceId % 3);
+    const dropped = new Set([20, 40, 50, 110]);
+    const kept = store.compacted((slot) => !dropped.has(store.faceIdAt(slot)));
+    const expected = [10, 30, 60, 70, 80, 90, 100];
+    expect(kept.size).toBe(expected.length);
+    expect([...kept.savedPages()].map((page) => [...page.faceIds])).toEqual([expected.slice(0, 4), expected.slice(4)]);
+    for (const faceId of expected) {
+      expect([...kept.vectorOf(faceId)!]).toEqual([faceId / 10, -faceId / 10]);
+      expect(kept.clusterOf(faceId)).toBe((faceId / 10) % 3);
+    }
+    for (const faceId of dropped) expect(kept.has(faceId)).toBe(false);
+    expect(store.size).toBe(0);
+    expect([...store.savedPages()]).toEqual([]);
+    // The compacted store goes on growing.
+    kept.add(120, at(12, -12), 0);
+    expect(kept.slotOf(120)).toBe(expected.length);
+  });
+
   it('refuses saved pages that are short before the last, of uneven columns, or repeat a face', () => {
     const page = (ids: number[]) => ({
       faceIds: Float64Array.from(ids),

@@ -219,13 +219,28 @@ describe('ClusterService with a saved index', () => {
     });
     store.events = events;
 
-    // A face gone from Postgres (its record deleted): the file no longer matches, so every face is inserted.
-    store.faces.splice(10, 1);
+    // A face erased from Postgres since the save: dropped from the loaded index and gallery, not a full rebuild,
+    // and the files are saved again at once, without it.
+    const [erased] = store.faces.splice(10, 1);
+    store.events++;
     expect(await third.rebuild()).toMatchObject({
       faces: 899,
-      savedIndex: 'saved index does not match the faces in Postgres',
+      savedIndex: `loaded (900 faces)${FROM_GALLERY}; 1 saved faces erased since, dropped from it`,
     });
-    expect(await third.match(probe)).toEqual(await full.match(probe));
+    const afterErasure = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY);
+    await afterErasure.rebuild();
+    expect(await third.match(probe)).toEqual(await afterErasure.match(probe));
+    expect((await third.match(erased!.vector)).map((match) => match.clusterId)).toEqual(
+      (await afterErasure.match(erased!.vector)).map((match) => match.clusterId),
+    );
+    const galleryFile = path.join(dir, 'index', 'face_recognition.usearch.gallery');
+    const erasedBytes = Buffer.from(erased!.vector.buffer, erased!.vector.byteOffset, erased!.vector.byteLength);
+    expect((await readFile(galleryFile)).includes(erasedBytes)).toBe(true);
+    expect(await third.clusterPending()).toMatchObject({ faces: 0, indexSaved: { faces: 899 } });
+    expect((await readFile(galleryFile)).includes(erasedBytes)).toBe(false);
+    const fourth = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
+    expect(await fourth.rebuild()).toMatchObject({ faces: 899, savedIndex: `loaded (899 faces)${FROM_GALLERY}` });
+    expect(await fourth.match(probe)).toEqual(await afterErasure.match(probe));
 
     // A corrupt file: a full rebuild, same clusters.
     const bytes = await readFile(path.join(dir, 'index', 'face_recognition.usearch'));
@@ -247,6 +262,26 @@ describe('ClusterService with a saved index', () => {
     const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
     expect(await second.rebuild()).toMatchObject({ faces: 600, savedIndex: `loaded (599 faces)${FROM_GALLERY}` });
     expect(await second.match(all[49]!.vector)).toEqual(await first.match(all[49]!.vector));
+  });
+
+  it('loads the saved pair when a face below its watermark is still pending, and clusters that face next', async () => {
+    const all = faces(600);
+    const store = new FakeStore();
+    store.faces = all.filter((face) => face.faceId !== 50).map((face) => ({ ...face, clusterId: null }));
+    const file = new UsearchIndexFile(path.join(dir, 'pending.usearch'), create);
+    const first = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
+    await first.clusterPending();
+    expect(await first.saveIndex()).toEqual({ faces: 599 });
+    // Face 50 commits late, and the worker stops before clustering it.
+    store.faces.splice(49, 0, { ...all[49]!, clusterId: null });
+    const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
+    expect(await second.rebuild()).toMatchObject({ faces: 599, savedIndex: `loaded (599 faces)${FROM_GALLERY}` });
+    expect(await second.clusterPending()).toMatchObject({ faces: 1 });
+    expect(store.faces[49]!.clusterId).not.toBeNull();
+    const full = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY);
+    await full.rebuild();
+    for (const face of all.slice(40, 60))
+      expect(await second.match(face.vector)).toEqual(await full.match(face.vector));
   });
 
   it('reads no saved descriptor from Postgres, only ids and clusters, and follows Postgres on clusters', async () => {

@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js';
 import { ExactIndex, FaceClusterer, rescored } from '../../src/services/clustering/face-clusterer.js';
@@ -78,6 +81,51 @@ describe('UsearchIndex', () => {
     expect(vectors.slice(0, 4).map((vector) => index.search(vector, 1)[0]?.faceId)).toEqual(ids);
     expect(() => index.contains([-1])).toThrow(/not a usearch key/);
     expect(() => index.contains([1.5])).toThrow(/not a usearch key/);
+  });
+
+  it('removes faces and overwrites their vectors, in memory and in the saved file', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'simsift-remove-'));
+    try {
+      const index = new UsearchIndex('euclidean', 8, { quantization: 'f32', threads: 1 });
+      index.addMany(
+        vectors.slice(0, 100).map((_, i) => i + 1),
+        vectors.slice(0, 100),
+      );
+      // Two faces with values no other vector has, so their bytes can be looked for in the file.
+      const marked = [
+        Float32Array.of(0.123, 0.456, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
+        Float32Array.of(-0.654, 0.321, 0, 0, 0, 0, 0, 0),
+      ];
+      index.addMany([501, 502], marked);
+      const bytesOf = (vector: Float32Array) => Buffer.from(vector.buffer, vector.byteOffset, 8);
+      index.save(path.join(dir, 'before.usearch'));
+      expect((await readFile(path.join(dir, 'before.usearch'))).includes(bytesOf(marked[0]!))).toBe(true);
+
+      expect(index.remove([501, 502, 999])).toBe(2);
+      expect(index.size).toBe(100);
+      expect(index.contains([501, 502, 1])).toEqual([false, false, true]);
+      index.save(path.join(dir, 'after.usearch'));
+      const saved = await readFile(path.join(dir, 'after.usearch'));
+      for (const vector of marked) expect(saved.includes(bytesOf(vector))).toBe(false);
+
+      // The placeholders that took the slots are never a hit, even when fewer faces than k are stored.
+      for (const hits of index.searchMany(vectors.slice(0, 10), 200)) {
+        expect(hits).toHaveLength(100);
+        expect(hits.every((hit) => hit.faceId >= 1 && hit.faceId <= 100)).toBe(true);
+      }
+
+      // A loaded copy knows its placeholders; the next faces added take their slots.
+      const loaded = new UsearchIndex('euclidean', 8, { quantization: 'f32', threads: 1 });
+      loaded.load(path.join(dir, 'after.usearch'));
+      expect(loaded.size).toBe(100);
+      expect(loaded.search(vectors[0]!, 500)).toHaveLength(100);
+      loaded.addMany([601, 602, 603], vectors.slice(100, 103));
+      expect(loaded.size).toBe(103);
+      expect(loaded.search(vectors[101]!, 1)[0]?.faceId).toBe(602);
+      expect(loaded.search(vectors[0]!, 500)).toHaveLength(103);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('returns nothing from an empty index', () => {

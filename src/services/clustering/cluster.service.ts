@@ -14,6 +14,7 @@ import {
 } from '../rules/rules.service.js';
 import { pairAgreement } from './cluster-metrics.js';
 import { reclusterAll } from './recluster.js';
+import { adoptSavedGallery, MEMBERSHIP_PAGE, type FaceMemberships, type SavedNeighbourIndex } from './saved-gallery.js';
 import type { GalleryPage } from './face-vector-store.js';
 import { FaceVectorStore } from './face-vector-store.js';
 import {
@@ -84,10 +85,7 @@ export interface IndexWatermark {
 }
 
 /** Faces in id order and their clusters (NaN: not clustered yet), as parallel columns. */
-export interface FaceMemberships {
-  faceIds: Float64Array;
-  clusterIds: Float64Array;
-}
+export type { FaceMemberships } from './saved-gallery.js';
 
 /** The clusterer's gallery (descriptors and clusters) saved with the index, page by page. */
 export interface SavedGallery {
@@ -98,7 +96,7 @@ export interface SavedGallery {
 
 /** A saved index as loaded: the index, its watermark and, when it was saved and is whole, the gallery. */
 export interface LoadedIndex {
-  index: NeighbourIndex & { contains(faceIds: readonly number[] | Float64Array): boolean[] };
+  index: SavedNeighbourIndex;
   watermark: IndexWatermark;
   gallery?: SavedGallery;
   /** Why the gallery cannot be used: the index still is, with descriptors read from Postgres. */
@@ -163,6 +161,8 @@ export class ClusterService {
   /** The live clusterer's index and how many faces it held when last saved or loaded. */
   private index: NeighbourIndex | null = null;
   private savedFaces = 0;
+  /** The saved files still hold faces erased since (dropped on load): the next save is due whatever was added. */
+  private erasedSinceSave = false;
 
   /**
    * Applies analysts' new constraints, then clusters all pending faces; returns how many faces were placed and
@@ -232,18 +232,21 @@ export class ClusterService {
 
   /**
    * Saves the index with its watermark when enough faces were added since the last save, or when `always` (on
-   * close) and any were. A failed save only costs the next start time, so it is returned, not thrown.
+   * close) and any were, or when the saved files still hold erased faces. A failed save only costs the next
+   * start time (and keeps erased faces on disk until the next try), so it is returned, not thrown.
    */
   async saveIndex(always = true): Promise<{ faces: number } | { error: string } | null> {
     const index = this.index;
     if (!this.savedIndex || !index || !this.clusterer) return null;
     const added = index.size - this.savedFaces;
-    if (added <= 0 || (!always && added < Math.max(SAVE_INDEX_AFTER_FACES, this.savedFaces / 10))) return null;
+    const enough = always ? added > 0 : added >= Math.max(SAVE_INDEX_AFTER_FACES, this.savedFaces / 10);
+    if (!enough && !this.erasedSinceSave) return null;
     const watermark = { lastFaceId: this.lastFaceId, lastEventId: this.knownEventId, faces: index.size };
     const gallery = { ...this.clusterer.galleryShape, pages: [...this.clusterer.savedPages()] };
     try {
       await this.savedIndex.save(index, watermark, gallery);
       this.savedFaces = watermark.faces;
+      this.erasedSinceSave = false;
       return { faces: watermark.faces };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
@@ -450,13 +453,16 @@ export class ClusterService {
     let restored = 'index' in saved ? await this.restoreAll(saved) : null;
     const source = restored ? 'saved_index' : 'postgres';
     let savedIndex =
-      'index' in saved ? `loaded (${saved.watermark.faces} faces)${descriptorSource(saved)}` : saved.unusable;
+      'index' in saved
+        ? `loaded (${saved.watermark.faces} faces)${descriptorSource(saved)}${droppedNote(restored?.dropped ?? 0)}`
+        : saved.unusable;
     if (!restored && 'index' in saved) savedIndex = 'saved index does not match the faces in Postgres';
     restored ??= (await this.restoreAll(null))!;
     // Built aside and swapped in whole, so a check running meanwhile never sees a half-loaded index.
     this.clusterer = restored.clusterer;
     this.index = restored.index;
     this.savedFaces = restored.savedFaces;
+    this.erasedSinceSave = restored.dropped > 0;
     this.knownEventId = knownEventId;
     this.lastFaceId = restored.lastFaceId;
     // Every constraint is taken in again (and enforced) by the next clusterPending.
@@ -475,7 +481,7 @@ export class ClusterService {
     if (!saved) {
       const index = this.createIndex();
       const clusterer = new FaceClusterer(index, this.rules);
-      return { clusterer, index, savedFaces: 0, ...(await this.restoreFromPostgres(clusterer, 0)) };
+      return { clusterer, index, savedFaces: 0, dropped: 0, ...(await this.restoreFromPostgres(clusterer, 0)) };
     }
     if (saved.gallery) {
       const { pages, dimensions, facesPerPage } = saved.gallery;
@@ -487,7 +493,12 @@ export class ClusterService {
         saved.galleryUnusable = `saved gallery unusable: ${error instanceof Error ? error.message : String(error)}`;
         delete saved.gallery;
       }
-      if (gallery) return this.restoreWithGallery(saved, gallery);
+      if (gallery) {
+        // The store holds the pages now: without this reference a compaction (erased faces) frees each page it
+        // has copied.
+        saved.gallery = { ...saved.gallery!, pages: [] };
+        return this.restoreWithGallery(saved, gallery);
+      }
     }
     return this.restoreWithoutGallery(saved);
   }
@@ -523,16 +534,11 @@ export class ClusterService {
    */
   private async restoreWithGallery(saved: LoadedIndex, gallery: FaceVectorStore) {
     const mark = saved.watermark.lastFaceId;
-    if (gallery.size !== saved.watermark.faces || !galleryInIndex(saved.index, gallery)) return null;
-    const reconciled: GalleryReconciliation = { lastFaceId: 0, seen: 0, late: [], pendingAt: null };
-    for (;;) {
-      const page = await this.store.loadMemberships(this.embedder, reconciled.lastFaceId, MEMBERSHIP_PAGE);
-      if (!reconcileGallery(gallery, mark, page, reconciled) || page.faceIds.length < MEMBERSHIP_PAGE) break;
-    }
-    const { seen, late, pendingAt } = reconciled;
-    // Fewer found than saved: the gallery holds faces no longer clustered (or gone), which must not be neighbours.
-    if (seen !== gallery.size) return null;
-    const clusterer = FaceClusterer.adopting(saved.index, this.rules, gallery);
+    const adopted = await adoptSavedGallery(saved.index, gallery, saved.watermark, this.rules, (after) =>
+      this.store.loadMemberships(this.embedder, after, MEMBERSHIP_PAGE),
+    );
+    if (!adopted) return null;
+    const { clusterer, kept, dropped, late, pendingAt } = adopted;
     for (const faceId of late) {
       const [face] = await this.store.loadFaces(this.embedder, faceId - 1, 1);
       if (face?.faceId === faceId && face.clusterId !== null) clusterer.restoreMany([face as RestoredFace]);
@@ -541,9 +547,10 @@ export class ClusterService {
     return {
       clusterer,
       index: saved.index,
-      savedFaces: seen,
+      savedFaces: kept,
       lastFaceId: rest?.lastFaceId ?? pendingAt! - 1,
-      faces: seen + late.length + (rest?.faces ?? 0),
+      faces: kept + late.length + (rest?.faces ?? 0),
+      dropped,
     };
   }
 
@@ -568,63 +575,19 @@ export class ClusterService {
     });
     // Fewer found than saved: the file holds faces no longer clustered (or gone), which must not be neighbours.
     if (inSaved !== saved.watermark.faces) return null;
-    return { clusterer, index, lastFaceId, faces, savedFaces: inSaved };
+    return { clusterer, index, lastFaceId, faces, savedFaces: inSaved, dropped: 0 };
   }
-}
-
-/** Whether every face of the gallery is in the index (saved together, so only a damaged pair fails). */
-export function galleryInIndex(index: LoadedIndex['index'], gallery: FaceVectorStore): boolean {
-  for (const page of gallery.savedPages()) if (!index.contains(page.faceIds).every(Boolean)) return false;
-  return true;
-}
-
-/** Where a restart's check of the saved gallery against Postgres stands (see reconcileGallery). */
-export interface GalleryReconciliation {
-  /** The last face id checked. */
-  lastFaceId: number;
-  /** Saved faces Postgres still has, clustered. */
-  seen: number;
-  /** Clustered faces up to the watermark that the gallery lacks (committed late, clustered after the save). */
-  late: number[];
-  /** The first unclustered face up to the watermark: the restore stops before it. */
-  pendingAt: number | null;
-}
-
-/**
- * Checks a page of Postgres's faces and clusters against the saved gallery, up to the watermark `mark`:
- * counts the saved faces still there and gives each the cluster Postgres has (another change may have been
- * written after the save). Returns false once the watermark or an unclustered face is reached.
- */
-export function reconcileGallery(
-  gallery: FaceVectorStore,
-  mark: number,
-  page: FaceMemberships,
-  state: GalleryReconciliation,
-): boolean {
-  for (let i = 0; i < page.faceIds.length; i++) {
-    const faceId = page.faceIds[i]!;
-    const clusterId = page.clusterIds[i]!;
-    if (faceId > mark) return false;
-    if (Number.isNaN(clusterId)) {
-      state.pendingAt = faceId;
-      return false;
-    }
-    state.lastFaceId = faceId;
-    const slot = gallery.slotOf(faceId);
-    if (slot < 0) state.late.push(faceId);
-    else {
-      state.seen++;
-      if (gallery.clusterAt(slot) !== clusterId) gallery.setClusterAt(slot, clusterId);
-    }
-  }
-  return true;
 }
 
 type RestoredFace = { faceId: number; vector: Float32Array; clusterId: number };
 
-/** Faces per Postgres read when restoring with descriptors, and without them (ids and clusters only). */
+/** Faces per Postgres read when restoring with descriptors (without them: MEMBERSHIP_PAGE). */
 const RESTORE_PAGE = 10_000;
-export const MEMBERSHIP_PAGE = 100_000;
+
+/** What a restart from a saved index says about saved faces erased since the save. */
+function droppedNote(dropped: number): string {
+  return dropped > 0 ? `; ${dropped} saved faces erased since, dropped from it` : '';
+}
 
 /** Where a restart from a saved index took the saved faces' descriptors from. */
 function descriptorSource(saved: LoadedIndex): string {

@@ -26,7 +26,8 @@ const NO_CLUSTER = Number.NaN;
  * overhead on top of the 512 bytes of a 128-d descriptor, and a V8 Map holds at most 2^24 (16.7M) entries; here
  * a face costs its descriptor, 8 bytes each of face id and cluster id and 24-48 bytes of id-to-slot hash (the
  * table doubles when half full), with no per-face object.
- * Faces are never removed (the worker rebuilds from Postgres instead), so slots never move.
+ * Faces are never removed one by one, so slots never move; a restart that finds saved faces erased since the
+ * save copies the rest into a new store ({@link compacted}).
  */
 export class FaceVectorStore {
   private dimensions = 0;
@@ -81,6 +82,31 @@ export class FaceVectorStore {
       }
       store.insertHash(faceId, slot);
     }
+    return store;
+  }
+
+  /**
+   * A new store holding the faces whose slot `keep` accepts, in the same order, with their clusters. This store
+   * gives up each page once copied, so the copy costs one page of memory, not the gallery's size again; it is
+   * empty afterwards.
+   */
+  compacted(keep: (slot: number) => boolean): FaceVectorStore {
+    const store = new FaceVectorStore(this.pageFaces);
+    store.dimensions = this.dimensions;
+    for (let slot = 0; slot < this.count; slot++) {
+      if (keep(slot)) store.add(this.faceIdAt(slot), this.vectorAt(slot), this.clusterAt(slot));
+      const within = (slot + 1) % this.pageFaces;
+      if (within === 0 || slot === this.count - 1) {
+        const page = Math.floor(slot / this.pageFaces);
+        this.pages[page] = new Float32Array(0);
+        this.clusterPages[page] = new Float64Array(0);
+        this.faceIdPages[page] = new Float64Array(0);
+      }
+    }
+    this.pages.length = this.clusterPages.length = this.faceIdPages.length = 0;
+    this.count = 0;
+    this.hashKeys = new Float64Array(1 << 10).fill(EMPTY);
+    this.hashSlots = new Int32Array(1 << 10);
     return store;
   }
 
