@@ -160,7 +160,7 @@ export class UsearchIndex implements NeighbourIndex {
     if (removed > 0) {
       const keys = BigUint64Array.from({ length: removed }, (_, i) => PLACEHOLDER_KEYS + BigInt(this.placeholders + i));
       // One at a time on one thread, so each takes the next freed slot.
-      const vectors = new Float32Array(removed * this.dimensions).fill(PLACEHOLDER_VALUE);
+      const vectors = placeholderVectors(this.placeholders, removed, this.dimensions);
       this.index.add(keys, vectors, 1);
       this.placeholders += removed;
     }
@@ -278,8 +278,17 @@ export class UsearchIndex implements NeighbourIndex {
  * which stays below 2^53.
  */
 const PLACEHOLDER_KEYS = 2n ** 62n;
-/** A placeholder's every component: far from any face descriptor (components within ±1). */
-const PLACEHOLDER_VALUE = 100;
+/**
+ * Placeholder vectors: far from any face descriptor (components within ±1), and each a little different, since
+ * HNSW links many identical points poorly (every distance among them is 0).
+ */
+function placeholderVectors(first: number, count: number, dimensions: number): Float32Array {
+  const vectors = new Float32Array(count * dimensions);
+  for (let i = 0; i < count; i++) {
+    for (let d = 0; d < dimensions; d++) vectors[i * dimensions + d] = 100 + ((Math.imul(first + i + 1, 0x9e3779b1) ^ Math.imul(d + 1, 0x85ebca6b)) >>> 24);
+  }
+  return vectors;
+}
 
 /**
  * usearch keys for face ids (non-negative integers below 2^53), written as two 32-bit halves: a BigInt per id
