@@ -285,7 +285,9 @@ const PLACEHOLDER_KEYS = 2n ** 62n;
 function placeholderVectors(first: number, count: number, dimensions: number): Float32Array {
   const vectors = new Float32Array(count * dimensions);
   for (let i = 0; i < count; i++) {
-    for (let d = 0; d < dimensions; d++) vectors[i * dimensions + d] = 100 + ((Math.imul(first + i + 1, 0x9e3779b1) ^ Math.imul(d + 1, 0x85ebca6b)) >>> 24);
+    for (let d = 0; d < dimensions; d++)
+      vectors[i * dimensions + d] =
+        100 + ((Math.imul(first + i + 1, 0x9e3779b1) ^ Math.imul(d + 1, 0x85ebca6b)) >>> 24);
   }
   return vectors;
 }
