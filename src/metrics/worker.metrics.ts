@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { QueueName } from '../jobs/job-registry.js';
 import type { QueueWorkerMetrics } from '../jobs/queue-worker.js';
 import type { CheckMetrics } from '../services/checks/check-evaluator.service.js';
-import type { ClusterIndexMetrics } from '../services/clustering/cluster.service.js';
+import type { ClusterIndexMetrics, IndexSource } from '../services/clustering/cluster.service.js';
 import type { PipelineMetrics, Stage } from '../services/face-pipeline.service.js';
 import type { RecordState } from '../services/record-states.js';
 import { createMetricsRegistry } from './metrics-registry.js';
@@ -73,7 +73,7 @@ export class WorkerMetrics implements PipelineMetrics, QueueWorkerMetrics, Check
   });
   private readonly rebuilds = new Counter({
     name: 'simsift_cluster_index_rebuilds_total',
-    help: 'Rebuilds of the cluster index, by embedder and source (saved_index: loaded from the file; postgres: every face inserted)',
+    help: 'Rebuilds of the cluster index, by embedder and source (saved_index: loaded from the file; postgres: every face inserted; in_memory: the gallery in memory checked against Postgres)',
     labelNames: ['embedder', 'source'] as const,
     registers: [this.registry],
   });
@@ -101,7 +101,7 @@ export class WorkerMetrics implements PipelineMetrics, QueueWorkerMetrics, Check
     this.indexFaces.set({ embedder }, faces);
   }
 
-  indexRebuilt(embedder: string, seconds: number, source: 'saved_index' | 'postgres'): void {
+  indexRebuilt(embedder: string, seconds: number, source: IndexSource): void {
     this.rebuildSeconds.set({ embedder }, seconds);
     this.rebuilds.inc({ embedder, source });
   }

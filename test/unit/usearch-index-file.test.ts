@@ -284,6 +284,50 @@ describe('ClusterService with a saved index', () => {
       expect(await second.match(face.vector)).toEqual(await full.match(face.vector));
   });
 
+  it('catches up in memory with an erasure and a moved face: no file loaded, no descriptor read', async () => {
+    const all = faces(600);
+    const store = new FakeStore();
+    store.faces = all.map((face) => ({ ...face, clusterId: null }));
+    const file = new UsearchIndexFile(path.join(dir, 'live.usearch'), create);
+    const sources: string[] = [];
+    const metrics = {
+      indexSize: () => {},
+      indexRebuilt: (_: string, __: number, source: string) => sources.push(source),
+    };
+    const live = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file, metrics);
+    await live.clusterPending();
+    expect(await live.saveIndex()).toEqual({ faces: 600 });
+    expect(sources).toEqual(['postgres']);
+
+    // Another writer erases face 20 and moves face 7 into face 400's cluster.
+    const [erased] = store.faces.splice(19, 1);
+    store.faces[6]!.clusterId = store.faces[398]!.clusterId;
+    store.events += 2;
+    const descriptorReads: number[] = [];
+    const loadFaces = store.loadFaces.bind(store);
+    store.loadFaces = async (embedder, after, limit) => {
+      descriptorReads.push(after ?? 0);
+      return loadFaces(embedder, after, limit);
+    };
+    const galleryFile = path.join(dir, 'live.usearch.gallery');
+    const erasedBytes = Buffer.from(erased!.vector.buffer, erased!.vector.byteOffset, erased!.vector.byteLength);
+    expect((await readFile(galleryFile)).includes(erasedBytes)).toBe(true);
+    // Nothing new to cluster, yet the files are saved again: they held the erased face.
+    expect(await live.clusterPending()).toMatchObject({ faces: 0, indexSaved: { faces: 599 } });
+    expect(sources).toEqual(['postgres', 'in_memory']);
+    expect(descriptorReads.every((after) => after >= 600)).toBe(true);
+    expect((await readFile(galleryFile)).includes(erasedBytes)).toBe(false);
+
+    const full = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY);
+    await full.rebuild();
+    for (const vector of [erased!.vector, all[6]!.vector, all[399]!.vector, all[550]!.vector]) {
+      expect(await live.match(vector)).toEqual(await full.match(vector));
+    }
+    const movedTo = store.faces[398]!.clusterId!;
+    const size = store.faces.filter((face) => face.clusterId === movedTo).length;
+    expect((await live.match(all[399]!.vector)).find((match) => match.clusterId === movedTo)?.size).toBe(size);
+  });
+
   it('reads no saved descriptor from Postgres, only ids and clusters, and follows Postgres on clusters', async () => {
     const all = faces(700);
     const store = new FakeStore();

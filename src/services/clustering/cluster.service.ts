@@ -120,7 +120,7 @@ export interface SavedIndexStore {
  */
 export interface ClusterIndexMetrics {
   indexSize(embedder: string, faces: number): void;
-  indexRebuilt(embedder: string, seconds: number, source: 'saved_index' | 'postgres'): void;
+  indexRebuilt(embedder: string, seconds: number, source: IndexSource): void;
 }
 export const NO_CLUSTER_INDEX_METRICS: ClusterIndexMetrics = {
   indexSize: () => undefined,
@@ -184,7 +184,7 @@ export class ClusterService {
 
   private async clusterPendingFaces() {
     const rebuilt = !this.clusterer || (await this.store.lastEventId()) !== this.knownEventId;
-    if (rebuilt) await this.rebuild();
+    if (rebuilt) await this.reload();
     const clusterer = this.clusterer!;
     let placed = 0;
     let flagged = 0;
@@ -399,7 +399,7 @@ export class ClusterService {
     if (moves.length > 0) {
       await this.store.replaceClusters(this.embedder, { moves, created, removed });
       // The in-memory clusters are stale now: the rules read the new ones.
-      await this.rebuild();
+      await this.reload();
       await this.judge(changed, (clusterId) => this.clusterer!.membersOf(clusterId).length);
     }
     return {
@@ -433,6 +433,47 @@ export class ClusterService {
   }
 
   /**
+   * Catches up with changes other writers made in Postgres (an erasure, a recluster, a constraint): the gallery
+   * in memory is checked against Postgres's ids and clusters as a saved one is at start (adoptSavedGallery:
+   * clusters follow Postgres, erased faces are dropped and scrubbed), so an erasure costs one read of ids and
+   * clusters (about 2 s per million faces) instead of loading the saved files and inserting every face added
+   * since they were written. After `simsift reembed`, a restored backup, or before any state: {@link rebuild}.
+   */
+  async reload(): Promise<{ faces: number; seconds: number; savedIndex: string }> {
+    const started = performance.now();
+    const clusterer = this.clusterer;
+    const index = this.index;
+    const knownEventId = await this.store.lastEventId();
+    const reembedded = (await this.store.lastReembedEventId()) > this.knownEventId;
+    if (!clusterer || !isSavedIndex(index) || reembedded || knownEventId < this.knownEventId) return this.rebuild();
+    // Every page is read before the gallery changes, so no check runs on a half-reconciled one.
+    const pages: FaceMemberships[] = [];
+    for (let after = -1; ;) {
+      const page = await this.store.loadMemberships(this.embedder, after, MEMBERSHIP_PAGE);
+      pages.push(page);
+      if (page.faceIds.length < MEMBERSHIP_PAGE || page.faceIds.at(-1)! > this.lastFaceId) break;
+      after = page.faceIds.at(-1)!;
+    }
+    const mark = { lastFaceId: this.lastFaceId, faces: index.size };
+    const adopted = await adoptSavedGallery(index, clusterer.gallery, mark, this.rules, async () => pages.shift()!);
+    if (!adopted) return this.rebuild();
+    this.clusterer = adopted.clusterer;
+    this.knownEventId = knownEventId;
+    this.lastConstraintId = 0;
+    if (adopted.dropped > 0) this.erasedSinceSave = true;
+    if (adopted.pendingAt !== null) this.lastFaceId = adopted.pendingAt - 1;
+    for (const faceId of adopted.late) {
+      const [face] = await this.store.loadFaces(this.embedder, faceId - 1, 1);
+      if (face?.faceId === faceId && face.clusterId !== null) adopted.clusterer.restoreMany([face as RestoredFace]);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    this.metrics.indexRebuilt(this.embedder, seconds, 'in_memory');
+    this.metrics.indexSize(this.embedder, index.size);
+    const faces = adopted.kept + adopted.late.length;
+    return { faces, seconds, savedIndex: `kept in memory${droppedNote(adopted.dropped)}` };
+  }
+
+  /**
    * Drops the in-memory state and reloads every clustered face: faces in Postgres are the source of truth.
    * With a saved index whose faces are exactly the clustered faces up to its watermark, those are not inserted
    * again (only their vectors and clusters are read); anything else about the file means a full rebuild.
@@ -451,7 +492,7 @@ export class ClusterService {
       saved = { unusable: 'saved after the last cluster event in Postgres: the database was restored from a backup' };
     }
     let restored = 'index' in saved ? await this.restoreAll(saved) : null;
-    const source = restored ? 'saved_index' : 'postgres';
+    const source: IndexSource = restored ? 'saved_index' : 'postgres';
     let savedIndex =
       'index' in saved
         ? `loaded (${saved.watermark.faces} faces)${descriptorSource(saved)}${droppedNote(restored?.dropped ?? 0)}`
@@ -583,6 +624,14 @@ type RestoredFace = { faceId: number; vector: Float32Array; clusterId: number };
 
 /** Faces per Postgres read when restoring with descriptors (without them: MEMBERSHIP_PAGE). */
 const RESTORE_PAGE = 10_000;
+
+/** Where the cluster index came from: the saved files, every face from Postgres, or the gallery in memory. */
+export type IndexSource = 'saved_index' | 'postgres' | 'in_memory';
+
+/** An index that can be checked and pruned as a saved one (the usearch index; not the exact one of tests). */
+function isSavedIndex(index: NeighbourIndex | null): index is SavedNeighbourIndex {
+  return index !== null && 'contains' in index && 'remove' in index;
+}
 
 /** What a restart from a saved index says about saved faces erased since the save. */
 function droppedNote(dropped: number): string {

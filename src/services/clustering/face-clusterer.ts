@@ -128,6 +128,11 @@ export class FaceClusterer {
     return clusterer;
   }
 
+  /** The gallery itself (descriptors and clusters), to check it against Postgres in place (see reload). */
+  get gallery(): FaceVectorStore {
+    return this.faces;
+  }
+
   /** The gallery page by page, to save beside the index (see FaceVectorStore.savedPages). */
   savedPages(): Iterable<GalleryPage> {
     return this.faces.savedPages();
