@@ -154,34 +154,28 @@ describe('UsearchIndex quantized, under the clusterer', () => {
   }
   const rules = TEST_CLUSTER_RULES;
 
-  it('returns f16 distances close to the exact ones', () => {
+  /** The faces, in a usearch index of that quantization and in an exact one. */
+  function filled(quantization: 'f16' | 'i8') {
     const all = faces();
-    const index = new UsearchIndex('euclidean', 128, { quantization: 'f16' });
-    index.addMany(
-      all.map((face) => face.faceId),
-      all.map((face) => face.vector),
-    );
+    const index = new UsearchIndex('euclidean', 128, { quantization });
     const exact = new ExactIndex('euclidean');
-    exact.addMany(
-      all.map((face) => face.faceId),
-      all.map((face) => face.vector),
-    );
+    for (const target of [index, exact]) {
+      target.addMany(
+        all.map((face) => face.faceId),
+        all.map((face) => face.vector),
+      );
+    }
+    return { all, index, exact };
+  }
+
+  it('returns f16 distances close to the exact ones', () => {
+    const { all, index, exact } = filled('f16');
     const hits = index.search(all[0]!.vector, 5);
     exact.search(all[0]!.vector, 5).forEach((hit, i) => expect(hits[i]!.distance).toBeCloseTo(hit.distance, 3));
   });
 
   it('ranks by angle in i8: it finds the euclidean neighbours, and the clusterer re-scores them', () => {
-    const all = faces();
-    const index = new UsearchIndex('euclidean', 128, { quantization: 'i8' });
-    index.addMany(
-      all.map((face) => face.faceId),
-      all.map((face) => face.vector),
-    );
-    const exact = new ExactIndex('euclidean');
-    exact.addMany(
-      all.map((face) => face.faceId),
-      all.map((face) => face.vector),
-    );
+    const { all, index, exact } = filled('i8');
     let partners = 0;
     let found = 0;
     for (const probe of all.slice(0, 100)) {
