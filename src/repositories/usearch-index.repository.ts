@@ -53,18 +53,20 @@ export interface UsearchIndexShape {
  * clusters' precision and recall agree to 3 decimals again (0.822 / 0.852).
  * At 1M faces and beyond (built on 2 threads from the same 1M covariance faces; 1,991 same-person pairs under
  * 0.5 within an exact scan's 33 nearest; found at search 128 / 256, faces missing themselves of 20,000 at 128):
- *   16, 48, f16:          232 s (4,305 faces/s), 0.978 / 0.987, 123
- *   16, 48, i8:           190 s (5,268 faces/s), 0.983 / 0.991, 64
- *   24, 48, i8 (default): 229 s (4,368 faces/s), 0.990 / 0.994, 13
- * i8 moves a quarter of f16's bytes per distance, so its graph builds faster; ranking by angle does not cost
- * partners here (the faces' lengths vary by about 10%), and the spare time buys connectivity 24. At 3M, 24/48
- * on f16 found 0.985 / 0.993 against 16/48's 0.959 / 0.982.
+ *   16, 48, f16:  232 s (4,305 faces/s), 0.978 / 0.987, 123
+ *   16, 48, i8:   190 s (5,268 faces/s), 0.983 / 0.991, 64
+ *   24, 48, i8:   229 s (4,368 faces/s), 0.990 / 0.994, 13
+ * At 3M, 24/48 on f16 (the default) found 0.985 / 0.993 against 16/48's 0.959 / 0.982. i8 moves a quarter of
+ * f16's bytes per distance and builds faster, but ranks by angle: the strangers it proposes are not quite the
+ * nearest, so the rules' cohorts (ranks 12-40, re-scored) came out farther and wider than an exact scan's on 200
+ * queries at 1M (mean +1.2%, sd +0.0057) where f16's were within 0.2% (+0.0003). ANN recall@10 at 3M fell from
+ * 0.96 to 0.77. The cohorts calibrate the identity evidence, so i8 stays an option, not the default.
  */
 export const DEFAULT_INDEX_OPTIONS = {
   connectivity: 24,
   expansionAdd: 48,
   expansionSearch: 128,
-  quantization: 'i8',
+  quantization: 'f16',
 } as const satisfies UsearchIndexOptions;
 
 /**
