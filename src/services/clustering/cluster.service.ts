@@ -461,7 +461,6 @@ export class ClusterService {
     this.knownEventId = knownEventId;
     this.lastConstraintId = 0;
     if (adopted.dropped > 0) this.erasedSinceSave = true;
-    if (adopted.pendingAt !== null) this.lastFaceId = adopted.pendingAt - 1;
     for (const faceId of adopted.late) {
       const [face] = await this.store.loadFaces(this.embedder, faceId - 1, 1);
       if (face?.faceId === faceId && face.clusterId !== null) adopted.clusterer.restoreMany([face as RestoredFace]);
@@ -508,6 +507,8 @@ export class ClusterService {
     this.lastFaceId = restored.lastFaceId;
     // Every constraint is taken in again (and enforced) by the next clusterPending.
     this.lastConstraintId = 0;
+    // ...and its sweep covers every face id: one that committed late below the watermark is still unclustered.
+    this.lastFullSweep = 0;
     const seconds = (performance.now() - started) / 1000;
     this.metrics.indexRebuilt(this.embedder, seconds, source);
     this.metrics.indexSize(this.embedder, restored.index.size);
@@ -579,18 +580,20 @@ export class ClusterService {
       this.store.loadMemberships(this.embedder, after, MEMBERSHIP_PAGE),
     );
     if (!adopted) return null;
-    const { clusterer, kept, dropped, late, pendingAt } = adopted;
+    const { clusterer, kept, dropped, late } = adopted;
     for (const faceId of late) {
       const [face] = await this.store.loadFaces(this.embedder, faceId - 1, 1);
       if (face?.faceId === faceId && face.clusterId !== null) clusterer.restoreMany([face as RestoredFace]);
     }
-    const rest = pendingAt === null ? await this.restoreFromPostgres(clusterer, mark) : null;
+    // A face up to the watermark still unclustered (committed late) is a straggler: the first clusterPending's
+    // full sweep places it, so the restore goes on from the watermark without reading any face below it again.
+    const rest = await this.restoreFromPostgres(clusterer, mark);
     return {
       clusterer,
       index: saved.index,
       savedFaces: kept,
-      lastFaceId: rest?.lastFaceId ?? pendingAt! - 1,
-      faces: kept + late.length + (rest?.faces ?? 0),
+      lastFaceId: rest.lastFaceId,
+      faces: kept + late.length + rest.faces,
       dropped,
     };
   }

@@ -29,8 +29,6 @@ export interface AdoptedGallery {
   dropped: number;
   /** Clustered faces up to the watermark that the gallery lacks (committed late, clustered after the save). */
   late: number[];
-  /** The first unclustered face up to the watermark, if any: clustering resumes before it. */
-  pendingAt: number | null;
 }
 
 /**
@@ -52,7 +50,6 @@ export async function adoptSavedGallery(
     seen: new Uint8Array(gallery.size),
     kept: 0,
     late: [],
-    pendingAt: null,
   };
   for (;;) {
     const page = await readMemberships(reconciled.lastFaceId);
@@ -72,7 +69,6 @@ export async function adoptSavedGallery(
     kept: reconciled.kept,
     dropped,
     late: reconciled.late,
-    pendingAt: reconciled.pendingAt,
   };
 }
 
@@ -92,15 +88,13 @@ export interface GalleryReconciliation {
   kept: number;
   /** Clustered faces up to the watermark that the gallery lacks (committed late, clustered after the save). */
   late: number[];
-  /** The first unclustered face up to the watermark. */
-  pendingAt: number | null;
 }
 
 /**
  * Checks a page of Postgres's faces and clusters against the saved gallery, up to the watermark `mark`: marks
  * the saved faces still there and gives each the cluster Postgres has (another change may have been written
- * after the save). An unclustered face is noted, and passed: the faces after it are checked too. Returns false
- * once past the watermark.
+ * after the save). An unclustered face is passed: the faces after it are checked too. Returns false once past
+ * the watermark.
  */
 export function reconcileGallery(
   gallery: FaceVectorStore,
@@ -113,10 +107,8 @@ export function reconcileGallery(
     const clusterId = page.clusterIds[i]!;
     if (faceId > mark) return false;
     state.lastFaceId = faceId;
-    if (Number.isNaN(clusterId)) {
-      state.pendingAt ??= faceId;
-      continue;
-    }
+    // Not clustered yet (committed late): a straggler, for clusterPending's sweep.
+    if (Number.isNaN(clusterId)) continue;
     const slot = gallery.slotOf(faceId);
     if (slot < 0) state.late.push(faceId);
     else {
