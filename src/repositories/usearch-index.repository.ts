@@ -7,8 +7,8 @@ import type { Metric, NeighbourIndex, Neighbour } from '../services/clustering/f
  * usearch scales every vector to unit length before rounding it to bytes (an Int8Array given to it too), so an
  * i8 graph ranks faces by angle, and its distances are chords between unit vectors. The index then only
  * proposes neighbours, and every caller re-scores them with the full vectors (FaceClusterer, the rules'
- * gallery, recluster). Measured on 1M synthetic faces: ranking by angle finds the euclidean neighbours as well
- * as f16 does (see DEFAULT_INDEX_OPTIONS).
+ * gallery, recluster). Measured on 1M synthetic faces: ranking by angle finds the same-person partners as
+ * well as f16 does, but not quite the nearest strangers (see DEFAULT_INDEX_OPTIONS).
  */
 export type IndexQuantization = 'f32' | 'f16' | 'bf16' | 'i8';
 
@@ -160,10 +160,9 @@ export class UsearchIndex implements NeighbourIndex {
     const found = this.index.remove(keysOf(faceIds));
     const removed = (Array.isArray(found) ? found : [found]).reduce((sum, n) => sum + Number(n), 0);
     if (removed > 0) {
-      const keys = BigUint64Array.from({ length: removed }, (_, i) => PLACEHOLDER_KEYS + BigInt(this.placeholders + i));
       // One at a time on one thread, so each takes the next freed slot.
       const vectors = placeholderVectors(this.placeholders, removed, this.dimensions);
-      this.index.add(keys, vectors, 1);
+      this.index.add(placeholderKeys(this.placeholders, removed), vectors, 1);
       this.placeholders += removed;
     }
     return removed;
@@ -174,9 +173,7 @@ export class UsearchIndex implements NeighbourIndex {
     const freed = Math.min(count, this.placeholders);
     if (freed === 0) return;
     this.placeholders -= freed;
-    this.index.remove(
-      BigUint64Array.from({ length: freed }, (_, i) => PLACEHOLDER_KEYS + BigInt(this.placeholders + i)),
-    );
+    this.index.remove(placeholderKeys(this.placeholders, freed));
   }
 
   /** Placeholders in a loaded index: their keys are consecutive from PLACEHOLDER_KEYS. */
@@ -184,8 +181,8 @@ export class UsearchIndex implements NeighbourIndex {
     const present = (n: number) => n === 0 || this.index.contains(PLACEHOLDER_KEYS + BigInt(n - 1)) === true;
     let high = 1;
     while (present(high)) high *= 2;
-    let low = high / 2;
     if (high === 1) return 0;
+    let low = high / 2;
     // present(low) holds, present(high) does not: the count lies in [low, high).
     while (high - low > 1) {
       const middle = Math.floor((low + high) / 2);
@@ -280,6 +277,11 @@ export class UsearchIndex implements NeighbourIndex {
  * which stays below 2^53.
  */
 const PLACEHOLDER_KEYS = 2n ** 62n;
+
+/** The keys of placeholders `first` to `first + count - 1`. */
+function placeholderKeys(first: number, count: number): BigUint64Array {
+  return BigUint64Array.from({ length: count }, (_, i) => PLACEHOLDER_KEYS + BigInt(first + i));
+}
 /**
  * Placeholder vectors: far from any face descriptor (components within ±1), and each a little different, since
  * HNSW links many identical points poorly (every distance among them is 0).

@@ -248,15 +248,21 @@ describe('ClusterService with a saved index', () => {
     await writeFile(path.join(dir, 'index', 'face_recognition.usearch'), bytes);
     expect(await third.rebuild()).toMatchObject({ faces: 899, savedIndex: 'saved index does not match its checksum' });
   });
-  it('inserts a face that committed late and was clustered after the save', async () => {
+  /** 600 faces but face 50 clustered and saved; then face 50 commits late, not yet clustered. */
+  async function savedBeforeFace50(fileName: string) {
     const all = faces(600);
     const store = new FakeStore();
     store.faces = all.filter((face) => face.faceId !== 50).map((face) => ({ ...face, clusterId: null }));
-    const file = new UsearchIndexFile(path.join(dir, 'late.usearch'), create);
+    const file = new UsearchIndexFile(path.join(dir, fileName), create);
     const first = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
     await first.clusterPending();
     expect(await first.saveIndex()).toEqual({ faces: 599 });
     store.faces.splice(49, 0, { ...all[49]!, clusterId: null });
+    return { all, store, file, first };
+  }
+
+  it('inserts a face that committed late and was clustered after the save', async () => {
+    const { all, store, file, first } = await savedBeforeFace50('late.usearch');
     await first.clusterPending();
     expect(store.faces[49]!.clusterId).not.toBeNull();
     const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
@@ -265,15 +271,8 @@ describe('ClusterService with a saved index', () => {
   });
 
   it('loads the saved pair when a face below its watermark is still pending, and clusters that face next', async () => {
-    const all = faces(600);
-    const store = new FakeStore();
-    store.faces = all.filter((face) => face.faceId !== 50).map((face) => ({ ...face, clusterId: null }));
-    const file = new UsearchIndexFile(path.join(dir, 'pending.usearch'), create);
-    const first = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
-    await first.clusterPending();
-    expect(await first.saveIndex()).toEqual({ faces: 599 });
-    // Face 50 commits late, and the worker stops before clustering it.
-    store.faces.splice(49, 0, { ...all[49]!, clusterId: null });
+    // The worker stops before clustering face 50.
+    const { all, store, file } = await savedBeforeFace50('pending.usearch');
     const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
     expect(await second.rebuild()).toMatchObject({ faces: 599, savedIndex: `loaded (599 faces)${FROM_GALLERY}` });
     expect(await second.clusterPending()).toMatchObject({ faces: 1 });

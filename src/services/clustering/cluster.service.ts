@@ -446,25 +446,14 @@ export class ClusterService {
     const knownEventId = await this.store.lastEventId();
     const reembedded = (await this.store.lastReembedEventId()) > this.knownEventId;
     if (!clusterer || !isSavedIndex(index) || reembedded || knownEventId < this.knownEventId) return this.rebuild();
-    // Every page is read before the gallery changes, so no check runs on a half-reconciled one.
-    const pages: FaceMemberships[] = [];
-    for (let after = -1; ;) {
-      const page = await this.store.loadMemberships(this.embedder, after, MEMBERSHIP_PAGE);
-      pages.push(page);
-      if (page.faceIds.length < MEMBERSHIP_PAGE || page.faceIds.at(-1)! > this.lastFaceId) break;
-      after = page.faceIds.at(-1)!;
-    }
     const mark = { lastFaceId: this.lastFaceId, faces: index.size };
-    const adopted = await adoptSavedGallery(index, clusterer.gallery, mark, this.rules, async () => pages.shift()!);
+    const adopted = await adoptSavedGallery(index, clusterer.gallery, mark, this.rules, this.readMemberships);
     if (!adopted) return this.rebuild();
     this.clusterer = adopted.clusterer;
     this.knownEventId = knownEventId;
     this.lastConstraintId = 0;
     if (adopted.dropped > 0) this.erasedSinceSave = true;
-    for (const faceId of adopted.late) {
-      const [face] = await this.store.loadFaces(this.embedder, faceId - 1, 1);
-      if (face?.faceId === faceId && face.clusterId !== null) adopted.clusterer.restoreMany([face as RestoredFace]);
-    }
+    await this.restoreLate(adopted.clusterer, adopted.late);
     const seconds = (performance.now() - started) / 1000;
     this.metrics.indexRebuilt(this.embedder, seconds, 'in_memory');
     this.metrics.indexSize(this.embedder, index.size);
@@ -576,15 +565,10 @@ export class ClusterService {
    */
   private async restoreWithGallery(saved: LoadedIndex, gallery: FaceVectorStore) {
     const mark = saved.watermark.lastFaceId;
-    const adopted = await adoptSavedGallery(saved.index, gallery, saved.watermark, this.rules, (after) =>
-      this.store.loadMemberships(this.embedder, after, MEMBERSHIP_PAGE),
-    );
+    const adopted = await adoptSavedGallery(saved.index, gallery, saved.watermark, this.rules, this.readMemberships);
     if (!adopted) return null;
     const { clusterer, kept, dropped, late } = adopted;
-    for (const faceId of late) {
-      const [face] = await this.store.loadFaces(this.embedder, faceId - 1, 1);
-      if (face?.faceId === faceId && face.clusterId !== null) clusterer.restoreMany([face as RestoredFace]);
-    }
+    await this.restoreLate(clusterer, late);
     // A face up to the watermark still unclustered (committed late) is a straggler: the first clusterPending's
     // full sweep places it, so the restore goes on from the watermark without reading any face below it again.
     const rest = await this.restoreFromPostgres(clusterer, mark);
@@ -596,6 +580,21 @@ export class ClusterService {
       faces: kept + late.length + rest.faces,
       dropped,
     };
+  }
+
+  /** Postgres's ids and clusters after a face id, a page of them (see adoptSavedGallery). */
+  private readonly readMemberships = (afterFaceId: number) =>
+    this.store.loadMemberships(this.embedder, afterFaceId, MEMBERSHIP_PAGE);
+
+  /**
+   * Faces up to the watermark that the gallery lacks (committed late, clustered after it was saved or checked),
+   * read whole and inserted if still clustered.
+   */
+  private async restoreLate(clusterer: FaceClusterer, late: readonly number[]): Promise<void> {
+    for (const faceId of late) {
+      const [face] = await this.store.loadFaces(this.embedder, faceId - 1, 1);
+      if (face?.faceId === faceId && face.clusterId !== null) clusterer.restoreMany([face as RestoredFace]);
+    }
   }
 
   /** A saved index without its gallery: every face read from Postgres, only the newer ones inserted. */

@@ -26,8 +26,8 @@ const NO_CLUSTER = Number.NaN;
  * overhead on top of the 512 bytes of a 128-d descriptor, and a V8 Map holds at most 2^24 (16.7M) entries; here
  * a face costs its descriptor, 8 bytes each of face id and cluster id and 24-48 bytes of id-to-slot hash (the
  * table doubles when half full), with no per-face object.
- * Faces are never removed one by one, so slots never move; a restart that finds saved faces erased since the
- * save copies the rest into a new store ({@link compacted}).
+ * Faces are never removed one by one, so slots never move; when faces were erased, the rest are copied into a
+ * new store ({@link compacted}, on a start from the saved files or the worker's reload).
  */
 export class FaceVectorStore {
   private dimensions = 0;
