@@ -11,7 +11,11 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
 import { UsearchIndex, type UsearchIndexOptions } from '../../src/repositories/usearch-index.repository.js';
-import { adoptSavedGallery, MEMBERSHIP_PAGE } from '../../src/services/clustering/saved-gallery.js';
+import {
+  adoptSavedGallery,
+  MEMBERSHIP_PAGE,
+  readMembershipPages,
+} from '../../src/services/clustering/saved-gallery.js';
 import type { ClusterRules } from '../../src/services/clustering/face-clusterer.js';
 import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
 
@@ -69,12 +73,13 @@ async function measureRestart(task: RestartTask): Promise<RestartMeasurement> {
     from += count;
     return { faceIds: page.subarray(0, count), clusterIds: page.subarray(count) };
   };
-  let adopted;
+  let memberships;
   try {
-    adopted = await adoptSavedGallery(loaded.index, gallery, loaded.watermark, task.rules, readMemberships);
+    memberships = await readMembershipPages(readMemberships, loaded.watermark.lastFaceId);
   } finally {
     await handle.close();
   }
+  const adopted = adoptSavedGallery(loaded.index, gallery, loaded.watermark, task.rules, memberships);
   if (!adopted || adopted.kept !== total) throw new Error(`reconciled ${adopted?.kept} saved faces of ${total}`);
   const usage = process.cpuUsage(cpuStart);
   return {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -102,6 +103,56 @@ describe('UsearchIndexFile', () => {
     await writeFile(path.join(dir, 'x.usearch'), bytes);
     expect(await file.load()).toEqual({ unusable: 'saved index does not match its checksum' });
   });
+
+  it('still loads files an earlier version saved with SHA-256 checksums, and still checks them', async () => {
+    const all = faces(300);
+    const index = create();
+    index.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    const vectors = new Float32Array(300 * 16);
+    all.forEach((face, i) => vectors.set(face.vector, i * 16));
+    const page = {
+      faceIds: Float64Array.from(all, (face) => face.faceId),
+      clusterIds: new Float64Array(300).fill(1),
+      vectors,
+    };
+    const file = new UsearchIndexFile(path.join(dir, 'old.usearch'), create);
+    await file.save(
+      index,
+      { lastFaceId: 300, lastEventId: 1, faces: 300 },
+      { dimensions: 16, facesPerPage: 300, pages: [page] },
+    );
+    // The sidecar as an earlier version wrote it: SHA-256 of each file, no CRC-32.
+    const metaFile = path.join(dir, 'old.usearch.json');
+    const meta = JSON.parse(await readFile(metaFile, 'utf8')) as Record<string, unknown> & {
+      gallery: Record<string, unknown>;
+    };
+    expect(typeof meta.crc32).toBe('number');
+    expect(typeof meta.gallery.crc32).toBe('number');
+    const sha256 = async (name: string) =>
+      createHash('sha256')
+        .update(await readFile(path.join(dir, name)))
+        .digest('hex');
+    const { crc32: _index, ...indexMeta } = meta;
+    const { crc32: _gallery, ...galleryMeta } = meta.gallery;
+    const legacy = {
+      ...indexMeta,
+      sha256: await sha256('old.usearch'),
+      gallery: { ...galleryMeta, sha256: await sha256('old.usearch.gallery') },
+    };
+    await writeFile(metaFile, JSON.stringify(legacy));
+    const loaded = await file.load();
+    if (!('index' in loaded)) throw new Error(loaded.unusable);
+    expect(loaded.index.size).toBe(300);
+    expect(loaded.gallery?.pages[0]?.faceIds).toEqual(page.faceIds);
+
+    await writeFile(metaFile, JSON.stringify({ ...legacy, gallery: { ...legacy.gallery, sha256: '0'.repeat(64) } }));
+    expect(await file.load()).toMatchObject({ galleryUnusable: 'gallery does not match its checksum' });
+    await writeFile(metaFile, JSON.stringify({ ...legacy, sha256: '0'.repeat(64) }));
+    expect(await file.load()).toEqual({ unusable: 'saved index does not match its checksum' });
+  });
 });
 
 /** Postgres as the cluster service sees it: faces with their clusters, events as a counter. */
@@ -172,6 +223,44 @@ const FROM_GALLERY = ', descriptors from its gallery';
 
 describe('ClusterService with a saved index', () => {
   const rules = TEST_CLUSTER_RULES;
+
+  it("reads Postgres's ids and clusters while the saved files load, and ignores a failed read when unused", async () => {
+    const all = faces(300);
+    const store = new FakeStore();
+    store.faces = all.map((face) => ({ ...face, clusterId: null }));
+    const file = new UsearchIndexFile(path.join(dir, 'p.usearch'), create);
+    const first = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
+    await first.clusterPending();
+    await first.saveIndex();
+    // The files finish loading only once the first page of ids and clusters was asked for: a start that read
+    // them after loading would wait here for ever (the test's timeout).
+    let asked!: () => void;
+    const membershipsAsked = new Promise<void>((resolve) => (asked = resolve));
+    const readMemberships = store.loadMemberships.bind(store);
+    store.loadMemberships = (...args) => {
+      asked();
+      return readMemberships(...args);
+    };
+    const waiting = {
+      load: async () => {
+        await membershipsAsked;
+        return file.load();
+      },
+      save: file.save.bind(file),
+    };
+    const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, waiting);
+    expect(await second.rebuild()).toMatchObject({ faces: 300, savedIndex: `loaded (300 faces)${FROM_GALLERY}` });
+    expect(await second.match(all[7]!.vector)).toEqual(await first.match(all[7]!.vector));
+
+    // The read fails while the saved index is unusable: the full rebuild goes on, no unhandled rejection.
+    store.loadMemberships = () => Promise.reject(new Error('connection lost'));
+    const unusable = { load: async () => ({ unusable: 'no saved index' }), save: file.save.bind(file) };
+    const third = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, unusable);
+    expect(await third.rebuild()).toMatchObject({ faces: 300, savedIndex: 'no saved index' });
+    // With a usable one the failure is the start's.
+    const fourth = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
+    await expect(fourth.rebuild()).rejects.toThrow('connection lost');
+  });
 
   it('loads the saved index at start, inserts only newer faces, and falls back to a full rebuild', async () => {
     const all = faces(900);

@@ -14,7 +14,13 @@ import {
 } from '../rules/rules.service.js';
 import { pairAgreement } from './cluster-metrics.js';
 import { reclusterAll } from './recluster.js';
-import { adoptSavedGallery, MEMBERSHIP_PAGE, type FaceMemberships, type SavedNeighbourIndex } from './saved-gallery.js';
+import {
+  adoptSavedGallery,
+  MEMBERSHIP_PAGE,
+  readMembershipPages,
+  type FaceMemberships,
+  type SavedNeighbourIndex,
+} from './saved-gallery.js';
 import type { GalleryPage } from './face-vector-store.js';
 import { FaceVectorStore } from './face-vector-store.js';
 import {
@@ -447,7 +453,8 @@ export class ClusterService {
     const reembedded = (await this.store.lastReembedEventId()) > this.knownEventId;
     if (!clusterer || !isSavedIndex(index) || reembedded || knownEventId < this.knownEventId) return this.rebuild();
     const mark = { lastFaceId: this.lastFaceId, faces: index.size };
-    const adopted = await adoptSavedGallery(index, clusterer.gallery, mark, this.rules, this.readMemberships);
+    const memberships = await readMembershipPages(this.readMemberships, mark.lastFaceId);
+    const adopted = adoptSavedGallery(index, clusterer.gallery, mark, this.rules, memberships);
     if (!adopted) return this.rebuild();
     this.clusterer = adopted.clusterer;
     this.knownEventId = knownEventId;
@@ -469,6 +476,10 @@ export class ClusterService {
   async rebuild(): Promise<{ faces: number; seconds: number; savedIndex: string }> {
     const started = performance.now();
     const knownEventId = await this.store.lastEventId();
+    // Postgres's ids and clusters are read while the saved files load and are checked (each about 15 s at 10M
+    // faces): a saved gallery is reconciled with them. Unused (and its failure ignored) when none is usable.
+    const memberships = this.savedIndex ? readMembershipPages(this.readMemberships) : null;
+    memberships?.catch(() => undefined);
     let saved = this.savedIndex ? await this.savedIndex.load() : { unusable: 'not kept' };
     // An index saved before `simsift reembed` recomputed the descriptors holds the old vectors.
     if ('index' in saved && saved.watermark.lastEventId < (await this.store.lastReembedEventId())) {
@@ -479,14 +490,14 @@ export class ClusterService {
     if ('index' in saved && saved.watermark.lastEventId > knownEventId) {
       saved = { unusable: 'saved after the last cluster event in Postgres: the database was restored from a backup' };
     }
-    let restored = 'index' in saved ? await this.restoreAll(saved) : null;
+    let restored = 'index' in saved && memberships ? await this.restoreAll(saved, memberships) : null;
     const source: IndexSource = restored ? 'saved_index' : 'postgres';
     let savedIndex =
       'index' in saved
         ? `loaded (${saved.watermark.faces} faces)${descriptorSource(saved)}${droppedNote(restored?.dropped ?? 0)}`
         : saved.unusable;
     if (!restored && 'index' in saved) savedIndex = 'saved index does not match the faces in Postgres';
-    restored ??= (await this.restoreAll(null))!;
+    restored ??= (await this.restoreAll())!;
     // Built aside and swapped in whole, so a check running meanwhile never sees a half-loaded index.
     this.clusterer = restored.clusterer;
     this.index = restored.index;
@@ -506,10 +517,11 @@ export class ClusterService {
 
   /**
    * Every clustered face up to the first pending one, into a new clusterer on a fresh index, or on a saved one
-   * (null if its faces are not exactly the clustered faces up to its watermark).
+   * (null if its faces are not exactly the clustered faces up to its watermark) checked against Postgres's ids
+   * and clusters (`memberships`, being read).
    */
-  private async restoreAll(saved: LoadedIndex | null) {
-    if (!saved) {
+  private async restoreAll(saved?: LoadedIndex, memberships?: Promise<FaceMemberships[]>) {
+    if (!saved || !memberships) {
       const index = this.createIndex();
       const clusterer = new FaceClusterer(index, this.rules);
       return { clusterer, index, savedFaces: 0, dropped: 0, ...(await this.restoreFromPostgres(clusterer, 0)) };
@@ -528,7 +540,7 @@ export class ClusterService {
         // The store holds the pages now: without this reference a compaction (erased faces) frees each page it
         // has copied.
         saved.gallery = { ...saved.gallery!, pages: [] };
-        return this.restoreWithGallery(saved, gallery);
+        return this.restoreWithGallery(saved, gallery, await memberships);
       }
     }
     return this.restoreWithoutGallery(saved);
@@ -563,9 +575,9 @@ export class ClusterService {
    * gallery, their clusters and existence from Postgres (one light read of ids and clusters); faces clustered
    * since (and any that committed late) are read whole and inserted.
    */
-  private async restoreWithGallery(saved: LoadedIndex, gallery: FaceVectorStore) {
+  private async restoreWithGallery(saved: LoadedIndex, gallery: FaceVectorStore, memberships: FaceMemberships[]) {
     const mark = saved.watermark.lastFaceId;
-    const adopted = await adoptSavedGallery(saved.index, gallery, saved.watermark, this.rules, this.readMemberships);
+    const adopted = adoptSavedGallery(saved.index, gallery, saved.watermark, this.rules, memberships);
     if (!adopted) return null;
     const { clusterer, kept, dropped, late } = adopted;
     await this.restoreLate(clusterer, late);

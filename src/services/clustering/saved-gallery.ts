@@ -32,31 +32,42 @@ export interface AdoptedGallery {
 }
 
 /**
- * Takes back the index and the gallery saved together (`gallery` is the saved pages as a store): checks they
- * match, gives every saved face the cluster Postgres has now, and drops the saved faces Postgres no longer has
- * clustered (an erasure since the save) from both, so one erased subscriber does not cost a full rebuild
- * (about an hour at 10M faces on 2 cores). Null when the pair does not match (damaged): rebuild instead.
+ * Postgres's ids and clusters page by page, from the first face to the first page past `lastFaceId` (every
+ * face when omitted), all read before any is used: a check answered meanwhile (ClusterService.reload) never
+ * sees a live gallery half reconciled, and a start reads them while the saved files load. At 10M faces the pages
+ * hold 160 MB for a moment.
  */
-export async function adoptSavedGallery(
-  index: SavedNeighbourIndex,
-  gallery: FaceVectorStore,
-  watermark: { lastFaceId: number; faces: number },
-  rules: ClusterRules,
+export async function readMembershipPages(
   readMemberships: MembershipReader,
-): Promise<AdoptedGallery | null> {
-  if (gallery.size !== watermark.faces || !galleryInIndex(index, gallery)) return null;
-  // Every page is read before the gallery changes, so a check answered while Postgres is read never sees a
-  // live gallery (ClusterService.reload) half reconciled. At 10M faces the pages hold 160 MB for a moment.
+  lastFaceId = Number.POSITIVE_INFINITY,
+): Promise<FaceMemberships[]> {
   const pages: FaceMemberships[] = [];
   for (let after = -1; ;) {
     const page = await readMemberships(after);
     pages.push(page);
     const last = page.faceIds.at(-1);
-    if (last === undefined || last > watermark.lastFaceId || page.faceIds.length < MEMBERSHIP_PAGE) break;
+    if (last === undefined || last > lastFaceId || page.faceIds.length < MEMBERSHIP_PAGE) return pages;
     after = last;
   }
+}
+
+/**
+ * Takes back the index and the gallery saved together (`gallery` is the saved pages as a store): checks they
+ * match, gives every saved face the cluster Postgres has now (`memberships`: see readMembershipPages), and drops
+ * the saved faces Postgres no longer has clustered (an erasure since the save) from both, so one erased
+ * subscriber does not cost a full rebuild (about an hour at 10M faces on 2 cores). Null when the pair does not
+ * match (damaged): rebuild instead.
+ */
+export function adoptSavedGallery(
+  index: SavedNeighbourIndex,
+  gallery: FaceVectorStore,
+  watermark: { lastFaceId: number; faces: number },
+  rules: ClusterRules,
+  memberships: readonly FaceMemberships[],
+): AdoptedGallery | null {
+  if (gallery.size !== watermark.faces || !galleryInIndex(index, gallery)) return null;
   const reconciled: GalleryReconciliation = { seen: new Uint8Array(gallery.size), kept: 0, late: [] };
-  for (const page of pages) if (!reconcileGallery(gallery, watermark.lastFaceId, page, reconciled)) break;
+  for (const page of memberships) if (!reconcileGallery(gallery, watermark.lastFaceId, page, reconciled)) break;
   const dropped = gallery.size - reconciled.kept;
   let kept = gallery;
   if (dropped > 0) {
