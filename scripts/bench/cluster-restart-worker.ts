@@ -1,30 +1,27 @@
 /**
  * Child process of the cluster bench: a cluster worker's start from the saved index, in a fresh process as a
- * restarted worker's would be (ClusterService.restoreWithGallery, through adoptSavedGallery): load the index and the gallery saved beside
- * it (checksums, usearch load), check the gallery's faces are in the index, reconcile it page by page with the
- * faces and clusters Postgres would return (read here from a file the bench wrote: `gallery_read` times
- * Postgres's part), and adopt it into a clusterer.
+ * restarted worker's would be: `ClusterService.rebuild` with the saved files and a Postgres holding the bench's
+ * faces (ids and clusters; the descriptors come from the saved gallery): the files load (checksums, usearch
+ * load) while Postgres's ids and clusters are read, the gallery is checked against them and adopted.
  *
  * Messages: in a {@link RestartTask}; out its {@link RestartMeasurement}.
  */
-import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
+import { createPool } from '../../src/repositories/database.js';
+import { readModelManifest } from '../../src/repositories/face-engine/model-manifest.js';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
 import { UsearchIndex, type UsearchIndexOptions } from '../../src/repositories/usearch-index.repository.js';
-import {
-  adoptSavedGallery,
-  MEMBERSHIP_PAGE,
-  readMembershipPages,
-} from '../../src/services/clustering/saved-gallery.js';
+import { ClusterService } from '../../src/services/clustering/cluster.service.js';
 import type { ClusterRules } from '../../src/services/clustering/face-clusterer.js';
-import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
+import { DEFAULT_IDENTITY_POLICY } from '../../src/services/rules/identity-graph.js';
 
 export interface RestartTask {
-  directory: string;
-  /** The saved index, in `directory` (its gallery and sidecar beside it). */
+  /** The bench's private database, holding every saved face and its cluster (see lib/stored-faces.ts). */
+  databaseUrl: string;
+  embedder: string;
+  /** The saved index, its gallery and sidecar beside it. */
   indexFile: string;
-  /** Every face's id then cluster (f64 each, MEMBERSHIP_PAGE faces a page), as Postgres returns them. */
-  membershipsFile: string;
   total: number;
   dimensions: number;
   indexOptions: UsearchIndexOptions;
@@ -32,7 +29,9 @@ export interface RestartTask {
 }
 
 export interface RestartMeasurement {
+  /** Loading and checking the saved files (Postgres is read meanwhile). */
   loadSeconds: number;
+  /** The rest of the start: reconciling the gallery with Postgres's ids and clusters, and adopting it. */
   restoreSeconds: number;
   cpuSeconds: number;
   rss: number;
@@ -49,43 +48,53 @@ process.once('message', (task: RestartTask) => {
 });
 
 async function measureRestart(task: RestartTask): Promise<RestartMeasurement> {
-  const { total } = task;
-  const cpuStart = process.cpuUsage();
-  const started = performance.now();
-  const indexFile = new UsearchIndexFile(
-    path.join(task.directory, task.indexFile),
-    () => new UsearchIndex('euclidean', task.dimensions, task.indexOptions),
-  );
-  const loaded = await indexFile.load();
-  if (!('index' in loaded) || loaded.index.size !== total || !loaded.gallery) {
-    throw new Error(`saved index did not load: ${'index' in loaded ? loaded.galleryUnusable : loaded.unusable}`);
-  }
-  const loadSeconds = (performance.now() - started) / 1000;
-  const { pages, dimensions, facesPerPage } = loaded.gallery;
-  const gallery = FaceVectorStore.fromPages(pages, dimensions, facesPerPage);
-  const handle = await open(path.join(task.directory, task.membershipsFile), 'r');
-  let from = 0;
-  // The file holds every face's id and cluster, page after page, as Postgres would return them in order.
-  const readMemberships = async () => {
-    const count = Math.max(0, Math.min(MEMBERSHIP_PAGE, total - from));
-    const page = new Float64Array(count * 2);
-    await handle.read(new Uint8Array(page.buffer), 0, page.byteLength, from * 16);
-    from += count;
-    return { faceIds: page.subarray(0, count), clusterIds: page.subarray(count) };
-  };
-  let memberships;
+  const pool = createPool(task.databaseUrl, 3);
   try {
-    memberships = await readMembershipPages(readMemberships, loaded.watermark.lastFaceId);
+    const createIndex = () => new UsearchIndex('euclidean', task.dimensions, task.indexOptions);
+    const file = new UsearchIndexFile(path.resolve(task.indexFile), createIndex);
+    let loadSeconds = 0;
+    const timedFile = {
+      load: async () => {
+        const started = performance.now();
+        const loaded = await file.load();
+        loadSeconds = (performance.now() - started) / 1000;
+        return loaded;
+      },
+      save: file.save.bind(file),
+    };
+    const service = new ClusterService(
+      new ClusterRepository(pool),
+      task.embedder,
+      task.rules,
+      createIndex,
+      { ...DEFAULT_IDENTITY_POLICY, calibration: await faceEvidenceOf(task.embedder) },
+      timedFile,
+    );
+    const cpuStart = process.cpuUsage();
+    const started = performance.now();
+    const rebuilt = await service.rebuild();
+    const seconds = (performance.now() - started) / 1000;
+    const usage = process.cpuUsage(cpuStart);
+    if (
+      rebuilt.faces !== task.total ||
+      !rebuilt.savedIndex.startsWith(`loaded (${task.total} faces), descriptors from its gallery`)
+    ) {
+      throw new Error(`the restart did not take the saved files: ${JSON.stringify(rebuilt)}`);
+    }
+    return {
+      loadSeconds,
+      restoreSeconds: seconds - loadSeconds,
+      cpuSeconds: (usage.user + usage.system) / 1e6,
+      rss: process.memoryUsage().rss,
+    };
   } finally {
-    await handle.close();
+    await pool.end();
   }
-  const adopted = adoptSavedGallery(loaded.index, gallery, loaded.watermark, task.rules, memberships);
-  if (!adopted || adopted.kept !== total) throw new Error(`reconciled ${adopted?.kept} saved faces of ${total}`);
-  const usage = process.cpuUsage(cpuStart);
-  return {
-    loadSeconds,
-    restoreSeconds: (performance.now() - started) / 1000 - loadSeconds,
-    cpuSeconds: (usage.user + usage.system) / 1e6,
-    rss: process.memoryUsage().rss,
-  };
+}
+
+/** The embedder's face evidence, as the worker configures its identity policy (a start does not use it). */
+async function faceEvidenceOf(embedder: string) {
+  const model = (await readModelManifest()).models.find((entry) => entry.name === embedder);
+  if (!model?.faceEvidence) throw new Error(`models/manifest.json has no faceEvidence for ${embedder}`);
+  return model.faceEvidence;
 }

@@ -16,8 +16,7 @@
  * on the measured figure at 10M faces, else on a linear projection to 10M labelled as such.
  */
 import { fork } from 'node:child_process';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
@@ -32,9 +31,11 @@ import {
   type UsearchIndexOptions,
 } from '../../src/repositories/usearch-index.repository.js';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
+import { createPool, migrate } from '../../src/repositories/database.js';
+import { createBenchEnv } from './lib/env.js';
+import { storeFaces } from './lib/stored-faces.js';
 import type { RestartMeasurement, RestartTask } from './cluster-restart-worker.js';
 import { pairwiseScores } from '../../src/services/clustering/cluster-metrics.js';
-import { MEMBERSHIP_PAGE } from '../../src/services/clustering/saved-gallery.js';
 import { FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
 import { distanceBelow, faceDistance } from '../../src/services/face-distance.js';
 import {
@@ -270,27 +271,32 @@ export async function run(argv: string[]): Promise<object> {
   const accuracy = pairwiseScores(clusterOf, Array.from(identities, String));
   const shape = index.shape;
 
-  // Restart from a saved index (ClusterService.rebuild with an index file): the index and the gallery are saved
-  // and the faces' ids and clusters written to a scratch file (standing in for Postgres); the gallery is dropped,
-  // as a stopped worker's is; then the saved files are loaded (checksums, usearch load), reconciled with the
-  // ids and clusters and adopted by a fresh clusterer, in a fresh process (cluster-restart-worker.ts).
-  // Postgres's own read of the ids and clusters is not in these figures: `gallery_read` measures it.
-  const scratch = await mkdtemp(path.join(tmpdir(), 'simsift-bench-'));
+  // Restart from a saved index (ClusterService.rebuild with an index file), in a fresh process as a worker's
+  // (cluster-restart-worker.ts): the index and the gallery are saved, every face's id and cluster stored in a
+  // private Postgres, and the gallery dropped as a stopped worker's is; then the service's own start loads the
+  // files while it reads Postgres's ids and clusters, checks one against the other and adopts the gallery.
+  const env = await createBenchEnv('cluster');
   let restart: RestartFigures;
   try {
-    const indexFile = new UsearchIndexFile(
-      path.join(scratch, 'index.usearch'),
-      () => new UsearchIndex('euclidean', DIMENSIONS, indexOptions),
-    );
-    const membershipsFile = path.join(scratch, 'memberships.bin');
+    const indexFile = path.join(env.rootDir, 'index.usearch');
     const saveStarted = performance.now();
-    const fileBytes = await indexFile.save(
+    const fileBytes = await new UsearchIndexFile(
+      indexFile,
+      () => new UsearchIndex('euclidean', DIMENSIONS, indexOptions),
+    ).save(
       index,
       { lastFaceId: total - 1, lastEventId: 0, faces: total },
       { ...clusterer.galleryShape, pages: [...clusterer.savedPages()] },
     );
     const saveSeconds = (performance.now() - saveStarted) / 1000;
-    await writeMemberships(membershipsFile, clusterer, total);
+    await migrate(env.databaseUrl);
+    const pool = createPool(env.databaseUrl, 2);
+    try {
+      const stored = clusterer;
+      await storeFaces(pool, 0, total, (faceId) => stored.clusterIdOf(faceId)!, log);
+    } finally {
+      await pool.end();
+    }
     rssMax = Math.max(rssMax, process.memoryUsage().rss);
     index = undefined;
     clusterer = undefined;
@@ -298,9 +304,9 @@ export async function run(argv: string[]): Promise<object> {
     // do not hold 2 x 12 GB at 10M faces.
     collectGarbage();
     const task: RestartTask = {
-      directory: scratch,
-      indexFile: 'index.usearch',
-      membershipsFile: 'memberships.bin',
+      databaseUrl: env.databaseUrl,
+      embedder: 'face_recognition',
+      indexFile,
       total,
       dimensions: DIMENSIONS,
       indexOptions,
@@ -308,7 +314,7 @@ export async function run(argv: string[]): Promise<object> {
     };
     restart = { saveSeconds, fileBytes, ...(await measureRestartInChild(task)) };
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await env.cleanup();
   }
 
   return {
@@ -447,24 +453,6 @@ function measureRebuild(
   };
 }
 
-/** Every stored face's id and cluster (f64 each) in face id order, as the restart reads them from Postgres. */
-async function writeMemberships(file: string, clusterer: FaceClusterer, total: number): Promise<void> {
-  const handle = await open(file, 'w');
-  try {
-    for (let from = 0; from < total; from += MEMBERSHIP_PAGE) {
-      const count = Math.min(MEMBERSHIP_PAGE, total - from);
-      const page = new Float64Array(count * 2);
-      for (let i = 0; i < count; i++) {
-        page[i] = from + i;
-        page[count + i] = clusterer.clusterIdOf(from + i)!;
-      }
-      await handle.write(new Uint8Array(page.buffer));
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
 interface RestartFigures extends RestartMeasurement {
   saveSeconds: number;
   fileBytes: number;
@@ -537,7 +525,7 @@ function targetsAt10m(measured: {
     partners_found_of_exact: { ...judge(measured.partnersFound, 0.99, false), basis: `measured at ${measured.faces}` },
     restart_from_saved_index_s: {
       ...judge(measured.restartSeconds * scale, 60, true),
-      basis: "without Postgres's read of ids and clusters: add gallery_read's membership_read_s",
+      basis: "the service's start in a fresh process, Postgres's read of ids and clusters included",
     },
     full_rebuild_minutes: rebuild
       ? {

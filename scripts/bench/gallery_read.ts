@@ -15,10 +15,10 @@ import { ClusterRepository } from '../../src/repositories/cluster.repository.js'
 import { MEMBERSHIP_PAGE } from '../../src/services/clustering/saved-gallery.js';
 import { createPool, migrate } from '../../src/repositories/database.js';
 import { createBenchEnv, log, round } from './lib/env.js';
+import { storeFaces } from './lib/stored-faces.js';
 
 /** The rebuild's page size (ClusterService.restoreAll). */
 const PAGE = 10_000;
-const FILL_CHUNK = 250_000;
 const TARGET_RESTART_S_AT_10M = 60;
 
 function parseOptions(argv: string[]): { total: number; rounds: number } {
@@ -79,31 +79,7 @@ export async function run(argv: string[]): Promise<object> {
     const pool = createPool(env.databaseUrl, 2);
     env.onCleanup(() => pool.end());
     const fillStarted = performance.now();
-    const client = await pool.connect();
-    try {
-      // Faces without their records, photos and clusters rows: foreign keys are not checked for this fill only.
-      await client.query('SET session_replication_role = replica');
-      for (let from = 1; from <= total; from += FILL_CHUNK) {
-        const to = Math.min(total, from + FILL_CHUNK - 1);
-        await client.query(
-          `INSERT INTO faces (record_id, photo_sha256, bbox, landmarks, quality, embedder, embedder_version,
-                              embedding, thumbnail_path, photo_phash)
-           SELECT i, '\\x00', '{}', '[]', '{}', 'face_recognition', '2', decode(repeat(md5(i::text), 32), 'hex'),
-                  't', '0000000000000000'
-           FROM generate_series($1::int, $2::int) i`,
-          [from, to],
-        );
-        await client.query(
-          'INSERT INTO cluster_members (face_id, cluster_id) SELECT i, (i + 1) / 2 FROM generate_series($1::int, $2::int) i',
-          [from, to],
-        );
-        log(`${to}/${total} faces stored`);
-      }
-    } finally {
-      client.release();
-    }
-    await pool.query('VACUUM ANALYZE faces');
-    await pool.query('VACUUM ANALYZE cluster_members');
+    await storeFaces(pool, 1, total, (faceId) => Math.floor((faceId + 1) / 2), log);
     const fillSeconds = (performance.now() - fillStarted) / 1000;
     const size = await pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('faces')::text AS bytes`);
 
