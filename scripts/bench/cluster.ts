@@ -303,6 +303,7 @@ export async function run(argv: string[]): Promise<object> {
     // The restart runs in a fresh process, as a worker's would: collect the dropped gallery first, so the two
     // do not hold 2 x 12 GB at 10M faces.
     collectGarbage();
+    log(`gallery dropped: RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`);
     const task: RestartTask = {
       databaseUrl: env.databaseUrl,
       embedder: 'face_recognition',
