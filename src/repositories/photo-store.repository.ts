@@ -168,6 +168,8 @@ export class PhotoStoreRepository {
   /** Records a finished sweep's cut-off (written aside and renamed, so a reader never sees half a file). */
   async saveSweepCutoff(cutoff: number): Promise<void> {
     const partial = `${this.sweepFile}.${randomUUID()}.part`;
+    // A sweep can finish before the first upload has created the data dir (a fresh install, the demo's start).
+    await mkdir(path.dirname(this.sweepFile), { recursive: true });
     await writeFile(partial, JSON.stringify({ cutoff }));
     await rename(partial, this.sweepFile);
   }

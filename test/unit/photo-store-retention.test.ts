@@ -32,3 +32,14 @@ describe('a purged photo', () => {
     expect(await store.removeUnlessTouchedSince(saved.sha256, saved.mimeType, Date.now() + 1_000)).toBe(false);
   });
 });
+
+describe('the orphan sweep cut-off', () => {
+  it('is kept even when no photo was stored yet and the data dir does not exist', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'simsift-sweep-'));
+    // A fresh data dir (the demo removes its own at start) before the first upload creates it.
+    const store = new PhotoStoreRepository(path.join(dir, 'data'), LIMITS);
+    expect(await store.lastSweepCutoff()).toBeNull();
+    await store.saveSweepCutoff(1_234);
+    expect(await store.lastSweepCutoff()).toBe(1_234);
+  });
+});
