@@ -221,17 +221,23 @@ class FakeStore implements ClusterStore {
 
 const FROM_GALLERY = ', descriptors from its gallery';
 
+/** 300 faces clustered by a worker that saved its index as `name`: the saved files, the store and the worker. */
+async function clusteredAndSaved(name: string) {
+  const all = faces(300);
+  const store = new FakeStore();
+  store.faces = all.map((face) => ({ ...face, clusterId: null }));
+  const file = new UsearchIndexFile(path.join(dir, name), create);
+  const first = new ClusterService(store, 'face_recognition', TEST_CLUSTER_RULES, create, TEST_IDENTITY_POLICY, file);
+  await first.clusterPending();
+  await first.saveIndex();
+  return { all, store, file, first };
+}
+
 describe('ClusterService with a saved index', () => {
   const rules = TEST_CLUSTER_RULES;
 
   it("reads Postgres's ids and clusters while the saved files load, and ignores a failed read when unused", async () => {
-    const all = faces(300);
-    const store = new FakeStore();
-    store.faces = all.map((face) => ({ ...face, clusterId: null }));
-    const file = new UsearchIndexFile(path.join(dir, 'p.usearch'), create);
-    const first = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
-    await first.clusterPending();
-    await first.saveIndex();
+    const { all, store, file, first } = await clusteredAndSaved('p.usearch');
     // The files finish loading only once the first page of ids and clusters was asked for: a start that read
     // them after loading would wait here for ever (the test's timeout).
     let asked!: () => void;
@@ -454,13 +460,7 @@ describe('ClusterService with a saved index', () => {
   });
 
   it('takes the descriptors from Postgres when the gallery is corrupt or missing', async () => {
-    const all = faces(300);
-    const store = new FakeStore();
-    store.faces = all.map((face) => ({ ...face, clusterId: null }));
-    const file = new UsearchIndexFile(path.join(dir, 'g.usearch'), create);
-    const first = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, file);
-    await first.clusterPending();
-    await first.saveIndex();
+    const { all, store, file, first } = await clusteredAndSaved('g.usearch');
     const galleryFile = path.join(dir, 'g.usearch.gallery');
     const original = await readFile(galleryFile);
     const bytes = Buffer.from(original);
