@@ -493,3 +493,33 @@ describe('ClusterService with a saved index', () => {
     expect(await second.match(all[5]!.vector)).toEqual(await first.match(all[5]!.vector));
   });
 });
+
+describe('ClusterService full rebuild from Postgres', () => {
+  it('reads the next page of faces while a page goes into the graph, and fails on a failed read', async () => {
+    const all = faces(12_500);
+    const store = new FakeStore();
+    store.faces = all.map((face) => ({ ...face, clusterId: face.faceId }));
+    let index: UsearchIndex | undefined;
+    const watched = () => (index = create());
+    const graphSizeAtRead: number[] = [];
+    const loadFaces = store.loadFaces.bind(store);
+    store.loadFaces = async (embedder, after, limit) => {
+      graphSizeAtRead.push(index?.size ?? 0);
+      return loadFaces(embedder, after, limit);
+    };
+    const service = new ClusterService(store, 'face_recognition', TEST_CLUSTER_RULES, watched, TEST_IDENTITY_POLICY);
+    expect(await service.rebuild()).toMatchObject({ faces: 12_500, savedIndex: 'not kept' });
+    // Pages of 10,000: the second was asked for before the first went in, the third (empty) before the second.
+    expect(graphSizeAtRead).toEqual([0, 0, 10_000]);
+    expect(index!.size).toBe(12_500);
+    for (const faceId of [1, 10_001, 12_500]) {
+      expect((await service.match(all[faceId - 1]!.vector))[0]).toMatchObject({ clusterId: faceId });
+    }
+
+    // The second page's read fails while the first goes in: the rebuild fails with it (no unhandled rejection).
+    store.loadFaces = async (embedder, after, limit) =>
+      after === 0 ? loadFaces(embedder, after, limit) : Promise.reject(new Error('connection lost'));
+    const failing = new ClusterService(store, 'face_recognition', TEST_CLUSTER_RULES, create, TEST_IDENTITY_POLICY);
+    await expect(failing.rebuild()).rejects.toThrow('connection lost');
+  });
+});
