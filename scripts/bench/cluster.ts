@@ -13,11 +13,11 @@
  * a page at a time and kept only in the clusterer's store, so RSS is the gallery's, not the bench's. With
  * `--rebuild-faces 0` the full rebuild is measured by the preload itself (the same restore in pages of 10,000
  * into a fresh index) instead of a second gallery beside the first. `targets` judges the issue's 10M targets:
- * on the measured figure at 10M faces, else on a linear projection to 10M labelled as such.
+ * on the measured figure at 10M faces, else on a linear projection to 10M labelled as such. `--keep-saved DIR`
+ * keeps the saved index and gallery in DIR, for `bench -- cluster_search` (other search breadths, same graph).
  */
 import { fork } from 'node:child_process';
-import { exactSearch, MetricKind, type BatchMatches } from 'usearch';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
@@ -35,10 +35,10 @@ import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repo
 import { createPool, migrate } from '../../src/repositories/database.js';
 import { createBenchEnv } from './lib/env.js';
 import { storeFaces } from './lib/stored-faces.js';
+import { partnerRecall, queryLatency } from './lib/graph-search.js';
 import type { RestartMeasurement, RestartTask } from './cluster-restart-worker.js';
 import { pairwiseScores } from '../../src/services/clustering/cluster-metrics.js';
 import { FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
-import type { GalleryPage } from '../../src/services/clustering/face-vector-store.js';
 import { faceDistance } from '../../src/services/face-distance.js';
 import {
   compact,
@@ -57,10 +57,6 @@ const log = (message: string) => process.stderr.write(`[bench cluster] ${message
 const BUILT_IN_STATISTICS = fileURLToPath(new URL('./face-statistics.json', import.meta.url));
 /** Principal axes kept per covariance in the built-in statistics (75% of the variance lies in 20). */
 const BUILT_IN_AXES = 32;
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-}
 
 export async function run(argv: string[]): Promise<object> {
   const flag = (name: string, fallback: string) => {
@@ -181,14 +177,7 @@ export async function run(argv: string[]): Promise<object> {
   const vectorOf = (faceId: number) => clusterer!.vectorOf(faceId)!;
 
   // 1:N queries at full size (one at a time, as the API asks them).
-  const latencies: number[] = [];
-  for (let q = 0; q < 1000; q++) {
-    const vector = vectorOf((q * 7919) % total);
-    const t = performance.now();
-    index.search(vector, 32);
-    latencies.push(performance.now() - t);
-  }
-  latencies.sort((a, b) => a - b);
+  const latency = queryLatency(index, vectorOf, total);
 
   // The ANN index against an exact scan, on 100 queries. Recall@10 alone undersells it on this data: beyond the
   // query's own identity its neighbours are near-equidistant strangers (10th within a few % of the 2nd), so a
@@ -212,51 +201,17 @@ export async function run(argv: string[]): Promise<object> {
     recall.at10Tolerant[0]! += approximate.filter((hit) => distances[hit.faceId]! <= tenth).length;
     recall.at10Tolerant[1]! += exact10.length;
   }
-  // Same-person pairs closer than the pair threshold (what the clusterer must find): is the partner among the
-  // `neighbours` nearest the index returns? Up to 5,000 pairs spread over the whole gallery, in one batch.
-  const allPairs: [number, number][] = [];
-  for (let first = 0; first < total;) {
-    let end = first + 1;
-    while (end < total && identities[end] === identities[first]) end++;
-    for (let a = first; a < end; a++) {
-      for (let b = first; b < end; b++) {
-        if (a !== b && faceDistance(vectorOf(a), vectorOf(b), 'euclidean') < pairThreshold) allPairs.push([a, b]);
-      }
-    }
-    first = end;
-  }
-  const pairStride = Math.max(1, allPairs.length / 5000);
-  const pairs = Array.from(
-    { length: Math.min(5000, allPairs.length) },
-    (_, i) => allPairs[Math.floor(i * pairStride)]!,
-  );
-  const partners = index.searchMany(
-    pairs.map(([a]) => vectorOf(a)),
+  // Same-person pairs within the pair threshold: found by the graph, and by an exact scan (lib/graph-search.ts).
+  const stored = clusterer;
+  const partners = partnerRecall(
+    index,
+    () => stored.savedPages(),
+    vectorOf,
+    identities,
+    pairThreshold,
     rules.neighbours,
   );
-  recall.withinThreshold[0] = pairs.filter(([, b], i) => partners[i]!.some((hit) => hit.faceId === b)).length;
-  recall.withinThreshold[1] = pairs.length;
-  // Not every miss is the index's: at the threshold's FAR of ~1e-3 a face has ~1 stranger within the threshold
-  // per 1,000 gallery faces, so at 100k+ the partner can be beyond the `neighbours` nearest even in an exact
-  // scan. For every pair: is the partner among its query's `neighbours` nearest in an exact scan, and did the
-  // index find those? (5,000 pairs judge 0.99 to about +-0.3%; the 300 of earlier runs to +-0.6%.)
-  const exactNearest = exactNearestFaces(
-    clusterer.savedPages(),
-    pairs.map(([a]) => vectorOf(a)),
-    rules.neighbours + 1,
-  );
-  let inExactReach = 0;
-  let foundInReach = 0;
-  pairs.forEach(([a, b], p) => {
-    if (
-      !exactNearest[p]!.filter((faceId) => faceId !== a)
-        .slice(0, rules.neighbours)
-        .includes(b)
-    )
-      return;
-    inExactReach++;
-    if (partners[p]!.some((hit) => hit.faceId === b)) foundInReach++;
-  });
+  recall.withinThreshold = [partners.found, partners.ranked];
   rssMax = Math.max(rssMax, process.memoryUsage().rss);
 
   // Rebuild: the worker's start-up (ClusterService.rebuild), every stored face restored into a fresh clusterer
@@ -277,7 +232,10 @@ export async function run(argv: string[]): Promise<object> {
   const env = await createBenchEnv('cluster');
   let restart: RestartFigures;
   try {
-    const indexFile = path.join(env.rootDir, 'index.usearch');
+    // --keep-saved DIR: the saved pair stays there, for cluster_search to search at other breadths.
+    const keptIn = flag('--keep-saved', '');
+    if (keptIn) await mkdir(keptIn, { recursive: true });
+    const indexFile = path.join(keptIn ? path.resolve(keptIn) : env.rootDir, 'index.usearch');
     const saveStarted = performance.now();
     const fileBytes = await new UsearchIndexFile(
       indexFile,
@@ -339,15 +297,16 @@ export async function run(argv: string[]): Promise<object> {
       page: PAGE,
       target_faces_per_s_at_100k: 2000,
     },
-    query_ms: { p50: round(percentile(latencies, 0.5), 3), p99: round(percentile(latencies, 0.99), 3) },
+    query_ms: { p50: round(latency.p50, 3), p99: round(latency.p99, 3) },
     ann_recall_at_10: share(recall.at10),
     ann_recall_at_10_distance_tolerant: share(recall.at10Tolerant),
     ann_recall_within_pair_threshold: {
       recall: share(recall.withinThreshold),
-      same_person_pairs: recall.withinThreshold[1],
-      pairs_ranked_exactly: pairs.length,
-      partner_in_exact_top_k: share([inExactReach, pairs.length]),
-      ann_found_of_those: share([foundInReach, inExactReach]),
+      same_person_pairs: partners.ranked,
+      same_person_pairs_in_gallery: partners.pairs,
+      pairs_ranked_exactly: partners.ranked,
+      partner_in_exact_top_k: share([partners.inExactReach, partners.ranked]),
+      ann_found_of_those: share([partners.foundInReach, partners.inExactReach]),
     },
     rebuild_by_preload: {
       faces: preload,
@@ -377,8 +336,8 @@ export async function run(argv: string[]): Promise<object> {
       rssStart,
       rssGallery,
       rssDuringPreload,
-      queryP99: percentile(latencies, 0.99),
-      partnersFound: share([foundInReach, inExactReach]),
+      queryP99: latency.p99,
+      partnersFound: share([partners.foundInReach, partners.inExactReach]),
       restartSeconds: restart.loadSeconds + restart.restoreSeconds,
       rebuild: preload > 0 ? { faces: preload, seconds: preloadSeconds, lastTenth: preloadLastTenth } : null,
     }),
@@ -407,31 +366,6 @@ function nearest(values: Float64Array, k: number): number[] {
     best[at] = i;
   }
   return best;
-}
-
-/**
- * The `count` nearest stored faces to each query by an exact scan (usearch's exactSearch, on all cores), page by
- * page of the gallery, nearest first.
- */
-function exactNearestFaces(pages: Iterable<GalleryPage>, queries: Float32Array[], count: number): number[][] {
-  const flat = new Float32Array(queries.length * DIMENSIONS);
-  queries.forEach((query, q) => flat.set(query, q * DIMENSIONS));
-  const best = queries.map(() => [] as { faceId: number; distance: number }[]);
-  for (const page of pages) {
-    const faces = page.faceIds.length;
-    const k = Math.min(count, faces);
-    // A copy: exactSearch reads a view's whole underlying buffer, not the view.
-    const found = exactSearch(page.vectors.slice(), flat, DIMENSIONS, k, MetricKind.L2sq, 0) as BatchMatches;
-    best.forEach((nearest, q) => {
-      for (let i = 0; i < Number(found.counts[q]); i++) {
-        const slot = Number(found.keys[q * k + i]);
-        nearest.push({ faceId: page.faceIds[slot]!, distance: found.distances[q * k + i]! });
-      }
-      nearest.sort((x, y) => x.distance - y.distance);
-      nearest.length = Math.min(nearest.length, count);
-    });
-  }
-  return best.map((nearest) => nearest.map((hit) => hit.faceId));
 }
 
 /** The first faces of a generator, for its distance check (the same faces the gallery starts with). */
