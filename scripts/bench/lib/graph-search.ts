@@ -43,22 +43,29 @@ export interface PartnerRecall {
   foundInReach: number;
 }
 
+/** Same-person pairs to rank, and for each whether an exact scan puts the partner in reach (see partnersFound). */
+export interface RankedPairs {
+  inGallery: number;
+  pairs: [number, number][];
+  inExactReach: boolean[];
+}
+
 /**
- * Same-person pairs closer than the pair threshold (what the clusterer must find): is the partner among the
- * `neighbours` nearest the graph returns? Up to 5,000 pairs spread over the whole gallery, in one batch. Not
- * every miss is the graph's: at the threshold's FAR of ~1e-3 a face has ~1 stranger within the threshold per
- * 1,000 gallery faces, so at 100k+ the partner can be beyond the `neighbours` nearest even in an exact scan.
- * Hence also: for every pair, is the partner among its query's `neighbours` nearest in an exact scan, and did
- * the graph find those? `identities`: each face's identity, an identity's faces consecutive.
+ * Same-person pairs closer than the pair threshold (what the clusterer must find), up to `ranked` of them
+ * spread over the whole gallery, each ranked by an exact scan: is the partner among its query's `neighbours`
+ * nearest? Not every miss is the graph's: at the threshold's FAR of ~1e-3 a face has ~1 stranger within the
+ * threshold per 1,000 gallery faces, so at 100k+ the partner can be beyond the `neighbours` nearest even in an
+ * exact scan. `identities`: each face's identity, an identity's faces consecutive. 5,000 pairs judge a 0.99
+ * share to about +-0.3%; the exact scan costs about 6 minutes per 1,000 pairs at 10M faces.
  */
-export function partnerRecall(
-  index: UsearchIndex,
+export function rankedPairs(
   pages: () => Iterable<GalleryPage>,
   vectorOf: (faceId: number) => Float32Array,
   identities: Int32Array,
   pairThreshold: number,
   neighbours: number,
-): PartnerRecall {
+  ranked = RANKED_PAIRS,
+): RankedPairs {
   const total = identities.length;
   const allPairs: [number, number][] = [];
   for (let first = 0; first < total;) {
@@ -71,30 +78,42 @@ export function partnerRecall(
     }
     first = end;
   }
-  const pairStride = Math.max(1, allPairs.length / RANKED_PAIRS);
+  const pairStride = Math.max(1, allPairs.length / ranked);
   const pairs = Array.from(
-    { length: Math.min(RANKED_PAIRS, allPairs.length) },
+    { length: Math.min(ranked, allPairs.length) },
     (_, i) => allPairs[Math.floor(i * pairStride)]!,
   );
-  const queries = pairs.map(([a]) => vectorOf(a));
-  const partners = index.searchMany(queries, neighbours);
-  const exactNearest = exactNearestFaces(pages(), queries, neighbours + 1);
-  let inExactReach = 0;
-  let foundInReach = 0;
-  pairs.forEach(([a, b], p) => {
-    const inReach = exactNearest[p]!.filter((faceId) => faceId !== a)
+  const exactNearest = exactNearestFaces(
+    pages(),
+    pairs.map(([a]) => vectorOf(a)),
+    neighbours + 1,
+  );
+  const inExactReach = pairs.map(([a, b], p) =>
+    exactNearest[p]!.filter((faceId) => faceId !== a)
       .slice(0, neighbours)
-      .includes(b);
-    if (!inReach) return;
-    inExactReach++;
-    if (partners[p]!.some((hit) => hit.faceId === b)) foundInReach++;
-  });
+      .includes(b),
+  );
+  return { inGallery: allPairs.length, pairs, inExactReach };
+}
+
+/** Whether the graph returns each ranked pair's partner among the query's `neighbours` nearest (one batch). */
+export function partnersFound(
+  index: UsearchIndex,
+  ranked: RankedPairs,
+  vectorOf: (faceId: number) => Float32Array,
+  neighbours: number,
+): PartnerRecall {
+  const partners = index.searchMany(
+    ranked.pairs.map(([a]) => vectorOf(a)),
+    neighbours,
+  );
+  const found = ranked.pairs.map(([, b], p) => partners[p]!.some((hit) => hit.faceId === b));
   return {
-    pairs: allPairs.length,
-    ranked: pairs.length,
-    found: pairs.filter(([, b], p) => partners[p]!.some((hit) => hit.faceId === b)).length,
-    inExactReach,
-    foundInReach,
+    pairs: ranked.inGallery,
+    ranked: ranked.pairs.length,
+    found: found.filter(Boolean).length,
+    inExactReach: ranked.inExactReach.filter(Boolean).length,
+    foundInReach: found.filter((hit, p) => hit && ranked.inExactReach[p]).length,
   };
 }
 
