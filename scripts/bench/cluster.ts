@@ -19,8 +19,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { embeddingCacheDir, gateOf } from '../../src/eval/in-process-pipeline.js';
 import { readModelManifest } from '../../src/repositories/face-engine/model-manifest.js';
 import { loadConfig } from '../../src/config.js';
@@ -32,7 +30,7 @@ import {
 } from '../../src/repositories/usearch-index.repository.js';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
 import { createPool, migrate } from '../../src/repositories/database.js';
-import { createBenchEnv } from './lib/env.js';
+import { collectGarbage, createBenchEnv } from './lib/env.js';
 import { storeFaces } from './lib/stored-faces.js';
 import { measureRestartInChild } from './lib/restart-child.js';
 import { partnersFound, queryLatency, rankedPairs } from './lib/graph-search.js';
@@ -413,20 +411,6 @@ function measureRebuild(
 interface RestartFigures extends RestartMeasurement {
   saveSeconds: number;
   fileBytes: number;
-}
-
-/**
- * A full garbage collection (V8's flag set at run time): frees what the bench dropped. usearch frees a dropped
- * graph in a finalizer that runs only once the event loop turns (measured: RSS unchanged after one collection,
- * the graph's memory back after a turn), hence a turn and a second collection. The 10M run of session 13 had one
- * collection only: its restart process started beside 13.9 GB still held.
- */
-async function collectGarbage(): Promise<void> {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
-  gc();
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
 }
 
 const TEN_MILLION = 10_000_000;

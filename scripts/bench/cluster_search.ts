@@ -9,6 +9,9 @@
  *
  *   npm run -s bench -- cluster_search --saved DIR [--expansion-search 256,512] [--pairs 5000] [--restart]
  *
+ * `--restart --expansion-search ''`: only the restart (minutes; the search part draws every identity again and
+ * ranks the pairs by an exact scan: about 25 minutes at 10M faces).
+ *
  * Each face's identity is drawn again from the covariance generator with the built-in statistics, the cluster
  * bench's with `--built-in-statistics`; the first preloaded faces' saved clusters must agree with it (checked).
  */
@@ -27,7 +30,7 @@ import {
 import type { ClusterRules } from '../../src/services/clustering/face-clusterer.js';
 import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
 import { covarianceFaceStream, type FaceStatistics } from './face-generator.js';
-import { createBenchEnv, log, round } from './lib/env.js';
+import { collectGarbage, createBenchEnv, log, round } from './lib/env.js';
 import { partnersFound, queryLatency, rankedPairs } from './lib/graph-search.js';
 import { measureRestartInChild } from './lib/restart-child.js';
 import { storeFaces } from './lib/stored-faces.js';
@@ -58,7 +61,8 @@ function parseOptions(argv: string[]): Options {
     allowPositionals: false,
   });
   if (!values.saved) throw new Error('--saved DIR is required: a directory the cluster bench wrote with --keep-saved');
-  const breadths = values['expansion-search'].split(',').map(Number);
+  // An empty list: only the restart.
+  const breadths = values['expansion-search'] === '' ? [] : values['expansion-search'].split(',').map(Number);
   if (breadths.some((breadth) => !Number.isInteger(breadth) || breadth < 1 || breadth > 4096)) {
     throw new Error('--expansion-search must be integers from 1 to 4096, comma-separated');
   }
@@ -91,17 +95,14 @@ export async function run(argv: string[]): Promise<object> {
 
   // First the restart, while this process holds nothing.
   const restart = options.restart
-    ? await measureRestart(indexFile, meta, indexOptions(options.breadths[0]!), rules)
+    ? await measureRestart(indexFile, meta, indexOptions(options.breadths[0] ?? 256), rules)
     : null;
+  if (options.breadths.length === 0) return { bench: 'cluster_search', index: meta.shape, restart };
 
   let index: UsearchIndex | undefined;
   const createIndex = () => (index = new UsearchIndex('euclidean', dimensions, indexOptions(options.breadths[0]!)));
   const started = performance.now();
-  const loaded = await new UsearchIndexFile(indexFile, createIndex).load();
-  if (!('index' in loaded) || !loaded.gallery) {
-    throw new Error(`${indexFile}: ${'unusable' in loaded ? loaded.unusable : loaded.galleryUnusable}`);
-  }
-  const gallery = FaceVectorStore.fromPages(loaded.gallery.pages, dimensions, loaded.gallery.facesPerPage);
+  const gallery = await loadGallery(new UsearchIndexFile(indexFile, createIndex), indexFile, dimensions);
   const total = gallery.size;
   log(`loaded ${total} faces in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
@@ -132,6 +133,10 @@ export async function run(argv: string[]): Promise<object> {
   const byBreadth = [];
   for (const [i, breadth] of options.breadths.entries()) {
     if (i > 0) {
+      // The graph searched before is freed first: two at 10M faces do not fit beside the gallery.
+      // eslint-disable-next-line no-useless-assignment -- dropped so that the collection frees it
+      index = undefined;
+      await collectGarbage();
       index = new UsearchIndex('euclidean', dimensions, indexOptions(breadth));
       index.load(indexFile);
     }
@@ -156,6 +161,15 @@ export async function run(argv: string[]): Promise<object> {
     });
   }
   return { bench: 'cluster_search', faces: total, index: meta.shape, restart, by_breadth: byBreadth };
+}
+
+/** The saved pair, checked as a start checks it; the gallery as a store (the index is the file's own). */
+async function loadGallery(file: UsearchIndexFile, name: string, dimensions: number): Promise<FaceVectorStore> {
+  const loaded = await file.load();
+  if (!('index' in loaded) || !loaded.gallery) {
+    throw new Error(`${name}: ${'unusable' in loaded ? loaded.unusable : loaded.galleryUnusable}`);
+  }
+  return FaceVectorStore.fromPages(loaded.gallery.pages, dimensions, loaded.gallery.facesPerPage);
 }
 
 /**
