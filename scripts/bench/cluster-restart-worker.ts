@@ -9,12 +9,12 @@
 import path from 'node:path';
 import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
 import { createPool } from '../../src/repositories/database.js';
-import { readModelManifest } from '../../src/repositories/face-engine/model-manifest.js';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
 import { UsearchIndex, type UsearchIndexOptions } from '../../src/repositories/usearch-index.repository.js';
 import { ClusterService } from '../../src/services/clustering/cluster.service.js';
 import type { ClusterRules } from '../../src/services/clustering/face-clusterer.js';
 import { DEFAULT_IDENTITY_POLICY } from '../../src/services/rules/identity-graph.js';
+import { faceEvidenceOf } from './lib/cluster-setup.js';
 
 export interface RestartTask {
   /** The bench's private database, holding every saved face and its cluster (see lib/stored-faces.ts). */
@@ -90,11 +90,4 @@ async function measureRestart(task: RestartTask): Promise<RestartMeasurement> {
   } finally {
     await pool.end();
   }
-}
-
-/** The embedder's face evidence, as the worker configures its identity policy (a start does not use it). */
-async function faceEvidenceOf(embedder: string) {
-  const model = (await readModelManifest()).models.find((entry) => entry.name === embedder);
-  if (!model?.faceEvidence) throw new Error(`models/manifest.json has no faceEvidence for ${embedder}`);
-  return model.faceEvidence;
 }

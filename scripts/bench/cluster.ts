@@ -16,9 +16,8 @@
  * on the measured figure at 10M faces, else on a linear projection to 10M labelled as such. `--keep-saved DIR`
  * keeps the saved index and gallery in DIR, for `bench -- cluster_search` (other search breadths, same graph).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { embeddingCacheDir, gateOf } from '../../src/eval/in-process-pipeline.js';
 import { readModelManifest } from '../../src/repositories/face-engine/model-manifest.js';
 import { loadConfig } from '../../src/config.js';
@@ -32,6 +31,7 @@ import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repo
 import { createPool, migrate } from '../../src/repositories/database.js';
 import { collectGarbage, createBenchEnv } from './lib/env.js';
 import { storeFaces } from './lib/stored-faces.js';
+import { benchClusterRules, builtInStatistics } from './lib/cluster-setup.js';
 import { measureRestartInChild } from './lib/restart-child.js';
 import { partnersFound, queryLatency, rankedPairs } from './lib/graph-search.js';
 import type { RestartMeasurement, RestartTask } from './cluster-restart-worker.js';
@@ -52,7 +52,6 @@ import {
 } from './face-generator.js';
 
 const log = (message: string) => process.stderr.write(`[bench cluster] ${message}\n`);
-const BUILT_IN_STATISTICS = fileURLToPath(new URL('./face-statistics.json', import.meta.url));
 /** Principal axes kept per covariance in the built-in statistics (75% of the variance lies in 20). */
 const BUILT_IN_AXES = 32;
 
@@ -86,7 +85,7 @@ export async function run(argv: string[]): Promise<object> {
   }
   const builtIn = argv.includes('--built-in-statistics');
   const stats: FaceStatistics = {
-    ...(measured && !builtIn ? measured : (JSON.parse(await readFile(BUILT_IN_STATISTICS, 'utf8')) as FaceStatistics)),
+    ...(measured && !builtIn ? measured : await builtInStatistics()),
     faceSpread: Number(flag('--face-spread', '0')),
   };
   log(`statistics from ${stats.source}`);
@@ -113,14 +112,8 @@ export async function run(argv: string[]): Promise<object> {
     expansionSearch: Number(flag('--expansion-search', String(DEFAULT_INDEX_OPTIONS.expansionSearch))),
     quantization: flag('--quantization', DEFAULT_INDEX_OPTIONS.quantization) as IndexQuantization,
   };
-  const pairThreshold = 0.5;
-  const rules = {
-    metric: 'euclidean' as const,
-    pairThreshold,
-    averageThreshold: pairThreshold * config.clustering.averageThresholdFactor,
-    minSupport: config.clustering.minSupport,
-    neighbours: config.clustering.neighbours,
-  };
+  const rules = benchClusterRules(config);
+  const { pairThreshold } = rules;
   const rssStart = process.memoryUsage().rss;
   const flagMode = flag('--mode', 'batch');
   if (flagMode !== 'batch' && flagMode !== 'single') throw new Error('--mode is batch or single');

@@ -17,7 +17,6 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config.js';
 import { createPool, migrate } from '../../src/repositories/database.js';
@@ -29,17 +28,15 @@ import {
 } from '../../src/repositories/usearch-index.repository.js';
 import type { ClusterRules } from '../../src/services/clustering/face-clusterer.js';
 import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
-import { covarianceFaceStream, type FaceStatistics } from './face-generator.js';
+import { covarianceFaceStream } from './face-generator.js';
 import { collectGarbage, createBenchEnv, log, round } from './lib/env.js';
 import { partnersFound, queryLatency, rankedPairs } from './lib/graph-search.js';
 import { measureRestartInChild } from './lib/restart-child.js';
 import { storeFaces } from './lib/stored-faces.js';
+import { benchClusterRules, builtInStatistics } from './lib/cluster-setup.js';
 
-const BUILT_IN_STATISTICS = fileURLToPath(new URL('./face-statistics.json', import.meta.url));
 /** Faces whose saved cluster is checked against the regenerated identity (preloaded as identity + 1). */
 const CHECKED_FACES = 1_000;
-/** The cluster bench's pair threshold. */
-const PAIR_THRESHOLD = 0.5;
 
 interface Options {
   saved: string;
@@ -85,13 +82,7 @@ export async function run(argv: string[]): Promise<object> {
   const { connectivity, expansionAdd, quantization, dimensions } = meta.shape;
   const indexOptions = (expansionSearch: number) => ({ connectivity, expansionAdd, expansionSearch, quantization });
   const config = loadConfig(process.env, { secret: 'ephemeral' });
-  const rules: ClusterRules = {
-    metric: 'euclidean',
-    pairThreshold: PAIR_THRESHOLD,
-    averageThreshold: PAIR_THRESHOLD * config.clustering.averageThresholdFactor,
-    minSupport: config.clustering.minSupport,
-    neighbours: config.clustering.neighbours,
-  };
+  const rules = benchClusterRules(config);
 
   // First the restart, while this process holds nothing.
   const restart = options.restart
@@ -106,8 +97,7 @@ export async function run(argv: string[]): Promise<object> {
   const total = gallery.size;
   log(`loaded ${total} faces in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-  const stats = JSON.parse(await readFile(BUILT_IN_STATISTICS, 'utf8')) as FaceStatistics;
-  const faceStream = covarianceFaceStream({ ...stats, faceSpread: 0 });
+  const faceStream = covarianceFaceStream({ ...(await builtInStatistics()), faceSpread: 0 });
   const identities = new Int32Array(total);
   for (let faceId = 0; faceId < total; faceId++) identities[faceId] = faceStream.next().value.identity;
   for (let faceId = 0; faceId < Math.min(total, CHECKED_FACES); faceId++) {
@@ -124,7 +114,7 @@ export async function run(argv: string[]): Promise<object> {
     () => gallery.savedPages(),
     vectorOf,
     identities,
-    PAIR_THRESHOLD,
+    rules.pairThreshold,
     rules.neighbours,
     options.pairs,
   );

@@ -10,24 +10,21 @@
  * The faces are the cluster bench's covariance generator with its built-in statistics (one cluster per
  * identity), stored in a private database.
  */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
 import { createPool, migrate } from '../../src/repositories/database.js';
-import { readModelManifest } from '../../src/repositories/face-engine/model-manifest.js';
 import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js';
 import { ClusterService } from '../../src/services/clustering/cluster.service.js';
-import { FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+import { FaceClusterer } from '../../src/services/clustering/face-clusterer.js';
 import { DEFAULT_IDENTITY_POLICY } from '../../src/services/rules/identity-graph.js';
 import { loadConfig } from '../../src/config.js';
-import { covarianceFaceStream, DIMENSIONS, type FaceStatistics } from './face-generator.js';
+import { covarianceFaceStream, DIMENSIONS } from './face-generator.js';
 import { createBenchEnv, log, round } from './lib/env.js';
 import { storeFaces } from './lib/stored-faces.js';
+import { benchClusterRules, builtInStatistics, faceEvidenceOf } from './lib/cluster-setup.js';
 
 /** The rebuild's page size (ClusterService's RESTORE_PAGE). */
 const PAGE = 10_000;
-const BUILT_IN_STATISTICS = fileURLToPath(new URL('./face-statistics.json', import.meta.url));
 
 function parseOptions(argv: string[]): { total: number } {
   const { values } = parseArgs({
@@ -47,8 +44,7 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 
 export async function run(argv: string[]): Promise<object> {
   const { total } = parseOptions(argv);
-  const stats = JSON.parse(await readFile(BUILT_IN_STATISTICS, 'utf8')) as FaceStatistics;
-  const faceStream = covarianceFaceStream({ ...stats, faceSpread: 0 });
+  const faceStream = covarianceFaceStream({ ...(await builtInStatistics()), faceSpread: 0 });
   const vectors: Float32Array[] = [];
   const clusterIds = new Float64Array(total + 1);
   for (let faceId = 1; faceId <= total; faceId++) {
@@ -57,13 +53,7 @@ export async function run(argv: string[]): Promise<object> {
     clusterIds[faceId] = identity + 1;
   }
   const config = loadConfig(process.env, { secret: 'ephemeral' });
-  const rules: ClusterRules = {
-    metric: 'euclidean',
-    pairThreshold: 0.5,
-    averageThreshold: 0.5 * config.clustering.averageThresholdFactor,
-    minSupport: config.clustering.minSupport,
-    neighbours: config.clustering.neighbours,
-  };
+  const rules = benchClusterRules(config);
   const createIndex = () => new UsearchIndex('euclidean', DIMENSIONS);
 
   const env = await createBenchEnv('full-rebuild');
@@ -108,11 +98,9 @@ export async function run(argv: string[]): Promise<object> {
     const probes = [1, Math.ceil(total / 2), total].map((faceId) => ({ faceId, vector: vectors[faceId - 1]! }));
     vectors.length = 0;
 
-    const model = (await readModelManifest()).models.find((entry) => entry.name === 'face_recognition');
-    if (!model?.faceEvidence) throw new Error('models/manifest.json has no faceEvidence for face_recognition');
     const service = new ClusterService(store, 'face_recognition', rules, createIndex, {
       ...DEFAULT_IDENTITY_POLICY,
-      calibration: model.faceEvidence,
+      calibration: await faceEvidenceOf('face_recognition'),
     });
     const cpu = process.cpuUsage();
     started = performance.now();
