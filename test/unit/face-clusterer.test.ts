@@ -1,9 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { ExactIndex, FaceClusterer } from '../../src/services/clustering/face-clusterer.js';
+import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
 import { TEST_CLUSTER_RULES } from '../helpers/cluster-rules.js';
 
 const rules = TEST_CLUSTER_RULES;
 const at = (...values: number[]) => Float32Array.from(values);
+
+/** Faces of a few people around separated centres, some look-alikes between them, in a fixed order. */
+function faces(count: number) {
+  let state = 7;
+  const next = () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  return Array.from({ length: count }, (_, i) => {
+    const person = Math.floor(next() * 12);
+    return {
+      faceId: i + 1,
+      vector: at((person % 4) * 0.6 + next() * 0.35, Math.floor(person / 4) * 0.6 + next() * 0.35),
+    };
+  });
+}
 
 function clusterer(constraints?: ConstructorParameters<typeof FaceClusterer>[2]) {
   return new FaceClusterer(new ExactIndex('euclidean'), rules, constraints);
@@ -83,22 +100,6 @@ describe('FaceClusterer.restore', () => {
 });
 
 describe('FaceClusterer.addMany', () => {
-  /** Faces of a few people around separated centres, some look-alikes between them, in a fixed order. */
-  function faces(count: number) {
-    let state = 7;
-    const next = () => {
-      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-      return state / 2 ** 31;
-    };
-    return Array.from({ length: count }, (_, i) => {
-      const person = Math.floor(next() * 12);
-      return {
-        faceId: i + 1,
-        vector: at((person % 4) * 0.6 + next() * 0.35, Math.floor(person / 4) * 0.6 + next() * 0.35),
-      };
-    });
-  }
-
   it('gives the same clusters and changes as adding one by one, whatever the page size', () => {
     const all = faces(200);
     const constraints = { cannotLink: [[3, 40]] as [number, number][], mustLink: [[5, 120]] as [number, number][] };
@@ -194,5 +195,80 @@ describe('FaceClusterer.match', () => {
     expect(matches[0]).toMatchObject({ size: 2, meanDistance: 0.25, support: 1 });
     expect(c.match(at(9, 9))).toEqual([]);
     expect(c.snapshot().flatMap((s) => s.members)).toHaveLength(3);
+  });
+});
+
+describe('FaceClusterer.adopting', () => {
+  /**
+   * The same clustered faces taken back two ways: face by face (restoreMany, as a start from Postgres) and from
+   * a saved gallery (adopting, as a start from the saved files), with cluster ids past 2^32 so that they sort
+   * over several passes.
+   */
+  function takenBackBothWays(
+    all: { faceId: number; vector: Float32Array }[],
+    clusterIdOf: (clusterId: number) => number,
+  ) {
+    const first = clusterer();
+    first.addMany(all);
+    const saved = all.map((face) => ({ ...face, clusterId: clusterIdOf(first.clusterIdOf(face.faceId)!) }));
+    const restored = clusterer();
+    restored.restoreMany(saved);
+    const gallery = new FaceVectorStore(16);
+    const index = new ExactIndex('euclidean');
+    for (const face of saved) {
+      gallery.add(face.faceId, face.vector, face.clusterId);
+      index.add(face.faceId, face.vector);
+    }
+    return { restored, adopted: FaceClusterer.adopting(index, rules, gallery), saved };
+  }
+
+  it('holds the same clusters, members in the same order, as restoring face by face', () => {
+    const { restored, adopted, saved } = takenBackBothWays(
+      faces(150),
+      (clusterId) => 2 ** 40 + clusterId * 65_536 + (clusterId % 3),
+    );
+    expect(adopted.snapshot()).toEqual(restored.snapshot());
+    for (const clusterId of new Set(saved.map((face) => face.clusterId))) {
+      expect(adopted.membersOf(clusterId)).toEqual(restored.membersOf(clusterId));
+    }
+    expect(adopted.membersOf(2 ** 40 + 3)).toEqual([]);
+  });
+
+  it('goes on deciding as a clusterer restored face by face: joins, merges of saved clusters, new ids, splits', () => {
+    // Two saved clusters far from the rest, 0.55 apart: a face between them shows they are one person.
+    const apart = [
+      { faceId: 1001, vector: at(20, 20) },
+      { faceId: 1002, vector: at(20.55, 20) },
+    ];
+    const { restored, adopted } = takenBackBothWays([...faces(60), ...apart], (clusterId) => 2 ** 33 + clusterId);
+    const savedIds = [adopted.clusterIdOf(1001)!, adopted.clusterIdOf(1002)!];
+    expect(savedIds[0]).not.toBe(savedIds[1]);
+    const more = [
+      ...faces(260).slice(60),
+      { faceId: 1003, vector: at(20.28, 20) },
+      { faceId: 1004, vector: at(20.3, 20) },
+    ];
+    const expected = restored.addMany(more);
+    expect(adopted.addMany(more)).toEqual(expected);
+    expect(expected).toContainEqual(
+      expect.objectContaining({ kind: 'merged', clusterId: Math.min(...savedIds), absorbedId: Math.max(...savedIds) }),
+    );
+    expect(adopted.membersOf(Math.max(...savedIds))).toEqual([]);
+    expect(adopted.membersOf(Math.min(...savedIds))).toEqual([1001, 1002, 1003, 1004]);
+    expect(expected.some((change) => change.kind === 'created')).toBe(true);
+    expect(adopted.snapshot()).toEqual(restored.snapshot());
+    const [largest] = restored.snapshot();
+    const cannotLink: [number, number][] = [[largest!.members[0]!, largest!.members.at(-1)!]];
+    expect(adopted.applyConstraints({ cannotLink, mustLink: [] })).toEqual(
+      restored.applyConstraints({ cannotLink, mustLink: [] }),
+    );
+    expect(adopted.snapshot()).toEqual(restored.snapshot());
+  });
+
+  it('refuses a saved face without a cluster', () => {
+    const gallery = new FaceVectorStore();
+    gallery.add(1, at(0, 0), 5);
+    gallery.add(2, at(1, 0));
+    expect(() => FaceClusterer.adopting(new ExactIndex('euclidean'), rules, gallery)).toThrow(/face 2 has no cluster/);
   });
 });

@@ -41,6 +41,32 @@ describe('FaceVectorStore', () => {
     expect(store.has(2 ** 40 + 2)).toBe(false);
   });
 
+  it('finds every face and no other, whatever pattern the ids come in', () => {
+    // Runs of consecutive ids share buckets (see hashOf): dense ranges, strides of the run and of the table,
+    // negative ids and ids near 2^53 must all be found, and their neighbours not.
+    const patterns = [
+      Array.from({ length: 3000 }, (_, i) => i),
+      Array.from({ length: 3000 }, (_, i) => i * 16),
+      Array.from({ length: 3000 }, (_, i) => i * 8192),
+      Array.from({ length: 3000 }, (_, i) => Math.floor(i / 16) * 1024 + (i % 16)),
+      Array.from({ length: 3000 }, (_, i) => i - 1500),
+      Array.from({ length: 3000 }, (_, i) => Number.MAX_SAFE_INTEGER - i * 3),
+    ];
+    for (const ids of patterns) {
+      const store = new FaceVectorStore(1000);
+      ids.forEach((faceId, i) => store.add(faceId, at(i), 1));
+      ids.forEach((faceId, i) => expect(store.slotOf(faceId)).toBe(i));
+      const stored = new Set(ids);
+      for (const faceId of ids) {
+        for (const near of [faceId - 1, faceId + 1, faceId + 2 ** 20]) {
+          if (Number.isSafeInteger(near) && !stored.has(near)) expect(store.slotOf(near)).toBe(-1);
+        }
+      }
+      const saved = FaceVectorStore.fromPages([...store.savedPages()], 1, 1000);
+      ids.forEach((faceId, i) => expect(saved.slotOf(faceId)).toBe(i));
+    }
+  });
+
   it('moves a face to another cluster without touching the others', () => {
     const store = new FaceVectorStore(2);
     for (let faceId = 1; faceId <= 5; faceId++) store.add(faceId, at(faceId), 1);

@@ -3,6 +3,7 @@
  * analysts' cannot-link and must-link constraints) whose invariants hold across all of it.
  */
 import { distanceBelow, faceDistance } from '../face-distance.js';
+import { ClusterTable, type Cluster } from './cluster-table.js';
 import { FaceVectorStore, type GalleryPage } from './face-vector-store.js';
 
 export type Metric = 'euclidean' | 'cosine';
@@ -82,11 +83,6 @@ export interface ClusterMatch {
   joins: boolean;
 }
 
-interface Cluster {
-  id: number;
-  members: number[];
-}
-
 /**
  * Incremental face clustering that resists chaining. Each new face looks up its nearest faces; among their
  * clusters it joins the one it matches best *as a whole* (mean distance to all members, and close to enough
@@ -96,7 +92,7 @@ interface Cluster {
 export class FaceClusterer {
   /** Descriptors and each face's cluster, flat (10M faces fit; a Map of arrays per face did not). */
   private faces = new FaceVectorStore();
-  private readonly clusters = new Map<number, Cluster>();
+  private clusters = new ClusterTable();
   private readonly cannotLink = new Map<number, Set<number>>();
   private readonly mustLink = new Map<number, Set<number>>();
   private nextClusterId: number;
@@ -119,12 +115,9 @@ export class FaceClusterer {
   static adopting(index: NeighbourIndex, rules: ClusterRules, gallery: FaceVectorStore): FaceClusterer {
     const clusterer = new FaceClusterer(index, rules);
     clusterer.faces = gallery;
-    for (const { faceIds, clusterIds } of gallery.savedPages()) {
-      for (let i = 0; i < faceIds.length; i++) {
-        if (Number.isNaN(clusterIds[i])) throw new Error(`saved face ${faceIds[i]} has no cluster`);
-        clusterer.joinRestored(faceIds[i]!, clusterIds[i]!);
-      }
-    }
+    const { table, highestId } = ClusterTable.restoring(gallery);
+    clusterer.clusters = table;
+    clusterer.nextClusterId = Math.max(clusterer.nextClusterId, highestId + 1);
     return clusterer;
   }
 
