@@ -311,6 +311,7 @@ export async function run(argv: string[]): Promise<object> {
       cpu_seconds: round(restart.cpuSeconds),
       file_mb: round(restart.fileBytes / 2 ** 20, 0),
       rss_mb_of_restarted_process: round(restart.rss / 2 ** 20, 0),
+      timings: restart.timings,
     },
     accuracy_on_synthetic: accuracy,
     rss_mb: {

@@ -109,17 +109,22 @@ export class UsearchIndexFile implements SavedIndexStore {
     if (JSON.stringify(meta.shape) !== JSON.stringify(index.shape)) {
       return { unusable: 'saved index has other settings' };
     }
+    const since = stopwatch();
+    const timings: Record<string, number> = {};
     try {
       if ((await stat(this.file)).size !== meta.bytes || !(await fileChecksum(this.file, meta)).matches(meta)) {
         return { unusable: 'saved index does not match its checksum' };
       }
+      timings.indexChecksum = since();
       index.load(this.file);
+      timings.indexLoad = since();
     } catch (error) {
       return { unusable: `saved index unreadable: ${messageOf(error)}` };
     }
     if (index.size !== meta.watermark.faces) return { unusable: 'saved index holds another number of faces' };
     const gallery = await this.loadGallery(meta);
-    return { index, watermark: meta.watermark, ...gallery };
+    timings.gallery = since();
+    return { index, watermark: meta.watermark, ...gallery, timings };
   }
 
   /** The gallery saved with the index, or why it cannot be used (the index still can, with Postgres's vectors). */
@@ -236,6 +241,17 @@ async function fileChecksum(file: string, meta?: FileChecksum): Promise<RunningC
     for await (const chunk of chunks) checksum.update(chunk);
   });
   return checksum;
+}
+
+/** Seconds since its previous call (or since it was made), to the millisecond. */
+function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const seconds = Math.round(now - last) / 1000;
+    last = now;
+    return seconds;
+  };
 }
 
 function messageOf(error: unknown): string {

@@ -255,7 +255,16 @@ describe('ClusterService with a saved index', () => {
       save: file.save.bind(file),
     };
     const second = new ClusterService(store, 'face_recognition', rules, create, TEST_IDENTITY_POLICY, waiting);
-    expect(await second.rebuild()).toMatchObject({ faces: 300, savedIndex: `loaded (300 faces)${FROM_GALLERY}` });
+    const restarted = await second.rebuild();
+    expect(restarted).toMatchObject({ faces: 300, savedIndex: `loaded (300 faces)${FROM_GALLERY}` });
+    // Its log says where the time went: the files (each part) and Postgres's read, in seconds from the start.
+    const seconds: unknown = expect.any(Number);
+    expect(restarted.timings).toEqual({
+      filesLoaded: seconds,
+      membershipsRead: seconds,
+      fileParts: { indexChecksum: seconds, indexLoad: seconds, gallery: seconds },
+    });
+    expect(restarted.timings.membershipsRead!).toBeLessThanOrEqual(restarted.seconds);
     expect(await second.match(all[7]!.vector)).toEqual(await first.match(all[7]!.vector));
 
     // The read fails while the saved index is unusable: the full rebuild goes on, no unhandled rejection.

@@ -107,6 +107,15 @@ export interface LoadedIndex {
   gallery?: SavedGallery;
   /** Why the gallery cannot be used: the index still is, with descriptors read from Postgres. */
   galleryUnusable?: string;
+  /** Seconds each part of the load took (a restart's log says where its time went). */
+  timings?: Record<string, number>;
+}
+
+/** Where a start's time went: seconds from its start until each part was done, and the files' parts' seconds. */
+export interface RebuildTimings {
+  filesLoaded?: number;
+  membershipsRead?: number;
+  fileParts?: Record<string, number>;
 }
 
 /**
@@ -473,14 +482,28 @@ export class ClusterService {
    * With a saved index whose faces are exactly the clustered faces up to its watermark, those are not inserted
    * again (only their vectors and clusters are read); anything else about the file means a full rebuild.
    */
-  async rebuild(): Promise<{ faces: number; seconds: number; savedIndex: string }> {
+  async rebuild(): Promise<{
+    faces: number;
+    seconds: number;
+    savedIndex: string;
+    timings: RebuildTimings;
+  }> {
     const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started) / 1000;
+    const timings: RebuildTimings = {};
     const knownEventId = await this.store.lastEventId();
     // Postgres's ids and clusters are read while the saved files load and are checked (each about 15 s at 10M
     // faces): a saved gallery is reconciled with them. Unused (and its failure ignored) when none is usable.
-    const memberships = this.savedIndex ? readMembershipPages(this.readMemberships) : null;
+    const memberships = this.savedIndex
+      ? readMembershipPages(this.readMemberships).then((pages) => {
+          timings.membershipsRead = elapsed();
+          return pages;
+        })
+      : null;
     memberships?.catch(() => undefined);
     let saved = this.savedIndex ? await this.savedIndex.load() : { unusable: 'not kept' };
+    timings.filesLoaded = elapsed();
+    if ('timings' in saved && saved.timings) timings.fileParts = saved.timings;
     // An index saved before `simsift reembed` recomputed the descriptors holds the old vectors.
     if ('index' in saved && saved.watermark.lastEventId < (await this.store.lastReembedEventId())) {
       saved = { unusable: 'saved before the stored descriptors were recomputed (simsift reembed)' };
@@ -512,7 +535,7 @@ export class ClusterService {
     const seconds = (performance.now() - started) / 1000;
     this.metrics.indexRebuilt(this.embedder, seconds, source);
     this.metrics.indexSize(this.embedder, restored.index.size);
-    return { faces: restored.faces, seconds, savedIndex };
+    return { faces: restored.faces, seconds, savedIndex, timings };
   }
 
   /**
