@@ -6,7 +6,8 @@
  * printed here as one JSON object on stdout. Progress belongs on stderr. Helpers live in `lib/`, and files with
  * a dash in their name (e.g. `upload-server.ts`, a child-process entry) are not benches.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -42,11 +43,25 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`scripts/bench/${name}.ts does not export run(argv)\n`);
     return 2;
   }
-  const result = await module.run(rest);
+  const result = { ...(await module.run(rest)), host: await hostFacts() };
   await new Promise<void>((resolve, reject) =>
     process.stdout.write(JSON.stringify(result, null, 2) + '\n', (error) => (error ? reject(error) : resolve())),
   );
   return 0;
+}
+
+/**
+ * What a figure depends on besides the code: the cores, the memory and whether the kernel backs large
+ * allocations with huge pages (Linux's transparent huge pages: "always", or only where a program asks,
+ * "madvise"; usearch never asks), which changes graph inserts and searches, bound by memory latency.
+ */
+async function hostFacts() {
+  const setting = await readFile('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').catch(() => '');
+  return {
+    cores: os.availableParallelism(),
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    transparent_hugepages: /\[(\w+)\]/.exec(setting)?.[1] ?? 'unknown',
+  };
 }
 
 main(process.argv.slice(2)).then(

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
@@ -19,6 +19,9 @@ import { UsearchIndex, type UsearchIndexShape } from './usearch-index.repository
  * inserts into a small graph left unreachable (see UsearchIndex.addMany), so it is rebuilt rather than loaded.
  */
 const INDEX_FILE_FORMAT = 2;
+
+/** The gallery saved with the index, or why it cannot be used. */
+type GalleryRead = { gallery: SavedGallery } | { galleryUnusable: string };
 
 /** The sidecar `<file>.json`: what the index file holds and how to tell it is whole. */
 interface IndexFileMeta extends FileChecksum {
@@ -115,57 +118,84 @@ export class UsearchIndexFile implements SavedIndexStore {
       if ((await stat(this.file)).size !== meta.bytes || !(await fileChecksum(this.file, meta)).matches(meta)) {
         return { unusable: 'saved index does not match its checksum' };
       }
-      timings.indexChecksum = since();
-      index.load(this.file);
-      timings.indexLoad = since();
     } catch (error) {
       return { unusable: `saved index unreadable: ${messageOf(error)}` };
     }
-    if (index.size !== meta.watermark.faces) return { unusable: 'saved index holds another number of faces' };
-    const gallery = await this.loadGallery(meta);
+    timings.indexChecksum = since();
+    // Every read of the gallery is queued before usearch loads the graph: usearch blocks this thread, and
+    // meanwhile libuv's threads read the gallery, which used to be read only afterwards.
+    const galleryRead = await this.startGalleryRead(meta);
+    try {
+      index.load(this.file);
+    } catch (error) {
+      await galleryRead.done;
+      return { unusable: `saved index unreadable: ${messageOf(error)}` };
+    }
+    timings.indexLoad = since();
+    const gallery = await galleryRead.done;
     timings.gallery = since();
+    if (index.size !== meta.watermark.faces) return { unusable: 'saved index holds another number of faces' };
     return { index, watermark: meta.watermark, ...gallery, timings };
   }
 
-  /** The gallery saved with the index, or why it cannot be used (the index still can, with Postgres's vectors). */
-  private async loadGallery(meta: IndexFileMeta): Promise<{ gallery: SavedGallery } | { galleryUnusable: string }> {
+  /**
+   * Starts reading the gallery saved with the index: every read is queued at once (each column of each page,
+   * 32 MB at most). `done` checks them in order and settles to the gallery, or to why it cannot be used (the
+   * index still can, with Postgres's vectors); it never rejects. (Wrapped: a promise returned by an async
+   * function would be awaited with it, reads and all.)
+   */
+  private async startGalleryRead(meta: IndexFileMeta): Promise<{ done: Promise<GalleryRead> }> {
     const saved = meta.gallery;
-    if (!saved) return { galleryUnusable: 'no gallery saved with the index' };
-    if (saved.faces !== meta.watermark.faces) return { galleryUnusable: 'gallery holds another number of faces' };
+    if (!saved) return { done: Promise.resolve({ galleryUnusable: 'no gallery saved with the index' }) };
+    if (saved.faces !== meta.watermark.faces) {
+      return { done: Promise.resolve({ galleryUnusable: 'gallery holds another number of faces' }) };
+    }
+    let handle: FileHandle;
+    let bytes: number;
     try {
-      const handle = await open(this.galleryFile, 'r');
+      handle = await open(this.galleryFile, 'r');
+      bytes = (await handle.stat()).size;
+    } catch (error) {
+      return { done: Promise.resolve(unreadableGallery(error)) };
+    }
+    if (bytes !== saved.bytes) {
+      await handle.close();
+      return { done: Promise.resolve({ galleryUnusable: 'gallery file has another size' }) };
+    }
+    const pages: GalleryPage[] = [];
+    for (let from = 0; from < saved.faces; from += saved.facesPerPage) {
+      const faces = Math.min(saved.facesPerPage, saved.faces - from);
+      pages.push({
+        faceIds: new Float64Array(faces),
+        clusterIds: new Float64Array(faces),
+        vectors: new Float32Array(faces * saved.dimensions),
+      });
+    }
+    let position = 0;
+    const reads = pages.flatMap((page) =>
+      [page.faceIds, page.clusterIds, page.vectors].map((column) => {
+        const read = readFully(handle, new Uint8Array(column.buffer, column.byteOffset, column.byteLength), position);
+        position += column.byteLength;
+        // Awaited in order below: one failing after an earlier one has failed must not go unhandled.
+        read.catch(() => undefined);
+        return read;
+      }),
+    );
+    const finish = async (): Promise<GalleryRead> => {
       try {
-        if ((await handle.stat()).size !== saved.bytes) return { galleryUnusable: 'gallery file has another size' };
         const checksum = new RunningChecksum(saved);
-        const pages: GalleryPage[] = [];
-        let position = 0;
-        const read = async <T extends Float64Array | Float32Array>(column: T): Promise<T> => {
-          const bytes = new Uint8Array(column.buffer, column.byteOffset, column.byteLength);
-          for (let at = 0; at < bytes.length;) {
-            const { bytesRead } = await handle.read(bytes, at, bytes.length - at, position + at);
-            if (bytesRead === 0) throw new Error('gallery file ended early');
-            at += bytesRead;
-          }
-          position += bytes.length;
-          checksum.update(bytes);
-          return column;
-        };
-        for (let from = 0; from < saved.faces; from += saved.facesPerPage) {
-          const faces = Math.min(saved.facesPerPage, saved.faces - from);
-          pages.push({
-            faceIds: await read(new Float64Array(faces)),
-            clusterIds: await read(new Float64Array(faces)),
-            vectors: await read(new Float32Array(faces * saved.dimensions)),
-          });
-        }
+        for (const read of reads) checksum.update(await read);
         if (!checksum.matches(saved)) return { galleryUnusable: 'gallery does not match its checksum' };
         return { gallery: { dimensions: saved.dimensions, facesPerPage: saved.facesPerPage, pages } };
+      } catch (error) {
+        return unreadableGallery(error);
       } finally {
+        // Only once no read is left: one still running would read a closed handle.
+        await Promise.allSettled(reads);
         await handle.close();
       }
-    } catch (error) {
-      return { galleryUnusable: isMissing(error) ? 'gallery file missing' : `gallery unreadable: ${messageOf(error)}` };
-    }
+    };
+    return { done: finish() };
   }
 
   /**
@@ -252,6 +282,20 @@ function stopwatch(): () => number {
     last = now;
     return seconds;
   };
+}
+
+/** Reads `bytes.length` bytes from `position` into `bytes` (a read may return fewer); the bytes. */
+async function readFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<Uint8Array> {
+  for (let at = 0; at < bytes.length;) {
+    const { bytesRead } = await handle.read(bytes, at, bytes.length - at, position + at);
+    if (bytesRead === 0) throw new Error('gallery file ended early');
+    at += bytesRead;
+  }
+  return bytes;
+}
+
+function unreadableGallery(error: unknown): { galleryUnusable: string } {
+  return { galleryUnusable: isMissing(error) ? 'gallery file missing' : `gallery unreadable: ${messageOf(error)}` };
 }
 
 function messageOf(error: unknown): string {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js
 import type { ClusterStore } from '../../src/services/clustering/cluster.service.js';
 import { ClusterService } from '../../src/services/clustering/cluster.service.js';
 import type { ClusterChange } from '../../src/services/clustering/face-clusterer.js';
+import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
 import { TEST_CLUSTER_RULES, TEST_IDENTITY_POLICY } from '../helpers/cluster-rules.js';
 
 let dir: string;
@@ -75,6 +77,58 @@ describe('UsearchIndexFile', () => {
     for (const face of all.slice(0, 20)) {
       expect(loaded.index.search(face.vector, 5)).toEqual(index.search(face.vector, 5));
     }
+  });
+
+  it('reads a gallery of many pages back intact, and says why one of another size or damaged is unusable', async () => {
+    const all = faces(300);
+    const index = create();
+    index.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    // Pages of 64 faces: each column of each page is read at once, and checked in order.
+    const store = new FaceVectorStore(64);
+    all.forEach((face, i) => store.add(face.faceId, face.vector, 1 + (i % 7)));
+    const pages = [...store.savedPages()];
+    const file = new UsearchIndexFile(path.join(dir, 'paged.usearch'), create);
+    await file.save(
+      index,
+      { lastFaceId: 300, lastEventId: 1, faces: 300 },
+      { dimensions: 16, facesPerPage: 64, pages },
+    );
+    const loaded = await file.load();
+    if (!('index' in loaded)) throw new Error(loaded.unusable);
+    expect(loaded.gallery?.pages).toHaveLength(5);
+    expect(loaded.gallery?.pages).toEqual(pages);
+
+    const galleryFile = path.join(dir, 'paged.usearch.gallery');
+    // The gallery is opened, and its reads queued, before usearch loads the graph (which blocks the thread):
+    // removing the file from inside usearch's load changes nothing.
+    class RemovingGalleryOnLoad extends UsearchIndex {
+      override load(indexFile: string): void {
+        unlinkSync(galleryFile);
+        super.load(indexFile);
+      }
+    }
+    const keptCopy = await readFile(galleryFile);
+    const removing = new UsearchIndexFile(
+      path.join(dir, 'paged.usearch'),
+      () => new RemovingGalleryOnLoad('euclidean', 16, { threads: 1 }),
+    );
+    expect(await removing.load()).toMatchObject({ gallery: { pages } });
+    await writeFile(galleryFile, keptCopy);
+    const bytes = await readFile(galleryFile);
+    // One byte changed in the third page's descriptors.
+    const damaged = Buffer.from(bytes);
+    damaged[2 * 64 * (16 + 16 * 4) + 64 * 16 + 5]! ^= 0xff;
+    await writeFile(galleryFile, damaged);
+    expect(await file.load()).toMatchObject({ galleryUnusable: 'gallery does not match its checksum' });
+    await writeFile(galleryFile, bytes.subarray(0, bytes.length - 4));
+    expect(await file.load()).toMatchObject({ galleryUnusable: 'gallery file has another size' });
+    await rm(galleryFile);
+    const withoutGallery = await file.load();
+    expect(withoutGallery).toMatchObject({ galleryUnusable: 'gallery file missing' });
+    expect('index' in withoutGallery && withoutGallery.index.size).toBe(300);
   });
 
   it('reports a missing, corrupt or differently configured file as unusable', async () => {
