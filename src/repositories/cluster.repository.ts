@@ -1,4 +1,5 @@
 import type { FaceMemberships } from '../services/clustering/cluster.service.js';
+import { MEMBERSHIP_PAGE } from '../services/clustering/saved-gallery.js';
 import type { ClusterChange } from '../services/clustering/face-clusterer.js';
 import type { CandidateWrite, ClusterJudgement, StoredSubscriberRecord } from '../services/rules/rules.service.js';
 import {
@@ -6,6 +7,7 @@ import {
   moveCandidatesOnMerge,
   writeClusterCandidates,
 } from './block-candidate.repository.js';
+import pg from 'pg';
 import { withTransaction, type Pool } from './database.js';
 import { bytesToEmbedding } from './face.repository.js';
 import { PHOTO_REUSE_MAX_BITS } from '../services/rules/identity-graph.js';
@@ -45,24 +47,49 @@ export class ClusterRepository {
   }
 
   /**
-   * {@link loadFaces} without the descriptors: which faces exist and their clusters (NaN: none yet), for a
-   * restart whose descriptors come from the saved gallery. Rows as arrays, into typed arrays: at 10M faces
-   * this read is most of a restart.
+   * {@link loadFaces} without the descriptors: which faces exist and their clusters (NaN: none yet), in id
+   * order, up to `lastFaceId` (every face when omitted), in pages of `pageFaces`, for a restart whose
+   * descriptors come from the saved gallery. One query streamed row by row: Postgres finds the next rows while
+   * these are parsed (measured at 1M faces: 1.1 s, against 2.4-2.8 s in pages of 100,000 asked one after the
+   * other); at 10M faces this read is most of a restart.
    */
-  async loadMemberships(embedder: string, afterFaceId: number, limit: number): Promise<FaceMemberships> {
-    const result = await this.pool.query<[number, number | null]>({
-      text: `SELECT f.id, m.cluster_id FROM faces f LEFT JOIN cluster_members m ON m.face_id = f.id
-             WHERE f.embedder = $1::text AND f.id > $2::bigint ORDER BY f.id LIMIT $3::integer`,
-      values: [embedder, afterFaceId, limit],
-      rowMode: 'array',
-    });
-    const faceIds = new Float64Array(result.rows.length);
-    const clusterIds = new Float64Array(result.rows.length);
-    result.rows.forEach(([faceId, clusterId], i) => {
-      faceIds[i] = faceId;
-      clusterIds[i] = clusterId ?? Number.NaN;
-    });
-    return { faceIds, clusterIds };
+  async loadMemberships(
+    embedder: string,
+    lastFaceId?: number,
+    pageFaces = MEMBERSHIP_PAGE,
+  ): Promise<FaceMemberships[]> {
+    const client = await this.pool.connect();
+    const pages: FaceMemberships[] = [];
+    let page = newMembershipPage(pageFaces);
+    let filled = 0;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const config: pg.QueryArrayConfig = {
+          text: `SELECT f.id, m.cluster_id FROM faces f LEFT JOIN cluster_members m ON m.face_id = f.id
+                 WHERE f.embedder = $1::text AND ($2::bigint IS NULL OR f.id <= $2::bigint) ORDER BY f.id`,
+          values: [embedder, lastFaceId ?? null],
+          rowMode: 'array',
+        };
+        const query = new pg.Query(config);
+        query.on('row', ([faceId, clusterId]: [number, number | null]) => {
+          if (filled === pageFaces) {
+            pages.push(page);
+            page = newMembershipPage(pageFaces);
+            filled = 0;
+          }
+          page.faceIds[filled] = faceId;
+          page.clusterIds[filled++] = clusterId ?? Number.NaN;
+        });
+        query.on('end', () => resolve());
+        query.on('error', reject);
+        void client.query(query);
+      });
+    } finally {
+      client.release();
+    }
+    if (filled > 0)
+      pages.push({ faceIds: page.faceIds.subarray(0, filled), clusterIds: page.clusterIds.subarray(0, filled) });
+    return pages;
   }
 
   /** Clusters whose stored size lags their members: the verdict of the last change was never written. */
@@ -333,4 +360,8 @@ export class ClusterRepository {
       );
     });
   }
+}
+
+function newMembershipPage(faces: number): FaceMemberships {
+  return { faceIds: new Float64Array(faces), clusterIds: new Float64Array(faces) };
 }

@@ -114,17 +114,23 @@ describe('faces that commit out of id order', () => {
       await uploadPhotos(env.url, key, [await portrait(1, 0, 3)], 4);
       const pending = await insertFace(pool, 4, 9);
 
-      const memberships = await repository.loadMemberships('test', 0, 1000);
+      const [memberships, ...more] = await repository.loadMemberships('test');
+      expect(more).toEqual([]);
       const stored = await pool.query<{ id: number; cluster_id: number | null }>(
         `SELECT f.id, m.cluster_id FROM faces f LEFT JOIN cluster_members m ON m.face_id = f.id
          WHERE f.embedder = 'test' ORDER BY f.id`,
       );
-      expect([...memberships.faceIds]).toEqual(stored.rows.map((row) => row.id));
-      expect([...memberships.clusterIds]).toEqual(stored.rows.map((row) => row.cluster_id ?? Number.NaN));
-      expect(memberships.clusterIds.at(-1)).toBeNaN();
-      expect([...(await repository.loadMemberships('test', stored.rows[0]!.id, 1)).faceIds]).toEqual([
-        stored.rows[1]!.id,
-      ]);
+      expect([...memberships!.faceIds]).toEqual(stored.rows.map((row) => row.id));
+      expect([...memberships!.clusterIds]).toEqual(stored.rows.map((row) => row.cluster_id ?? Number.NaN));
+      expect(memberships!.clusterIds.at(-1)).toBeNaN();
+      // Streamed into pages: every page but the last full, in id order.
+      const inPairs = await repository.loadMemberships('test', undefined, 2);
+      expect(inPairs.map((page) => page.faceIds.length)).toEqual(
+        Array.from({ length: Math.ceil(stored.rows.length / 2) }, (_, i) => Math.min(2, stored.rows.length - 2 * i)),
+      );
+      expect(inPairs.flatMap((page) => [...page.clusterIds])).toEqual([...memberships!.clusterIds]);
+      const upToSecond = await repository.loadMemberships('test', stored.rows[1]!.id);
+      expect(upToSecond.flatMap((page) => [...page.faceIds])).toEqual([stored.rows[0]!.id, stored.rows[1]!.id]);
 
       const restarted = withSavedIndex();
       const clustered = stored.rows.filter((row) => row.cluster_id !== null).length;

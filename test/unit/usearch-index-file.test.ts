@@ -10,6 +10,7 @@ import type { ClusterStore } from '../../src/services/clustering/cluster.service
 import { ClusterService } from '../../src/services/clustering/cluster.service.js';
 import type { ClusterChange } from '../../src/services/clustering/face-clusterer.js';
 import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
+import { MEMBERSHIP_PAGE } from '../../src/services/clustering/saved-gallery.js';
 import { TEST_CLUSTER_RULES, TEST_IDENTITY_POLICY } from '../helpers/cluster-rules.js';
 
 let dir: string;
@@ -216,12 +217,17 @@ class FakeStore implements ClusterStore {
   async loadFaces(_embedder: string, after = 0, limit = 100_000) {
     return this.faces.filter((face) => face.faceId > after).slice(0, limit);
   }
-  async loadMemberships(_embedder: string, after: number, limit: number) {
-    const page = this.faces.filter((face) => face.faceId > after).slice(0, limit);
-    return {
-      faceIds: Float64Array.from(page, (face) => face.faceId),
-      clusterIds: Float64Array.from(page, (face) => face.clusterId ?? Number.NaN),
-    };
+  async loadMemberships(_embedder: string, lastFaceId = Number.POSITIVE_INFINITY) {
+    const faces = this.faces.filter((face) => face.faceId <= lastFaceId);
+    const pages = [];
+    for (let from = 0; from < faces.length; from += MEMBERSHIP_PAGE) {
+      const page = faces.slice(from, from + MEMBERSHIP_PAGE);
+      pages.push({
+        faceIds: Float64Array.from(page, (face) => face.faceId),
+        clusterIds: Float64Array.from(page, (face) => face.clusterId ?? Number.NaN),
+      });
+    }
+    return pages;
   }
   async lastEventId() {
     return this.events;
@@ -292,7 +298,7 @@ describe('ClusterService with a saved index', () => {
 
   it("reads Postgres's ids and clusters while the saved files load, and ignores a failed read when unused", async () => {
     const { all, store, file, first } = await clusteredAndSaved('p.usearch');
-    // The files finish loading only once the first page of ids and clusters was asked for: a start that read
+    // The files finish loading only once the ids and clusters were asked for: a start that read
     // them after loading would wait here for ever (the test's timeout).
     let asked!: () => void;
     const membershipsAsked = new Promise<void>((resolve) => (asked = resolve));

@@ -16,8 +16,6 @@ import { pairAgreement } from './cluster-metrics.js';
 import { reclusterAll } from './recluster.js';
 import {
   adoptSavedGallery,
-  MEMBERSHIP_PAGE,
-  readMembershipPages,
   type FaceMemberships,
   type SavedNeighbourIndex,
 } from './saved-gallery.js';
@@ -41,10 +39,11 @@ export interface ClusterStore extends RulesStore {
     limit?: number,
   ): Promise<{ faceId: number; vector: Float32Array; clusterId: number | null }[]>;
   /**
-   * {@link loadFaces} without the descriptors, `limit` faces after `afterFaceId` in id order: what a restart
-   * reads from Postgres when the descriptors come from the gallery saved with the index.
+   * {@link loadFaces} without the descriptors: every face's id and cluster up to `lastFaceId` (all when
+   * omitted), in id order, in pages of MEMBERSHIP_PAGE: what a restart reads from Postgres when the descriptors
+   * come from the gallery saved with the index.
    */
-  loadMemberships(embedder: string, afterFaceId: number, limit: number): Promise<FaceMemberships>;
+  loadMemberships(embedder: string, lastFaceId?: number): Promise<FaceMemberships[]>;
   lastEventId(): Promise<number>;
   /** Id of the newest event saying stored descriptors were recomputed (0: none). */
   lastReembedEventId(): Promise<number>;
@@ -462,7 +461,7 @@ export class ClusterService {
     const reembedded = (await this.store.lastReembedEventId()) > this.knownEventId;
     if (!clusterer || !isSavedIndex(index) || reembedded || knownEventId < this.knownEventId) return this.rebuild();
     const mark = { lastFaceId: this.lastFaceId, faces: index.size };
-    const memberships = await readMembershipPages(this.readMemberships, mark.lastFaceId);
+    const memberships = await this.store.loadMemberships(this.embedder, mark.lastFaceId);
     const adopted = adoptSavedGallery(index, clusterer.gallery, mark, this.rules, memberships);
     if (!adopted) return this.rebuild();
     this.clusterer = adopted.clusterer;
@@ -495,7 +494,7 @@ export class ClusterService {
     // Postgres's ids and clusters are read while the saved files load and are checked (each about 15 s at 10M
     // faces): a saved gallery is reconciled with them. Unused (and its failure ignored) when none is usable.
     const memberships = this.savedIndex
-      ? readMembershipPages(this.readMemberships).then((pages) => {
+      ? this.store.loadMemberships(this.embedder).then((pages) => {
           timings.membershipsRead = elapsed();
           return pages;
         })
@@ -627,10 +626,6 @@ export class ClusterService {
       dropped,
     };
   }
-
-  /** Postgres's ids and clusters after a face id, a page of them (see adoptSavedGallery). */
-  private readonly readMemberships = (afterFaceId: number) =>
-    this.store.loadMemberships(this.embedder, afterFaceId, MEMBERSHIP_PAGE);
 
   /**
    * Faces up to the watermark that the gallery lacks (committed late, clustered after it was saved or checked),

@@ -14,11 +14,8 @@ export interface SavedNeighbourIndex extends NeighbourIndex {
   remove(faceIds: readonly number[]): number;
 }
 
-/** Faces per page of ids and clusters read when checking a saved gallery against Postgres. */
+/** Faces per page of ids and clusters read when checking a saved gallery against Postgres (1.6 MB). */
 export const MEMBERSHIP_PAGE = 100_000;
-
-/** Postgres's face ids and clusters after a face id, MEMBERSHIP_PAGE at most (or, in the bench, a file's). */
-export type MembershipReader = (afterFaceId: number) => Promise<FaceMemberships>;
 
 /** A saved index and gallery taken back: the clusterer holding them, and what Postgres said about them. */
 export interface AdoptedGallery {
@@ -29,26 +26,6 @@ export interface AdoptedGallery {
   dropped: number;
   /** Clustered faces up to the watermark that the gallery lacks (committed late, clustered after the save). */
   late: number[];
-}
-
-/**
- * Postgres's ids and clusters page by page, from the first face to the first page past `lastFaceId` (every
- * face when omitted), all read before any is used: a check answered meanwhile (ClusterService.reload) never
- * sees a live gallery half reconciled, and a start reads them while the saved files load. At 10M faces the pages
- * hold 160 MB for a moment.
- */
-export async function readMembershipPages(
-  readMemberships: MembershipReader,
-  lastFaceId = Number.POSITIVE_INFINITY,
-): Promise<FaceMemberships[]> {
-  const pages: FaceMemberships[] = [];
-  for (let after = -1; ;) {
-    const page = await readMemberships(after);
-    pages.push(page);
-    const last = page.faceIds.at(-1);
-    if (last === undefined || last > lastFaceId || page.faceIds.length < MEMBERSHIP_PAGE) return pages;
-    after = last;
-  }
 }
 
 /**
