@@ -14,11 +14,7 @@ import {
 } from '../rules/rules.service.js';
 import { pairAgreement } from './cluster-metrics.js';
 import { reclusterAll } from './recluster.js';
-import {
-  adoptSavedGallery,
-  type FaceMemberships,
-  type SavedNeighbourIndex,
-} from './saved-gallery.js';
+import { adoptSavedGallery, type FaceMemberships, type SavedNeighbourIndex } from './saved-gallery.js';
 import type { GalleryPage } from './face-vector-store.js';
 import { FaceVectorStore } from './face-vector-store.js';
 import {
