@@ -40,14 +40,20 @@ function faces(count: number, seed = 5) {
 
 const create = () => new UsearchIndex('euclidean', 16, { threads: 1 });
 
+/** A fresh index holding the faces. */
+function indexOf(all: { faceId: number; vector: Float32Array }[]): UsearchIndex {
+  const index = create();
+  index.addMany(
+    all.map((face) => face.faceId),
+    all.map((face) => face.vector),
+  );
+  return index;
+}
+
 describe('UsearchIndexFile', () => {
   it("refuses to save a gallery that does not hold the index's faces", async () => {
     const all = faces(10);
-    const index = create();
-    index.addMany(
-      all.map((face) => face.faceId),
-      all.map((face) => face.vector),
-    );
+    const index = indexOf(all);
     const file = new UsearchIndexFile(path.join(dir, 'short.usearch'), create);
     const page = { faceIds: Float64Array.of(1), clusterIds: Float64Array.of(1), vectors: all[0]!.vector };
     await expect(
@@ -62,11 +68,7 @@ describe('UsearchIndexFile', () => {
 
   it('round-trips the index and its watermark', async () => {
     const all = faces(500);
-    const index = create();
-    index.addMany(
-      all.map((face) => face.faceId),
-      all.map((face) => face.vector),
-    );
+    const index = indexOf(all);
     const file = new UsearchIndexFile(path.join(dir, 'index', 'face_recognition.usearch'), create);
     const watermark = { lastFaceId: 500, lastEventId: 42, faces: 500 };
     await file.save(index, watermark);
@@ -82,11 +84,7 @@ describe('UsearchIndexFile', () => {
 
   it('reads a gallery of many pages back intact, and says why one of another size or damaged is unusable', async () => {
     const all = faces(300);
-    const index = create();
-    index.addMany(
-      all.map((face) => face.faceId),
-      all.map((face) => face.vector),
-    );
+    const index = indexOf(all);
     // Pages of 64 faces: each column of each page is read at once, and checked in order.
     const store = new FaceVectorStore(64);
     all.forEach((face, i) => store.add(face.faceId, face.vector, 1 + (i % 7)));
@@ -135,12 +133,8 @@ describe('UsearchIndexFile', () => {
   it('reports a missing, corrupt or differently configured file as unusable', async () => {
     const file = new UsearchIndexFile(path.join(dir, 'x.usearch'), create);
     expect(await file.load()).toEqual({ unusable: 'no saved index' });
-    const index = create();
     const all = faces(200);
-    index.addMany(
-      all.map((face) => face.faceId),
-      all.map((face) => face.vector),
-    );
+    const index = indexOf(all);
     await file.save(index, { lastFaceId: 200, lastEventId: 1, faces: 200 });
     const other = new UsearchIndexFile(
       path.join(dir, 'x.usearch'),
@@ -161,11 +155,7 @@ describe('UsearchIndexFile', () => {
 
   it('still loads files an earlier version saved with SHA-256 checksums, and still checks them', async () => {
     const all = faces(300);
-    const index = create();
-    index.addMany(
-      all.map((face) => face.faceId),
-      all.map((face) => face.vector),
-    );
+    const index = indexOf(all);
     const vectors = new Float32Array(300 * 16);
     all.forEach((face, i) => vectors.set(face.vector, i * 16));
     const page = {

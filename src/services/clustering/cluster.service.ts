@@ -37,7 +37,8 @@ export interface ClusterStore extends RulesStore {
   /**
    * {@link loadFaces} without the descriptors: every face's id and cluster up to `lastFaceId` (all when
    * omitted), in id order, in pages of MEMBERSHIP_PAGE: what a restart reads from Postgres when the descriptors
-   * come from the gallery saved with the index.
+   * come from the gallery saved with the index. All are read before any is used: a check answered meanwhile
+   * (reload) never sees a live gallery half reconciled, and a start reads them while the saved files load.
    */
   loadMemberships(embedder: string, lastFaceId?: number): Promise<FaceMemberships[]>;
   lastEventId(): Promise<number>;

@@ -30,7 +30,7 @@ export interface AdoptedGallery {
 
 /**
  * Takes back the index and the gallery saved together (`gallery` is the saved pages as a store): checks they
- * match, gives every saved face the cluster Postgres has now (`memberships`: see readMembershipPages), and drops
+ * match, gives every saved face the cluster Postgres has now (`memberships`: ClusterStore.loadMemberships), and drops
  * the saved faces Postgres no longer has clustered (an erasure since the save) from both, so one erased
  * subscriber does not cost a full rebuild (about an hour at 10M faces on 2 cores). Null when the pair does not
  * match (damaged): rebuild instead.
