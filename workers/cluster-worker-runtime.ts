@@ -16,7 +16,7 @@ import {
   NO_CLUSTER_INDEX_METRICS,
   type ClusterIndexMetrics,
 } from '../src/services/clustering/cluster.service.js';
-import { UsearchIndex } from '../src/repositories/usearch-index.repository.js';
+import { UsearchIndex, type GraphSettings } from '../src/repositories/usearch-index.repository.js';
 import { UsearchIndexFile } from '../src/repositories/usearch-index-file.repository.js';
 import path from 'node:path';
 import { FaceEngine } from '../src/repositories/face-engine/face-engine.repository.js';
@@ -48,9 +48,13 @@ export async function createClusterService(
   const pairThreshold = embedder.samePersonThreshold!;
   const metric = embedder.metric!;
   if (!embedder.faceEvidence) throw new Error(`models/manifest.json has no faceEvidence for ${embedder.name}`);
-  // The search breadth is not part of a saved index's shape: a file saved with another one still loads.
-  const createIndex = () =>
-    new UsearchIndex(metric, embedder.descriptorLength!, { expansionSearch: config.clustering.searchBreadth });
+  // The search breadth is not part of a saved index's shape: a file saved with another one still loads. A saved
+  // file's graph settings are kept (UsearchIndexFile.load); a full rebuild uses the defaults.
+  const createIndex = (graph?: GraphSettings) =>
+    new UsearchIndex(metric, embedder.descriptorLength!, {
+      expansionSearch: config.clustering.searchBreadth,
+      ...graph,
+    });
   return new ClusterService(
     new ClusterRepository(pool),
     config.faces.embedder,

@@ -12,7 +12,12 @@ import type {
 } from '../services/clustering/cluster.service.js';
 import type { GalleryPage } from '../services/clustering/face-vector-store.js';
 import type { NeighbourIndex } from '../services/clustering/face-clusterer.js';
-import { UsearchIndex, type UsearchIndexShape } from './usearch-index.repository.js';
+import {
+  graphSettingsOf,
+  UsearchIndex,
+  type GraphSettings,
+  type UsearchIndexShape,
+} from './usearch-index.repository.js';
 
 /**
  * 2: small graphs are built by inserting one face at a time. A format-1 file may hold faces that concurrent
@@ -93,8 +98,11 @@ export class UsearchIndexFile implements SavedIndexStore {
 
   constructor(
     private readonly file: string,
-    /** A fresh, empty index configured as the worker's (the file must have the same shape). */
-    private readonly createIndex: () => UsearchIndex,
+    /**
+     * A fresh, empty index configured as the worker's, or with a saved file's graph settings (the metric and
+     * dimensions must be the worker's).
+     */
+    private readonly createIndex: (graph?: GraphSettings) => UsearchIndex,
   ) {
     this.metaFile = `${file}.json`;
     this.galleryFile = `${file}.gallery`;
@@ -107,11 +115,19 @@ export class UsearchIndexFile implements SavedIndexStore {
     } catch (error) {
       return { unusable: isMissing(error) ? 'no saved index' : `unreadable ${this.metaFile}` };
     }
-    const index = this.createIndex();
     if (meta.format !== INDEX_FILE_FORMAT) return { unusable: `saved index is of format ${meta.format}` };
-    if (JSON.stringify(meta.shape) !== JSON.stringify(index.shape)) {
-      return { unusable: 'saved index has other settings' };
+    const configured = this.createIndex().shape;
+    if (meta.shape?.metric !== configured.metric || meta.shape.dimensions !== configured.dimensions) {
+      return { unusable: 'saved index has another metric or descriptor length' };
     }
+    // A graph built with other settings (an earlier default: f16 before bf16) keeps them until the next full
+    // rebuild: it finds the same faces, and building it again takes the better part of an hour at 10M faces.
+    const graph = graphSettingsOf(meta.shape);
+    if (!graph) return { unusable: 'saved index has graph settings this version does not build' };
+    const index = this.createIndex(graph);
+    // A caller that builds only its own settings.
+    if (JSON.stringify(index.shape) !== JSON.stringify(meta.shape))
+      return { unusable: 'saved index has other settings' };
     const since = stopwatch();
     const timings: Record<string, number> = {};
     try {

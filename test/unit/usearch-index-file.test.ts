@@ -130,17 +130,56 @@ describe('UsearchIndexFile', () => {
     expect('index' in withoutGallery && withoutGallery.index.size).toBe(300);
   });
 
+  it("keeps a saved graph's own settings when the defaults have changed since, until a full rebuild", async () => {
+    const all = faces(300);
+    const built = new UsearchIndex('euclidean', 16, { threads: 1, quantization: 'f16', connectivity: 12 });
+    built.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    await new UsearchIndexFile(path.join(dir, 'x.usearch'), create).save(built, {
+      lastFaceId: 300,
+      lastEventId: 1,
+      faces: 300,
+    });
+    const asked: unknown[] = [];
+    const file = new UsearchIndexFile(path.join(dir, 'x.usearch'), (graph) => {
+      asked.push(graph);
+      return new UsearchIndex('euclidean', 16, { threads: 1, ...graph });
+    });
+    const loaded = await file.load();
+    if (!('index' in loaded)) throw new Error(loaded.unusable);
+    expect(create().shape.quantization).toBe('bf16');
+    expect(asked.at(-1)).toEqual({ quantization: 'f16', connectivity: 12, expansionAdd: built.shape.expansionAdd });
+    expect((loaded.index as UsearchIndex).shape).toEqual(built.shape);
+    for (const probe of all.slice(0, 50)) {
+      expect(loaded.index.search(probe.vector, 5)).toEqual(built.search(probe.vector, 5));
+    }
+    // Settings this version does not build (a newer one's, or a damaged sidecar) mean a rebuild.
+    const metaFile = path.join(dir, 'x.usearch.json');
+    const meta = JSON.parse(await readFile(metaFile, 'utf8')) as { shape: object };
+    for (const shape of [{ quantization: 'f8' }, { connectivity: 0 }, { expansionAdd: 2.5 }, { connectivity: '12' }]) {
+      await writeFile(metaFile, JSON.stringify({ ...meta, shape: { ...meta.shape, ...shape } }));
+      expect(await file.load()).toEqual({ unusable: 'saved index has graph settings this version does not build' });
+    }
+  });
+
   it('reports a missing, corrupt or differently configured file as unusable', async () => {
     const file = new UsearchIndexFile(path.join(dir, 'x.usearch'), create);
     expect(await file.load()).toEqual({ unusable: 'no saved index' });
     const all = faces(200);
     const index = indexOf(all);
     await file.save(index, { lastFaceId: 200, lastEventId: 1, faces: 200 });
+    // A caller that builds only its own graph settings cannot take a file built with others.
     const other = new UsearchIndexFile(
       path.join(dir, 'x.usearch'),
       () => new UsearchIndex('euclidean', 16, { connectivity: 8 }),
     );
     expect(await other.load()).toEqual({ unusable: 'saved index has other settings' });
+    const longer = new UsearchIndexFile(path.join(dir, 'x.usearch'), () => new UsearchIndex('euclidean', 32));
+    expect(await longer.load()).toEqual({ unusable: 'saved index has another metric or descriptor length' });
+    const cosine = new UsearchIndexFile(path.join(dir, 'x.usearch'), () => new UsearchIndex('cosine', 16));
+    expect(await cosine.load()).toEqual({ unusable: 'saved index has another metric or descriptor length' });
     // Written before inserts were made one at a time: it may hold unreachable faces, so it is rebuilt.
     const metaFile = path.join(dir, 'x.usearch.json');
     const meta = JSON.parse(await readFile(metaFile, 'utf8')) as { format: number };

@@ -155,7 +155,7 @@ describe('UsearchIndex quantized, under the clusterer', () => {
   const rules = TEST_CLUSTER_RULES;
 
   /** The faces, in a usearch index of that quantization and in an exact one. */
-  function filled(quantization: 'f16' | 'i8') {
+  function filled(quantization: 'f16' | 'bf16' | 'i8') {
     const all = faces();
     const index = new UsearchIndex('euclidean', 128, { quantization });
     const exact = new ExactIndex('euclidean');
@@ -168,10 +168,15 @@ describe('UsearchIndex quantized, under the clusterer', () => {
     return { all, index, exact };
   }
 
-  it('returns f16 distances close to the exact ones', () => {
-    const { all, index, exact } = filled('f16');
-    const hits = index.search(all[0]!.vector, 5);
-    exact.search(all[0]!.vector, 5).forEach((hit, i) => expect(hits[i]!.distance).toBeCloseTo(hit.distance, 3));
+  it('returns f16 and bf16 distances close to the exact ones (bf16 keeps 8 bits of mantissa)', () => {
+    for (const [quantization, digits] of [
+      ['f16', 3],
+      ['bf16', 2],
+    ] as const) {
+      const { all, index, exact } = filled(quantization);
+      const hits = index.search(all[0]!.vector, 5);
+      exact.search(all[0]!.vector, 5).forEach((hit, i) => expect(hits[i]!.distance).toBeCloseTo(hit.distance, digits));
+    }
   });
 
   it('ranks by angle in i8: it finds the euclidean neighbours, and the clusterer re-scores them', () => {

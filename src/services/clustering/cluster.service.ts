@@ -288,7 +288,7 @@ export class ClusterService {
       size: index.size,
       vectorOf: (faceId) => clusterer.vectorOf(faceId),
       // The rules read the distances themselves (links, cohorts): re-scored with the full vectors, because the
-      // index's are approximate (f16) or angles (i8).
+      // index's are approximate (bf16, f16) or angles (i8).
       searchMany: (vectors, k) =>
         index.searchMany(vectors, k).map((hits, q) => rescored(vectors[q]!, hits, clusterer, this.rules.metric)),
       clusterOf: (faceId) => clusterer.clusterIdOf(faceId),

@@ -240,7 +240,7 @@ export class FaceClusterer {
 
   /**
    * The index's hits with exact distances from the full vectors, nearest first. A quantized index only proposes
-   * neighbours: f16's distances are approximate (a face just inside the pair threshold could be taken as
+   * neighbours: bf16's and f16's distances are approximate (a face just inside the pair threshold could be taken as
    * outside it), i8's are angles. Hits past the pair threshold are left out: nothing reads them.
    */
   private exactly(vector: Float32Array, hits: readonly Neighbour[]): Neighbour[] {
