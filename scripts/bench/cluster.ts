@@ -196,10 +196,11 @@ export async function run(argv: string[]): Promise<object> {
     recall.at10Tolerant[1]! += exact10.length;
   }
   // Same-person pairs within the pair threshold: found by the graph, and by an exact scan (lib/graph-search.ts).
-  const stored = clusterer;
+  // Through the `let`, not a const copy of it: a const would keep the whole gallery alive after it is dropped
+  // below, and the restart's fresh process beside it ran out of memory at 10M faces.
   const partners = partnersFound(
     index,
-    rankedPairs(() => stored.savedPages(), vectorOf, identities, pairThreshold, rules.neighbours, rankedPairCount),
+    rankedPairs(() => clusterer!.savedPages(), vectorOf, identities, pairThreshold, rules.neighbours, rankedPairCount),
     vectorOf,
     rules.neighbours,
   );
@@ -241,8 +242,7 @@ export async function run(argv: string[]): Promise<object> {
     await migrate(env.databaseUrl);
     const pool = createPool(env.databaseUrl, 2);
     try {
-      const stored = clusterer;
-      await storeFaces(pool, 0, total, (faceId) => stored.clusterIdOf(faceId)!, log);
+      await storeFaces(pool, 0, total, (faceId) => clusterer!.clusterIdOf(faceId)!, log);
     } finally {
       await pool.end();
     }
