@@ -116,18 +116,18 @@ export class UsearchIndexFile implements SavedIndexStore {
       return { unusable: isMissing(error) ? 'no saved index' : `unreadable ${this.metaFile}` };
     }
     if (meta.format !== INDEX_FILE_FORMAT) return { unusable: `saved index is of format ${meta.format}` };
-    const configured = this.createIndex().shape;
-    if (meta.shape?.metric !== configured.metric || meta.shape.dimensions !== configured.dimensions) {
-      return { unusable: 'saved index has another metric or descriptor length' };
-    }
     // A graph built with other settings (an earlier default: f16 before bf16) keeps them until the next full
     // rebuild: it finds the same faces, and building it again takes the better part of an hour at 10M faces.
-    const graph = graphSettingsOf(meta.shape);
+    const graph = graphSettingsOf(meta.shape ?? {});
     if (!graph) return { unusable: 'saved index has graph settings this version does not build' };
     const index = this.createIndex(graph);
+    if (meta.shape.metric !== index.shape.metric || meta.shape.dimensions !== index.shape.dimensions) {
+      return { unusable: 'saved index has another metric or descriptor length' };
+    }
     // A caller that builds only its own settings.
-    if (JSON.stringify(index.shape) !== JSON.stringify(meta.shape))
+    if (JSON.stringify(index.shape) !== JSON.stringify(meta.shape)) {
       return { unusable: 'saved index has other settings' };
+    }
     const since = stopwatch();
     const timings: Record<string, number> = {};
     try {
