@@ -149,6 +149,14 @@ export async function run(argv: string[]): Promise<object> {
       log(`${to}/${preload} preloaded`);
     }
   }
+  // Each figure is logged as it is measured, not only in the JSON at the end: a 10M run takes two hours, and one
+  // that dies at a later step (as session 15's did, out of memory) still leaves what it measured.
+  if (preload > 0) {
+    log(
+      `preload (the full rebuild's inserts): ${preload} faces in ${round(preloadSeconds)} s timed, ` +
+        `${round(preload / preloadSeconds, 0)} faces/s; RSS ${mb(process.memoryUsage().rss)} MB`,
+    );
+  }
   const assigned = total - preload;
   const cpuStart = process.cpuUsage();
   const started = performance.now();
@@ -172,6 +180,9 @@ export async function run(argv: string[]): Promise<object> {
 
   // 1:N queries at full size (one at a time, as the API asks them).
   const latency = queryLatency(index, vectorOf, total);
+  log(
+    `1:N query at breadth ${indexOptions.expansionSearch}: p50 ${round(latency.p50, 3)} ms, p99 ${round(latency.p99, 3)} ms`,
+  );
 
   // The ANN index against an exact scan, on 100 queries. Recall@10 alone undersells it on this data: beyond the
   // query's own identity its neighbours are near-equidistant strangers (10th within a few % of the 2nd), so a
@@ -205,6 +216,7 @@ export async function run(argv: string[]): Promise<object> {
     rules.neighbours,
   );
   recall.withinThreshold = [partners.found, partners.ranked];
+  log(`partners found: ${partners.foundInReach} of ${partners.inExactReach} in an exact scan's reach`);
   rssMax = Math.max(rssMax, process.memoryUsage().rss);
 
   // Rebuild: the worker's start-up (ClusterService.rebuild), every stored face restored into a fresh clusterer
@@ -239,6 +251,7 @@ export async function run(argv: string[]): Promise<object> {
       { ...clusterer.galleryShape, pages: [...clusterer.savedPages()] },
     );
     const saveSeconds = (performance.now() - saveStarted) / 1000;
+    log(`saved ${mb(fileBytes)} MB in ${round(saveSeconds)} s`);
     await migrate(env.databaseUrl);
     const pool = createPool(env.databaseUrl, 2);
     try {
@@ -252,7 +265,7 @@ export async function run(argv: string[]): Promise<object> {
     // The restart runs in a fresh process, as a worker's would: collect the dropped gallery first, so the two
     // do not hold 2 x 12 GB at 10M faces.
     await collectGarbage();
-    log(`gallery dropped: RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`);
+    log(`gallery dropped: RSS ${mb(process.memoryUsage().rss)} MB`);
     const task: RestartTask = {
       databaseUrl: env.databaseUrl,
       embedder: 'face_recognition',
@@ -263,6 +276,9 @@ export async function run(argv: string[]): Promise<object> {
       rules,
     };
     restart = { saveSeconds, fileBytes, ...(await measureRestartInChild(task)) };
+    log(
+      `restart: ${JSON.stringify({ load: restart.loadSeconds, restore: restart.restoreSeconds, ...restart.timings })}`,
+    );
   } finally {
     await env.cleanup();
   }
@@ -336,6 +352,8 @@ export async function run(argv: string[]): Promise<object> {
     }),
   };
 }
+
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 /** The cluster worker's page sizes (ClusterService). */
 const PAGE = 500;
