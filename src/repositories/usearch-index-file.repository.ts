@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import type {
   IndexWatermark,
@@ -280,13 +278,29 @@ async function writeGallery(file: string, gallery: SavedGallery, faces: number):
   };
 }
 
-/** The checksum of a whole file, of the kind `meta` holds (CRC-32 for a new file). */
+/** How much of a file its checksum reads at a time. */
+const CHECKSUM_CHUNK_BYTES = 4 << 20;
+
+/**
+ * The checksum of a whole file, of the kind `meta` holds (CRC-32 for a new file). Read into one buffer, reused:
+ * a read stream's fresh buffer for every chunk made it about 7x slower (a 468 MB index: 0.91 s against 0.13 s
+ * warm, 1.2 s against 0.25 s out of the page cache), some 10 s of a 10M-face restart. Reading the next chunk
+ * while this one is summed gained nothing measurable, cold or warm.
+ */
 async function fileChecksum(file: string, meta?: FileChecksum): Promise<RunningChecksum> {
   const checksum = new RunningChecksum(meta);
-  await pipeline(createReadStream(file, { highWaterMark: 4 << 20 }), async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) checksum.update(chunk);
-  });
-  return checksum;
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHECKSUM_CHUNK_BYTES);
+    for (let position = 0; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) return checksum;
+      checksum.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Seconds since its previous call (or since it was made), to the millisecond. */

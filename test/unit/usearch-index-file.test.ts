@@ -3,6 +3,7 @@ import { unlinkSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
 import { UsearchIndex } from '../../src/repositories/usearch-index.repository.js';
@@ -162,6 +163,31 @@ describe('UsearchIndexFile', () => {
       await writeFile(metaFile, JSON.stringify({ ...meta, shape: { ...meta.shape, ...shape } }));
       expect(await file.load()).toEqual({ unusable: 'saved index has graph settings this version does not build' });
     }
+  });
+
+  it('checks the whole of an index file longer than one read of its checksum (4 MB), to its last byte', async () => {
+    const graph = { connectivity: 48 };
+    const all = faces(20_000);
+    const index = new UsearchIndex('euclidean', 16, { threads: 1, ...graph });
+    index.addMany(
+      all.map((face) => face.faceId),
+      all.map((face) => face.vector),
+    );
+    const indexFile = path.join(dir, 'long.usearch');
+    const file = new UsearchIndexFile(
+      indexFile,
+      (saved) => new UsearchIndex('euclidean', 16, { threads: 1, ...saved }),
+    );
+    await file.save(index, { lastFaceId: 20_000, lastEventId: 1, faces: 20_000 });
+    const bytes = await readFile(indexFile);
+    expect(bytes.length).toBeGreaterThan(2 * 4 * 2 ** 20);
+    // The checksum is zlib's CRC-32 of the file's bytes, however they are read.
+    const meta = JSON.parse(await readFile(`${indexFile}.json`, 'utf8')) as { crc32: number };
+    expect(meta.crc32).toBe(crc32(bytes));
+    expect(await file.load()).toMatchObject({ watermark: { faces: 20_000 } });
+    bytes[bytes.length - 1]! ^= 0x01;
+    await writeFile(indexFile, bytes);
+    expect(await file.load()).toEqual({ unusable: 'saved index does not match its checksum' });
   });
 
   it('reports a missing, corrupt or differently configured file as unusable', async () => {
