@@ -292,7 +292,7 @@ async function fileChecksum(file: string, meta?: FileChecksum): Promise<RunningC
   const handle = await open(file, 'r');
   try {
     const buffer = Buffer.allocUnsafe(CHECKSUM_CHUNK_BYTES);
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) return checksum;
       checksum.update(buffer.subarray(0, bytesRead));
