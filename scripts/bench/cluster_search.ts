@@ -140,11 +140,7 @@ export async function run(argv: string[]): Promise<object> {
     const rescored = [1.5, 2, 4].map((factor) => {
       const fetched = Math.round(rules.neighbours * factor);
       const found = partnersFoundRescored(index!, ranked, vectorOf, rules.neighbours, fetched);
-      return {
-        fetched,
-        found_of_exact: share(found.foundInReach, found.inExactReach),
-        among_fetched: share(found.anywhere, found.inExactReach),
-      };
+      return { fetched, found_of_exact: share(found.foundInReach, found.inExactReach) };
     });
     log(`breadth ${breadth}, more hits re-scored: ${JSON.stringify(rescored)}`);
     log(`breadth ${breadth}: p99 ${latency.p99.toFixed(2)} ms, partners ${partnersOfExact}`);

@@ -120,9 +120,9 @@ export function partnersFound(
 /**
  * Whether asking the graph for more than `neighbours` hits finds the partners it misses at `neighbours`: for each
  * pair in an exact scan's reach, its query's `fetched` hits re-scored exactly (f32) and cut back to the
- * `neighbours` nearest. `anywhere`: the partner among the `fetched` hits at all. A partner the graph ranks just
- * past the cut (bf16 distances within ~1e-3, strangers nearly as near) is found this way; one its search never
- * reached is not.
+ * `neighbours` nearest. A partner the graph ranks just past the cut (bf16 distances within ~1e-3, strangers
+ * nearly as near) is found this way; one its search never reached is not. (A partner in an exact scan's reach
+ * that is among the fetched hits always survives the cut: none of them is nearer than the exact scan's.)
  */
 export function partnersFoundRescored(
   index: UsearchIndex,
@@ -130,24 +130,24 @@ export function partnersFoundRescored(
   vectorOf: (faceId: number) => Float32Array,
   neighbours: number,
   fetched: number,
-): { inExactReach: number; foundInReach: number; anywhere: number } {
+): { inExactReach: number; foundInReach: number } {
   const inReach = ranked.pairs.filter((_, p) => ranked.inExactReach[p]);
   const hits = index.searchMany(
     inReach.map(([a]) => vectorOf(a)),
     fetched,
   );
   let foundInReach = 0;
-  let anywhere = 0;
   inReach.forEach(([a, b], p) => {
     const query = vectorOf(a);
-    const rescored = hits[p]!.map((hit) => ({
+    const nearest = hits[p]!.map((hit) => ({
       faceId: hit.faceId,
       distance: faceDistance(query, vectorOf(hit.faceId), 'euclidean'),
-    })).sort((x, y) => x.distance - y.distance);
-    if (rescored.some((hit) => hit.faceId === b)) anywhere++;
-    if (rescored.slice(0, neighbours).some((hit) => hit.faceId === b)) foundInReach++;
+    }))
+      .sort((x, y) => x.distance - y.distance)
+      .slice(0, neighbours);
+    if (nearest.some((hit) => hit.faceId === b)) foundInReach++;
   });
-  return { inExactReach: inReach.length, foundInReach, anywhere };
+  return { inExactReach: inReach.length, foundInReach };
 }
 
 /**
