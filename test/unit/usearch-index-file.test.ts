@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -190,6 +190,33 @@ describe('UsearchIndexFile', () => {
     expect(await file.load()).toEqual({ unusable: 'saved index does not match its checksum' });
   });
 
+  it('checks the file before loading it when a start died during a load, and leaves no marker behind', async () => {
+    const indexFile = path.join(dir, 'm.usearch');
+    const marker = `${indexFile}.loading`;
+    const file = new UsearchIndexFile(indexFile, create);
+    await file.save(indexOf(faces(200)), { lastFaceId: 200, lastEventId: 1, faces: 200 });
+    const seconds: unknown = expect.any(Number);
+    // A start that loads while the checksum is computed beside it.
+    const raced = await file.load();
+    expect(raced).toMatchObject({ watermark: { faces: 200 }, timings: { indexChecksumAfterLoad: seconds } });
+    expect(existsSync(marker)).toBe(false);
+    // The marker a start leaves when it dies in usearch's load: the next start checks the file first.
+    await writeFile(marker, '1\n');
+    const checkedFirst = await file.load();
+    expect(checkedFirst).toMatchObject({ watermark: { faces: 200 }, timings: { indexChecksum: seconds } });
+    expect(checkedFirst).not.toMatchObject({ timings: { indexChecksumAfterLoad: seconds } });
+    expect(existsSync(marker)).toBe(false);
+    // Damaged, either way: refused, and no marker left.
+    const bytes = await readFile(indexFile);
+    bytes[bytes.length - 1]! ^= 0x01;
+    await writeFile(indexFile, bytes);
+    await writeFile(marker, '1\n');
+    expect(await file.load()).toEqual({ unusable: 'saved index does not match its checksum' });
+    expect(existsSync(marker)).toBe(false);
+    expect(await file.load()).toEqual({ unusable: 'saved index does not match its checksum' });
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('reports a missing, corrupt or differently configured file as unusable', async () => {
     const file = new UsearchIndexFile(path.join(dir, 'x.usearch'), create);
     expect(await file.load()).toEqual({ unusable: 'no saved index' });
@@ -377,7 +404,7 @@ describe('ClusterService with a saved index', () => {
     expect(restarted.timings).toEqual({
       filesLoaded: seconds,
       membershipsRead: seconds,
-      fileParts: { indexChecksum: seconds, indexLoad: seconds, gallery: seconds },
+      fileParts: { indexLoad: seconds, indexChecksumAfterLoad: seconds, gallery: seconds },
     });
     expect(restarted.timings.membershipsRead!).toBeLessThanOrEqual(restarted.seconds);
     expect(await second.match(all[7]!.vector)).toEqual(await first.match(all[7]!.vector));
