@@ -133,7 +133,7 @@ export async function run(argv: string[]): Promise<object> {
       index = new UsearchIndex('euclidean', dimensions, indexOptions(breadth));
       index.load(indexFile);
     }
-    const latency = queryLatency(index!, vectorOf, total, hitsWanted(rules));
+    const latency = queryLatency(index!, vectorOf, total);
     const partners = partnersFound(index!, ranked, vectorOf, rules.neighbours, hitsWanted(rules));
     const partnersOfExact = share(partners.foundInReach, partners.inExactReach);
     // The same graph asked for other numbers of hits, re-scored and cut back (1x: the graph's own top k).

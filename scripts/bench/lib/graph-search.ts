@@ -15,21 +15,17 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
-/**
- * 1,000 queries of stored faces spread over the gallery, one at a time (as the API asks them), for the hits the
- * clusterer asks of the index (`hits`: FaceClusterer's hitsWanted).
- */
+/** 1,000 queries of stored faces spread over the gallery, one at a time (as the API asks them), 32 nearest. */
 export function queryLatency(
   index: UsearchIndex,
   vectorOf: (faceId: number) => Float32Array,
   total: number,
-  hits: number,
 ): { p50: number; p99: number } {
   const latencies: number[] = [];
   for (let q = 0; q < 1000; q++) {
     const vector = vectorOf((q * 7919) % total);
     const t = performance.now();
-    index.search(vector, hits);
+    index.search(vector, 32);
     latencies.push(performance.now() - t);
   }
   latencies.sort((a, b) => a - b);
