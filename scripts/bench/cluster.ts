@@ -37,7 +37,7 @@ import { measureRestartInChild } from './lib/restart-child.js';
 import { partnersFound, queryLatency, rankedPairs } from './lib/graph-search.js';
 import type { RestartMeasurement, RestartTask } from './cluster-restart-worker.js';
 import { pairwiseScores } from '../../src/services/clustering/cluster-metrics.js';
-import { FaceClusterer, hitsWanted, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
+import { FaceClusterer, type ClusterRules } from '../../src/services/clustering/face-clusterer.js';
 import { faceDistance } from '../../src/services/face-distance.js';
 import {
   compact,
@@ -214,7 +214,6 @@ export async function run(argv: string[]): Promise<object> {
     rankedPairs(() => clusterer!.savedPages(), vectorOf, identities, pairThreshold, rules.neighbours, rankedPairCount),
     vectorOf,
     rules.neighbours,
-    hitsWanted(rules),
   );
   recall.withinThreshold = [partners.found, partners.ranked];
   log(`partners found: ${partners.foundInReach} of ${partners.inExactReach} in an exact scan's reach`);

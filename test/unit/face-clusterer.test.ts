@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ExactIndex, FaceClusterer, hitsWanted } from '../../src/services/clustering/face-clusterer.js';
+import { ExactIndex, FaceClusterer } from '../../src/services/clustering/face-clusterer.js';
 import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
 import { TEST_CLUSTER_RULES } from '../helpers/cluster-rules.js';
-import { DemotingIndex, partnerAmongStrangers } from '../helpers/demoting-index.js';
 
 const rules = TEST_CLUSTER_RULES;
 const at = (...values: number[]) => Float32Array.from(values);
@@ -75,29 +74,6 @@ describe('FaceClusterer', () => {
     c.add(1, at(0, 0));
     expect(c.add(1, at(0, 0))).toEqual([]);
     expect(c.snapshot()).toEqual([{ clusterId: 1, members: [1] }]);
-  });
-});
-
-describe('FaceClusterer on an approximate index', () => {
-  /** Face 1 and `rules.neighbours` strangers, on an index that ranks face 1 behind all of them. */
-  function partnerBehindStrangers(): FaceClusterer {
-    const c = new FaceClusterer(new DemotingIndex(new Set([1]), rules.neighbours), rules);
-    for (const face of partnerAmongStrangers(rules.neighbours)) c.add(face.faceId, face.vector);
-    return c;
-  }
-
-  it('asks for more hits than it keeps, and finds a partner the index ranks just past the cut', () => {
-    expect(hitsWanted(rules)).toBeGreaterThan(rules.neighbours);
-    const one = partnerBehindStrangers();
-    one.add(100, at(0.05, 0));
-    expect(one.clusterIdOf(100)).toBe(one.clusterIdOf(1));
-
-    const batch = partnerBehindStrangers();
-    batch.addMany([{ faceId: 100, vector: at(0.05, 0) }]);
-    expect(batch.clusterIdOf(100)).toBe(batch.clusterIdOf(1));
-
-    const [best] = partnerBehindStrangers().match(at(0.05, 0));
-    expect(best).toMatchObject({ clusterId: one.clusterIdOf(1), joins: true });
   });
 });
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ExactIndex } from '../../src/services/clustering/face-clusterer.js';
 import { reclusterAll } from '../../src/services/clustering/recluster.js';
 import { TEST_CLUSTER_RULES } from '../helpers/cluster-rules.js';
-import { DemotingIndex, partnerAmongStrangers } from '../helpers/demoting-index.js';
 
 const rules = TEST_CLUSTER_RULES;
 const faces = (points: [number, number][]) =>
@@ -21,12 +20,6 @@ describe('reclusterAll', () => {
       [1, 3, 5],
       [2, 4],
     ]);
-  });
-
-  it("links two faces an approximate index ranks just past the rules' neighbours, as the clusterer does", () => {
-    const all = [...partnerAmongStrangers(rules.neighbours), { faceId: 100, vector: Float32Array.of(0.05, 0) }];
-    const clusters = reclusterAll(all, new DemotingIndex(new Set([1, 100]), rules.neighbours), rules);
-    expect(clusters).toContainEqual([1, 100]);
   });
 
   it('does not chain a line of look-alikes into one cluster', () => {

@@ -59,19 +59,6 @@ export interface ClusterRules {
   neighbours: number;
 }
 
-/**
- * Hits asked of the index per neighbour the rules want: the hits are re-scored with the full vectors and cut back
- * to the `neighbours` nearest, so a same-person face the graph ranks just past the cut (bf16 distances are
- * within ~1e-3, and at 10M faces strangers come nearly as near) is still found. usearch searches as broadly
- * either way (its breadth is the larger of the two), so this costs the extra hits' exact distances only.
- */
-export const HITS_PER_NEIGHBOUR = 1.5;
-
-/** Hits to ask of the index for the rules' `neighbours` (see HITS_PER_NEIGHBOUR). */
-export function hitsWanted(rules: Pick<ClusterRules, 'neighbours'>): number {
-  return Math.ceil(rules.neighbours * HITS_PER_NEIGHBOUR);
-}
-
 /** Analyst decisions, honoured by every assignment and merge. Pairs of face ids. */
 export interface ClusterConstraints {
   cannotLink: [number, number][];
@@ -199,7 +186,7 @@ export class FaceClusterer {
   /** Adds one face and returns what changed. Adding a face twice is a no-op. */
   add(faceId: number, vector: Float32Array): ClusterChange[] {
     if (this.faces.has(faceId)) return [];
-    const neighbours = this.nearestStored(vector);
+    const neighbours = this.exactly(vector, this.index.search(vector, this.rules.neighbours));
     this.faces.add(faceId, vector);
     this.index.add(faceId, vector);
     return this.place(faceId, vector, neighbours);
@@ -223,7 +210,7 @@ export class FaceClusterer {
     const k = this.rules.neighbours;
     const stored = this.index.searchMany(
       fresh.map((face) => face.vector),
-      hitsWanted(this.rules),
+      k,
     );
     this.index.addMany(
       fresh.map((face) => face.faceId),
@@ -249,11 +236,6 @@ export class FaceClusterer {
       changes.push(...this.place(faceId, vector, neighbours.slice(0, k)));
     });
     return changes;
-  }
-
-  /** The `neighbours` nearest stored faces under the pair threshold, by exact distance (see HITS_PER_NEIGHBOUR). */
-  private nearestStored(vector: Float32Array): Neighbour[] {
-    return this.exactly(vector, this.index.search(vector, hitsWanted(this.rules))).slice(0, this.rules.neighbours);
   }
 
   /**
@@ -361,7 +343,7 @@ export class FaceClusterer {
    */
   match(vector: Float32Array): ClusterMatch[] {
     const candidates = new Set<number>();
-    for (const n of this.nearestStored(vector)) {
+    for (const n of this.exactly(vector, this.index.search(vector, this.rules.neighbours))) {
       const clusterId = this.faces.clusterOf(n.faceId);
       if (clusterId !== undefined && n.distance < this.rules.pairThreshold) candidates.add(clusterId);
     }

@@ -1,5 +1,5 @@
 import { faceDistance } from '../face-distance.js';
-import { hitsWanted, type ClusterConstraints, type ClusterRules, type NeighbourIndex } from './face-clusterer.js';
+import type { ClusterConstraints, ClusterRules, NeighbourIndex } from './face-clusterer.js';
 
 /**
  * Batch clustering of all faces at once (`simsift recluster`): agglomerative average linkage over the
@@ -29,15 +29,12 @@ export function reclusterAll(
     linkage.get(b)!.set(a, value);
   };
   for (let i = 0; i < n; i++) {
-    // The index only proposes neighbours (a quantized one's distances are approximate, an i8 one's are angles):
-    // as the clusterer, it is asked for more hits, re-scored exactly and cut back to the rules' neighbours.
-    const hits = index.search(faces[i]!.vector, hitsWanted(rules)).map((hit) => {
+    // The index only proposes neighbours (a quantized one's distances are approximate, an i8 one's are angles).
+    for (const hit of index.search(faces[i]!.vector, rules.neighbours)) {
       const j = position.get(hit.faceId);
-      return { j, exact: j === undefined ? hit.distance : distance(i, j) };
-    });
-    hits.sort((a, b) => a.exact - b.exact);
-    for (const { j, exact } of hits.slice(0, rules.neighbours)) {
-      if (j !== undefined && j !== i && exact < rules.pairThreshold) setLinkage(i, j, exact);
+      if (j === undefined || j === i) continue;
+      const exact = distance(i, j);
+      if (exact < rules.pairThreshold) setLinkage(i, j, exact);
     }
   }
   const cannot = new Set(constraints.cannotLink.map(([a, b]) => pairKey(position.get(a) ?? -1, position.get(b) ?? -1)));
