@@ -31,7 +31,7 @@ import type { ClusterRules } from '../../src/services/clustering/face-clusterer.
 import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
 import { covarianceFaceStream } from './face-generator.js';
 import { collectGarbage, createBenchEnv, log, round } from './lib/env.js';
-import { partnersFound, partnersFoundRescored, queryLatency, rankedPairs } from './lib/graph-search.js';
+import { partnersFound, queryLatency, rankedPairs } from './lib/graph-search.js';
 import { measureRestartInChild } from './lib/restart-child.js';
 import { storeFaces } from './lib/stored-faces.js';
 import { benchClusterRules, builtInStatistics } from './lib/cluster-setup.js';
@@ -136,10 +136,10 @@ export async function run(argv: string[]): Promise<object> {
     const latency = queryLatency(index!, vectorOf, total);
     const partners = partnersFound(index!, ranked, vectorOf, rules.neighbours);
     const partnersOfExact = share(partners.foundInReach, partners.inExactReach);
-    // The same graph asked for more hits, re-scored exactly and cut back (see partnersFoundRescored).
+    // The same graph asked for more hits, re-scored exactly and cut back (see partnersFound).
     const rescored = [1.5, 2, 4].map((factor) => {
       const fetched = Math.round(rules.neighbours * factor);
-      const found = partnersFoundRescored(index!, ranked, vectorOf, rules.neighbours, fetched);
+      const found = partnersFound(index!, ranked, vectorOf, rules.neighbours, fetched);
       return { fetched, found_of_exact: share(found.foundInReach, found.inExactReach) };
     });
     log(`breadth ${breadth}, more hits re-scored: ${JSON.stringify(rescored)}`);

@@ -65,7 +65,7 @@ class RunningChecksum {
   private readonly hash;
 
   constructor(meta?: FileChecksum) {
-    this.hash = meta?.crc32 === undefined && meta?.sha256 !== undefined ? createHash('sha256') : null;
+    this.hash = isSha256(meta) ? createHash('sha256') : null;
   }
 
   update(bytes: Uint8Array): void {
@@ -80,9 +80,18 @@ class RunningChecksum {
 
   /** Whether the bytes fed match `meta`'s checksum (false when it has none). */
   matches(meta: FileChecksum): boolean {
-    const digest = this.digest();
-    return digest.sha256 !== undefined ? digest.sha256 === meta.sha256 : digest.crc32 === meta.crc32;
+    return sameChecksum(this.digest(), meta);
   }
+}
+
+/** Whether `meta` records a SHA-256 (an earlier version's file) rather than a CRC-32 (a new one's). */
+function isSha256(meta?: FileChecksum): boolean {
+  return meta?.crc32 === undefined && meta?.sha256 !== undefined;
+}
+
+/** Whether a file's checksum is the one `meta` records (false when it records none). */
+function sameChecksum(digest: FileChecksum, meta: FileChecksum): boolean {
+  return digest.sha256 !== undefined ? digest.sha256 === meta.sha256 : digest.crc32 === meta.crc32;
 }
 
 /**
@@ -313,7 +322,7 @@ const CHECKSUM_CHUNK_BYTES = 4 << 20;
  * 0.25 s out of the page cache). Plain JavaScript, evaluated: the worker loads no module of this project.
  */
 function fileChecksumOnAThread(file: string, meta?: FileChecksum): Promise<FileChecksum> {
-  const sha256 = meta?.crc32 === undefined && meta?.sha256 !== undefined;
+  const sha256 = isSha256(meta);
   return new Promise((resolve, reject) => {
     const worker = new Worker(CHECKSUM_WORKER, {
       eval: true,
@@ -349,11 +358,6 @@ try {
 }
 parentPort.postMessage(hash ? { sha256: hash.digest('hex') } : { crc32: crc });
 `;
-
-/** Whether a file's checksum is the one `meta` records. */
-function sameChecksum(digest: FileChecksum, meta: FileChecksum): boolean {
-  return digest.sha256 !== undefined ? digest.sha256 === meta.sha256 : digest.crc32 === meta.crc32;
-}
 
 async function exists(file: string): Promise<boolean> {
   return stat(file).then(

@@ -96,18 +96,36 @@ export function rankedPairs(
   return { inGallery: allPairs.length, pairs, inExactReach };
 }
 
-/** Whether the graph returns each ranked pair's partner among the query's `neighbours` nearest (one batch). */
+/**
+ * Whether the graph returns each ranked pair's partner among the query's `neighbours` nearest (one batch). With
+ * `fetched` above `neighbours`, the graph is asked for `fetched` hits, re-scored exactly (f32) and cut back to
+ * `neighbours`: a partner the graph ranks just past the cut (bf16 distances within ~1e-3, strangers nearly as
+ * near) is found that way; one its search never reached is not.
+ */
 export function partnersFound(
   index: UsearchIndex,
   ranked: RankedPairs,
   vectorOf: (faceId: number) => Float32Array,
   neighbours: number,
+  fetched = neighbours,
 ): PartnerRecall {
-  const partners = index.searchMany(
+  const hits = index.searchMany(
     ranked.pairs.map(([a]) => vectorOf(a)),
-    neighbours,
+    fetched,
   );
-  const found = ranked.pairs.map(([, b], p) => partners[p]!.some((hit) => hit.faceId === b));
+  const found = ranked.pairs.map(([a, b], p) => {
+    const query = vectorOf(a);
+    const nearest =
+      fetched > neighbours
+        ? hits[p]!.map((hit) => ({
+            faceId: hit.faceId,
+            distance: faceDistance(query, vectorOf(hit.faceId), 'euclidean'),
+          }))
+            .sort((x, y) => x.distance - y.distance)
+            .slice(0, neighbours)
+        : hits[p]!;
+    return nearest.some((hit) => hit.faceId === b);
+  });
   return {
     pairs: ranked.inGallery,
     ranked: ranked.pairs.length,
@@ -115,39 +133,6 @@ export function partnersFound(
     inExactReach: ranked.inExactReach.filter(Boolean).length,
     foundInReach: found.filter((hit, p) => hit && ranked.inExactReach[p]).length,
   };
-}
-
-/**
- * Whether asking the graph for more than `neighbours` hits finds the partners it misses at `neighbours`: for each
- * pair in an exact scan's reach, its query's `fetched` hits re-scored exactly (f32) and cut back to the
- * `neighbours` nearest. A partner the graph ranks just past the cut (bf16 distances within ~1e-3, strangers
- * nearly as near) is found this way; one its search never reached is not. (A partner in an exact scan's reach
- * that is among the fetched hits always survives the cut: none of them is nearer than the exact scan's.)
- */
-export function partnersFoundRescored(
-  index: UsearchIndex,
-  ranked: RankedPairs,
-  vectorOf: (faceId: number) => Float32Array,
-  neighbours: number,
-  fetched: number,
-): { inExactReach: number; foundInReach: number } {
-  const inReach = ranked.pairs.filter((_, p) => ranked.inExactReach[p]);
-  const hits = index.searchMany(
-    inReach.map(([a]) => vectorOf(a)),
-    fetched,
-  );
-  let foundInReach = 0;
-  inReach.forEach(([a, b], p) => {
-    const query = vectorOf(a);
-    const nearest = hits[p]!.map((hit) => ({
-      faceId: hit.faceId,
-      distance: faceDistance(query, vectorOf(hit.faceId), 'euclidean'),
-    }))
-      .sort((x, y) => x.distance - y.distance)
-      .slice(0, neighbours);
-    if (nearest.some((hit) => hit.faceId === b)) foundInReach++;
-  });
-  return { inExactReach: inReach.length, foundInReach };
 }
 
 /**
