@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -16,6 +16,7 @@ import {
   type ScoredPair,
 } from './verification-accuracy.js';
 import { listPhotos, runPipelineOnFiles } from './in-process-pipeline.js';
+import { fileExists } from '../file-exists.js';
 
 export interface EvalOptions {
   dataset: string;
@@ -223,7 +224,7 @@ async function resolvePairImages(dataset: string, images: PairImage[]): Promise<
     );
     let found: string | undefined;
     for (const candidate of candidates) {
-      if (await exists(candidate)) {
+      if (await fileExists(candidate)) {
         found = candidate;
         break;
       }
@@ -240,11 +241,3 @@ async function resolvePairImages(dataset: string, images: PairImage[]): Promise<
   return fileOf;
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -9,6 +9,7 @@ import type {
   SavedGallery,
   SavedIndexStore,
 } from '../services/clustering/cluster.service.js';
+import { fileExists, isMissingFile } from '../file-exists.js';
 import type { GalleryPage } from '../services/clustering/face-vector-store.js';
 import type { NeighbourIndex } from '../services/clustering/face-clusterer.js';
 import {
@@ -124,7 +125,7 @@ export class UsearchIndexFile implements SavedIndexStore {
     try {
       meta = JSON.parse(await readFile(this.metaFile, 'utf8')) as IndexFileMeta;
     } catch (error) {
-      return { unusable: isMissing(error) ? 'no saved index' : `unreadable ${this.metaFile}` };
+      return { unusable: isMissingFile(error) ? 'no saved index' : `unreadable ${this.metaFile}` };
     }
     if (meta.format !== INDEX_FILE_FORMAT) return { unusable: `saved index is of format ${meta.format}` };
     // A graph built with other settings (an earlier default: f16 before bf16) keeps them until the next full
@@ -151,7 +152,7 @@ export class UsearchIndexFile implements SavedIndexStore {
     // 35.7 s more. Nothing searches the graph before the checksum matches. usearch trusts what it loads, and a
     // damaged file could crash the process in the load: the marker it leaves behind makes the next start check
     // the file before loading it, so a damaged file costs one crash, not a crash on every start.
-    const checkFirst = await exists(this.loadingMarker);
+    const checkFirst = await fileExists(this.loadingMarker);
     const refusal = fileChecksumOnAThread(this.file, meta).then(
       (digest) => (sameChecksum(digest, meta) ? null : 'saved index does not match its checksum'),
       (error: unknown) => `saved index unreadable: ${messageOf(error)}`,
@@ -359,16 +360,6 @@ try {
 parentPort.postMessage(hash ? { sha256: hash.digest('hex') } : { crc32: crc });
 `;
 
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    (error: unknown) => {
-      if (isMissing(error)) return false;
-      throw error;
-    },
-  );
-}
-
 /** Seconds since its previous call (or since it was made), to the millisecond. */
 function stopwatch(): () => number {
   let last = performance.now();
@@ -391,13 +382,10 @@ async function readFully(handle: FileHandle, bytes: Uint8Array, position: number
 }
 
 function unreadableGallery(error: unknown): { galleryUnusable: string } {
-  return { galleryUnusable: isMissing(error) ? 'gallery file missing' : `gallery unreadable: ${messageOf(error)}` };
+  return { galleryUnusable: isMissingFile(error) ? 'gallery file missing' : `gallery unreadable: ${messageOf(error)}` };
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-}

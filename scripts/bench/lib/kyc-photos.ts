@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -18,6 +18,7 @@ import type { FaceBox, RgbImage } from '../../../src/repositories/face-engine/fa
 import { ImageRepository } from '../../../src/repositories/image.repository.js';
 import { log, round } from './env.js';
 import { seededRandom } from '../../../src/eval/seeded-random.js';
+import { fileExists } from '../../../src/file-exists.js';
 
 export const PHOTO_SET_VERSION = 'kyc-v1';
 
@@ -88,7 +89,7 @@ export async function generatedPhotos(count: number): Promise<PhotoSet> {
   let usable = 0;
   while (
     usable < Math.min(count, index.photos.length) &&
-    (await exists(path.join(cacheDir, index.photos[usable]!.name)))
+    (await fileExists(path.join(cacheDir, index.photos[usable]!.name)))
   )
     usable++;
   index.photos.length = usable;
@@ -290,11 +291,3 @@ async function writeIndex(file: string, index: CacheIndex): Promise<void> {
   await rename(temp, file);
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
