@@ -240,4 +240,3 @@ async function resolvePairImages(dataset: string, images: PairImage[]): Promise<
   }
   return fileOf;
 }
-

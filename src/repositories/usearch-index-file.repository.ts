@@ -388,4 +388,3 @@ function unreadableGallery(error: unknown): { galleryUnusable: string } {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-

@@ -290,4 +290,3 @@ async function writeIndex(file: string, index: CacheIndex): Promise<void> {
   await writeFile(temp, JSON.stringify(index));
   await rename(temp, file);
 }
-
