@@ -87,10 +87,23 @@ export function graphSettingsOf(shape: Partial<Record<keyof GraphSettings, unkno
  * cohorts (ranks 12-40 of 200 queries, re-scored) as near an exact scan's as f16's (mean +0.24% and +0.23% at
  * 128, sd +0.0003 both). bf16 keeps 8 bits of mantissa, so its distances are within ~1.3e-3 where f16's are
  * within ~2e-4; every caller re-scores the hits with the f32 descriptors. f32 graphs: 0.50 CPU-ms per face.
+ * Connectivity 32, insert breadth 64 (the default since session 17): at 10M faces 24/48 found only 0.988 of the
+ * partners at breadth 512 (query p99 8.6 ms), the graph's quality running out between 3M and 10M. The same 3M
+ * covariance faces, bf16, built on 2 threads in pages of 10,000 (scratch; 2,000 same-person pairs, 1,973 in an
+ * exact scan's 32 nearest, +-0.25%), build seconds / index bytes per face / partners found (query p99 ms, one
+ * search at a time) at search breadth 64, 128, 256:
+ *   24/48: 349 s / 468 / 0.969 (0.47), 0.984 (0.96), 0.992 (1.67)
+ *   32/48: 377 s /  -  / 0.980 (0.67), 0.990 (0.92), 0.996 (1.67)
+ *   24/64: 447 s /  -  / 0.982 (0.69), 0.992 (1.24), 0.997 (1.83)
+ *   32/64: 526 s / 532 / 0.991 (0.55), 0.995 (1.00), 0.999 (2.75); 1.000 at 512 (4.3)
+ * 32/64 finds at breadth 64 what 24/48 finds at 256, in a third of the query time: the margin 10M needs. It
+ * builds 1.5x slower (a full rebuild, only when the saved files are unusable) and takes 64 bytes more per face.
+ * A second search seeded from the nearest other hit (query expansion) was also tried on 24/48: +0.2-0.7 points
+ * for twice the time, less than doubling the breadth gives.
  */
 export const DEFAULT_INDEX_OPTIONS = {
-  connectivity: 24,
-  expansionAdd: 48,
+  connectivity: 32,
+  expansionAdd: 64,
   expansionSearch: 128,
   quantization: 'bf16',
 } as const satisfies UsearchIndexOptions;
