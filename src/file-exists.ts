@@ -5,7 +5,10 @@ export function isMissingFile(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
-/** Whether a file exists. Only "not there" is false: a permission or I/O error is thrown, not read as absence. */
+/**
+ * Whether a path (file or directory) exists. Only "not there" is false: a permission or I/O error is thrown, not
+ * read as absence.
+ */
 export async function fileExists(file: string): Promise<boolean> {
   return stat(file).then(
     () => true,
