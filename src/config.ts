@@ -7,6 +7,7 @@ import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import type { FaceThresholds } from './services/face-pipeline.service.js';
+import { isMissingFile } from './file-exists.js';
 
 /** Limits that protect the API from oversized or hostile uploads. All are configurable. */
 export interface UploadLimits {
@@ -408,7 +409,7 @@ function readSecretFile(file: string): Buffer | null {
   try {
     text = readFileSync(file, 'utf8').trim();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (isMissingFile(error)) return null;
     throw error;
   }
   if (text.length < 32) {

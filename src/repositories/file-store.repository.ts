@@ -2,6 +2,7 @@ import type { ReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { isMissingFile } from '../file-exists.js';
 
 /** The stored photo types and the extension each is kept under. */
 export type PhotoMimeType = 'image/jpeg' | 'image/png' | 'image/webp';
@@ -43,8 +44,8 @@ export class FileStore {
   /** A stream of a stored file's bytes, or null when the file is gone (erased, purged, never written). */
   async openForReading(file: string): Promise<ReadStream | null> {
     // Opening first turns a missing file into null here, not into an error half-way through a response.
-    const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return null;
+    const handle = await open(file, 'r').catch((error: unknown) => {
+      if (isMissingFile(error)) return null;
       throw error;
     });
     // The handle's own stream closes the handle when it ends or is destroyed (a client gone mid-download).

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import sharp from 'sharp';
 
+import { isMissingFile } from '../file-exists.js';
 import { FileStore, type PhotoMimeType } from './file-store.repository.js';
 
 export type { PhotoMimeType };
@@ -285,7 +286,7 @@ async function touch(file: string): Promise<boolean> {
     await utimes(file, now, now);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if (isMissingFile(error)) return false;
     throw error;
   }
 }
