@@ -27,6 +27,7 @@ import { loadConfig } from '../../src/config.js';
 import { createContainer } from '../../src/container.js';
 import { migrate } from '../../src/repositories/database.js';
 import { createBenchEnv, log, round } from './lib/env.js';
+import { integerOption } from './lib/options.js';
 import { machineCpuSeconds, processStats } from './lib/process-stats.js';
 import { startServerChild } from './lib/server-child.js';
 
@@ -77,10 +78,12 @@ export async function run(argv: string[]): Promise<object> {
       'upload-every-ms': { type: 'string', default: '250' },
       'log-level': { type: 'string', default: 'info' },
     },
+    strict: true,
+    allowPositionals: false,
   });
-  const seconds = Number(values.seconds);
-  const connections = Number(values.connections);
-  const uploadEveryMs = Number(values['upload-every-ms']);
+  const seconds = integerOption('seconds', values.seconds, 1, 3600);
+  const connections = integerOption('connections', values.connections, 1, 10_000);
+  const uploadEveryMs = integerOption('upload-every-ms', values['upload-every-ms'], 0, 3_600_000);
   const env = await createBenchEnv('api');
   try {
     await migrate(env.databaseUrl);

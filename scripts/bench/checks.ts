@@ -6,6 +6,7 @@
  * with a planted ring), then sends N checks one after another, as a shop would, and reports the latency
  * the client sees. The 1:N search itself is measured at gallery scale by the cluster bench.
  */
+import { parseArgs } from 'node:util';
 import { buildApp } from '../../src/app.js';
 import { runClusterWorker } from '../../workers/cluster-worker-runtime.js';
 import { loadConfig } from '../../src/config.js';
@@ -16,14 +17,20 @@ import { migrate } from '../../src/repositories/database.js';
 import { manifestCsv, sampleRow } from '../../src/demo/sample-batch.js';
 import { ALL_SAMPLE_FACES, portrait } from '../../src/demo/sample-portraits.js';
 import { createBenchEnv, log, round } from './lib/env.js';
+import { integerOption } from './lib/options.js';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 export async function run(argv: string[]): Promise<object> {
-  const at = argv.indexOf('--checks');
-  const checks = at >= 0 ? Number(argv[at + 1]) : 30;
+  const { values } = parseArgs({
+    args: argv,
+    options: { checks: { type: 'string', default: '30' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const checks = integerOption('checks', values.checks, 1, 100_000);
   const env = await createBenchEnv('checks');
   try {
     const config = loadConfig(env.serverEnv(undefined, { SIMSIFT_CHECK_TIMEOUT_MS: '60000' }));

@@ -19,6 +19,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { embeddingCacheDir, gateOf } from '../../src/eval/in-process-pipeline.js';
 import { readModelManifest } from '../../src/repositories/face-engine/model-manifest.js';
 import { loadConfig } from '../../src/config.js';
@@ -32,6 +33,7 @@ import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repo
 import { createPool, migrate } from '../../src/repositories/database.js';
 import { collectGarbage, createBenchEnv } from './lib/env.js';
 import { storeFaces } from './lib/stored-faces.js';
+import { choiceOption, integerOption, numberOption } from './lib/options.js';
 import { benchClusterRules, builtInStatistics } from './lib/cluster-setup.js';
 import { measureRestartInChild } from './lib/restart-child.js';
 import { partnersFound, queryLatency, rankedPairs } from './lib/graph-search.js';
@@ -56,15 +58,78 @@ const log = (message: string) => process.stderr.write(`[bench cluster] ${message
 /** Principal axes kept per covariance in the built-in statistics (75% of the variance lies in 20). */
 const BUILT_IN_AXES = 32;
 
-export async function run(argv: string[]): Promise<object> {
-  const flag = (name: string, fallback: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 && argv[i + 1] ? argv[i + 1]! : fallback;
+interface Options {
+  total: number;
+  dataset: string;
+  statisticsOut: string;
+  builtInStatistics: boolean;
+  faceSpread: number;
+  generator: 'covariance' | 'independent';
+  indexOptions: UsearchIndexOptions;
+  rankedPairCount: number;
+  mode: 'batch' | 'single';
+  preload: number;
+  rebuildFaces: number;
+  keptIn: string;
+}
+
+const QUANTIZATIONS: readonly IndexQuantization[] = ['f32', 'f16', 'bf16', 'i8'];
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      faces: { type: 'string', default: '100000' },
+      dataset: { type: 'string', default: '../shared/datasets/faces-dev' },
+      'write-statistics': { type: 'string', default: '' },
+      'built-in-statistics': { type: 'boolean', default: false },
+      'face-spread': { type: 'string', default: '0' },
+      generator: { type: 'string', default: 'covariance' },
+      connectivity: { type: 'string', default: String(DEFAULT_INDEX_OPTIONS.connectivity) },
+      'expansion-add': { type: 'string', default: String(DEFAULT_INDEX_OPTIONS.expansionAdd) },
+      'expansion-search': { type: 'string', default: String(DEFAULT_INDEX_OPTIONS.expansionSearch) },
+      quantization: { type: 'string', default: DEFAULT_INDEX_OPTIONS.quantization },
+      pairs: { type: 'string', default: '5000' },
+      mode: { type: 'string', default: 'batch' },
+      preload: { type: 'string', default: '0' },
+      'rebuild-faces': { type: 'string' },
+      'keep-saved': { type: 'string', default: '' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const total = integerOption('faces', values.faces, 1, 100_000_000);
+  // --preload and --rebuild-faces past --faces mean all of them.
+  const upToTotal = (name: 'preload' | 'rebuild-faces', raw: string) =>
+    Math.min(total, integerOption(name, raw, 0, 100_000_000));
+  return {
+    total,
+    dataset: path.resolve(values.dataset),
+    statisticsOut: values['write-statistics'],
+    builtInStatistics: values['built-in-statistics'],
+    faceSpread: numberOption('face-spread', values['face-spread'], 0, 5),
+    generator: choiceOption('generator', values.generator, ['covariance', 'independent']),
+    // The ranges the service's config allows for the search breadth; usearch's own for the rest.
+    indexOptions: {
+      connectivity: integerOption('connectivity', values.connectivity, 2, 256),
+      expansionAdd: integerOption('expansion-add', values['expansion-add'], 1, 4096),
+      expansionSearch: integerOption('expansion-search', values['expansion-search'], 16, 4096),
+      quantization: choiceOption('quantization', values.quantization, QUANTIZATIONS),
+    },
+    rankedPairCount: integerOption('pairs', values.pairs, 1, 1_000_000),
+    mode: choiceOption('mode', values.mode, ['batch', 'single']),
+    preload: upToTotal('preload', values.preload),
+    rebuildFaces: upToTotal('rebuild-faces', values['rebuild-faces'] ?? String(total)),
+    keptIn: values['keep-saved'],
   };
-  const total = Number(flag('--faces', '100000'));
+}
+
+export async function run(argv: string[]): Promise<object> {
+  const options = parseOptions(argv);
+  const { total, generator, indexOptions, rankedPairCount, mode, preload } = options;
   const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
   const share = ([found, wanted]: number[]) => round(found! / Math.max(1, wanted!), 4);
-  const dataset = path.resolve(flag('--dataset', '../shared/datasets/faces-dev'));
+  const { dataset, statisticsOut } = options;
   const config = loadConfig(process.env, { secret: 'ephemeral' });
   const model = (await readModelManifest()).models.find((entry) => entry.name === 'face_recognition')!;
   const cacheDir = embeddingCacheDir(
@@ -73,7 +138,6 @@ export async function run(argv: string[]): Promise<object> {
     gateOf(config.faces),
   );
   const measured = await realStatistics(dataset, cacheDir);
-  const statisticsOut = flag('--write-statistics', '');
   if (statisticsOut) {
     if (!measured)
       throw new Error(`no cached dev-set embeddings: run \`npm run simsift -- eval --dataset ${dataset}\``);
@@ -84,17 +148,12 @@ export async function run(argv: string[]): Promise<object> {
     );
     return { wrote: statisticsOut, source: built.source };
   }
-  const builtIn = argv.includes('--built-in-statistics');
   const stats: FaceStatistics = {
-    ...(measured && !builtIn ? measured : await builtInStatistics()),
-    faceSpread: Number(flag('--face-spread', '0')),
+    ...(measured && !options.builtInStatistics ? measured : await builtInStatistics()),
+    faceSpread: options.faceSpread,
   };
   log(`statistics from ${stats.source}`);
 
-  const generator = flag('--generator', 'covariance');
-  if (generator !== 'covariance' && generator !== 'independent') {
-    throw new Error('--generator is covariance or independent');
-  }
   const faceStream = (generator === 'covariance' ? covarianceFaceStream : independentFaceStream)(stats);
   /** Each face's identity; an identity's faces are consecutive. */
   const identities = new Int32Array(total);
@@ -107,20 +166,9 @@ export async function run(argv: string[]): Promise<object> {
     }
     return page;
   };
-  const indexOptions: UsearchIndexOptions = {
-    connectivity: Number(flag('--connectivity', String(DEFAULT_INDEX_OPTIONS.connectivity))),
-    expansionAdd: Number(flag('--expansion-add', String(DEFAULT_INDEX_OPTIONS.expansionAdd))),
-    expansionSearch: Number(flag('--expansion-search', String(DEFAULT_INDEX_OPTIONS.expansionSearch))),
-    quantization: flag('--quantization', DEFAULT_INDEX_OPTIONS.quantization) as IndexQuantization,
-  };
   const rules = benchClusterRules(config);
   const { pairThreshold } = rules;
-  const rankedPairCount = Number(flag('--pairs', '5000'));
-  if (!Number.isInteger(rankedPairCount) || rankedPairCount < 1) throw new Error('--pairs must be a positive integer');
   const rssStart = process.memoryUsage().rss;
-  const flagMode = flag('--mode', 'batch');
-  if (flagMode !== 'batch' && flagMode !== 'single') throw new Error('--mode is batch or single');
-  const mode: 'batch' | 'single' = flagMode;
 
   // Assignment: every face through the real clusterer on the HNSW index, in the cluster worker's pages.
   // `let`: both are dropped before the restart is measured, as a stopped worker's gallery would be.
@@ -128,7 +176,6 @@ export async function run(argv: string[]): Promise<object> {
   let clusterer: FaceClusterer | undefined = new FaceClusterer(index, rules);
   // --preload N: the first N faces go in as already clustered (restored, as after a restart, each identity one
   // cluster), so the assignment rate at a large gallery (1M) is measured without assigning every face first.
-  const preload = Math.min(total, Number(flag('--preload', '0')));
   // The preload is the worker's full rebuild (ClusterService.restoreAll without a saved index): restored in its
   // pages of 10,000 into a fresh index. Timed without the generator; RSS sampled at each tenth.
   let preloadSeconds = 0;
@@ -221,7 +268,7 @@ export async function run(argv: string[]): Promise<object> {
 
   // Rebuild: the worker's start-up (ClusterService.rebuild), every stored face restored into a fresh clusterer
   // and index, in its pages of 10,000. Capped by --rebuild-faces (the rate is steady; the rest is extrapolated).
-  const rebuildFaces = Math.min(total, Number(flag('--rebuild-faces', String(total))));
+  const { rebuildFaces } = options;
   const rebuild = rebuildFaces > 0 ? measureRebuild(clusterer, rules, indexOptions, rebuildFaces, mode) : null;
   rssMax = Math.max(rssMax, rebuild?.rss ?? 0);
 
@@ -238,7 +285,7 @@ export async function run(argv: string[]): Promise<object> {
   let restart: RestartFigures;
   try {
     // --keep-saved DIR: the saved pair stays there, for cluster_search to search at other breadths.
-    const keptIn = flag('--keep-saved', '');
+    const { keptIn } = options;
     if (keptIn) await mkdir(keptIn, { recursive: true });
     const indexFile = path.join(keptIn ? path.resolve(keptIn) : env.rootDir, 'index.usearch');
     const saveStarted = performance.now();

@@ -31,6 +31,7 @@ import type { ClusterRules } from '../../src/services/clustering/face-clusterer.
 import { FaceVectorStore } from '../../src/services/clustering/face-vector-store.js';
 import { covarianceFaceStream } from './face-generator.js';
 import { collectGarbage, createBenchEnv, log, round } from './lib/env.js';
+import { integerOption } from './lib/options.js';
 import { partnersFound, queryLatency, rankedPairs } from './lib/graph-search.js';
 import { measureRestartInChild } from './lib/restart-child.js';
 import { storeFaces } from './lib/stored-faces.js';
@@ -60,14 +61,11 @@ function parseOptions(argv: string[]): Options {
   });
   if (!values.saved) throw new Error('--saved DIR is required: a directory the cluster bench wrote with --keep-saved');
   // An empty list: only the restart.
-  const breadths = values['expansion-search'] === '' ? [] : values['expansion-search'].split(',').map(Number);
-  if (breadths.some((breadth) => !Number.isInteger(breadth) || breadth < 1 || breadth > 4096)) {
-    throw new Error('--expansion-search must be integers from 1 to 4096, comma-separated');
-  }
-  const pairs = Number(values.pairs);
-  if (!Number.isInteger(pairs) || pairs < 100 || pairs > 20_000) {
-    throw new Error('--pairs must be an integer from 100 to 20000');
-  }
+  const breadths =
+    values['expansion-search'] === ''
+      ? []
+      : values['expansion-search'].split(',').map((breadth) => integerOption('expansion-search', breadth, 1, 4096));
+  const pairs = integerOption('pairs', values.pairs, 100, 20_000);
   return { saved: path.resolve(values.saved), breadths, pairs, restart: values.restart };
 }
 

@@ -38,6 +38,7 @@ import type { Stage } from '../../src/services/face-pipeline.service.js';
 import type { UploadPart } from '../../src/services/ingest.service.js';
 import { FINAL_RECORD_STATES, isFinalRecordState } from '../../src/services/record-states.js';
 import { createBenchEnv, log, MIB, round, type BenchEnv } from './lib/env.js';
+import { integerOption } from './lib/options.js';
 import { runFaceApiReference, type ReferenceResult } from './lib/face-api-reference.js';
 import { folderPhotos, generatedPhotos, type PhotoSet } from './lib/kyc-photos.js';
 import { machineBusySeconds, ProcessSampler } from './lib/process-stats.js';
@@ -172,18 +173,14 @@ function parseOptions(argv: string[]): Options {
     strict: true,
     allowPositionals: false,
   });
-  const processes = Number(values.processes);
-  if (!Number.isInteger(processes) || processes < 1 || processes > 64) {
-    throw new Error('--processes must be an integer from 1 to 64');
-  }
-  const count = Number(values.count);
-  if (!Number.isInteger(count) || count < 1 || count > 1_000_000) {
-    throw new Error('--count must be an integer from 1 to 1000000');
-  }
-  const referenceCount = Number(values['reference-count'] ?? Math.min(count, REFERENCE_MAX_PHOTOS));
-  if (!Number.isInteger(referenceCount) || referenceCount < 0 || referenceCount > count) {
-    throw new Error('--reference-count must be an integer from 0 to --count');
-  }
+  const processes = integerOption('processes', values.processes, 1, 64);
+  const count = integerOption('count', values.count, 1, 1_000_000);
+  const referenceCount = integerOption(
+    'reference-count',
+    values['reference-count'] ?? String(Math.min(count, REFERENCE_MAX_PHOTOS)),
+    0,
+    count,
+  );
   return { images: values.images ?? null, processes, count, referenceCount };
 }
 

@@ -20,6 +20,7 @@ import { DEFAULT_IDENTITY_POLICY } from '../../src/services/rules/identity-graph
 import { loadConfig } from '../../src/config.js';
 import { covarianceFaceStream, DIMENSIONS } from './face-generator.js';
 import { createBenchEnv, log, round } from './lib/env.js';
+import { integerOption } from './lib/options.js';
 import { storeFaces } from './lib/stored-faces.js';
 import { benchClusterRules, builtInStatistics, faceEvidenceOf } from './lib/cluster-setup.js';
 
@@ -33,11 +34,7 @@ function parseOptions(argv: string[]): { total: number } {
     strict: true,
     allowPositionals: false,
   });
-  const total = Number(values.faces);
-  if (!Number.isInteger(total) || total < PAGE || total > 5_000_000) {
-    throw new Error(`--faces must be an integer from ${PAGE} to 5000000`);
-  }
-  return { total };
+  return { total: integerOption('faces', values.faces, PAGE, 5_000_000) };
 }
 
 const seconds = (since: number) => (performance.now() - since) / 1000;

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { ClusterRepository } from '../../src/repositories/cluster.repository.js';
 import { createPool, migrate } from '../../src/repositories/database.js';
 import { createBenchEnv, log, round } from './lib/env.js';
+import { integerOption } from './lib/options.js';
 import { storeFaces } from './lib/stored-faces.js';
 
 /** The rebuild's page size (ClusterService.restoreAll). */
@@ -27,14 +28,10 @@ function parseOptions(argv: string[]): { total: number; rounds: number } {
     strict: true,
     allowPositionals: false,
   });
-  const total = Number(values.faces);
-  if (!Number.isInteger(total) || total < PAGE || total > 100_000_000) {
-    throw new Error(`--faces must be an integer from ${PAGE} to 100000000`);
-  }
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10)
-    throw new Error('--rounds must be an integer from 1 to 10');
-  return { total, rounds };
+  return {
+    total: integerOption('faces', values.faces, PAGE, 100_000_000),
+    rounds: integerOption('rounds', values.rounds, 1, 10),
+  };
 }
 
 interface ReadFigures {

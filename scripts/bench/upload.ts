@@ -22,6 +22,7 @@ import { loadConfig } from '../../src/config.js';
 import { createContainer } from '../../src/container.js';
 import { migrate } from '../../src/repositories/database.js';
 import { createBenchEnv, log, MIB, round, type BenchEnv } from './lib/env.js';
+import { choiceOption, numberOption } from './lib/options.js';
 import { startServerChild, type MemoryReport, type MemorySnapshot } from './lib/server-child.js';
 
 const TARGET_DELTA_MB = 200;
@@ -99,12 +100,9 @@ function parseOptions(argv: string[]): Options {
     strict: true,
     allowPositionals: false,
   });
-  const mb = Number(values.mb);
-  if (!Number.isFinite(mb) || mb <= 0 || mb > 4000) throw new Error(`--mb must be a number of MiB from 0 to 4000`);
-  const form = values.form;
-  if (form !== 'zip' && form !== 'multipart' && form !== 'both') {
-    throw new Error(`--form must be zip, multipart or both (got "${form}")`);
-  }
+  // MiB of photos; a fraction is fine, zero is not.
+  const mb = numberOption('mb', values.mb, 0.01, 4000);
+  const form = choiceOption('form', values.form, [...FORMS, 'both']);
   return { mb, forms: form === 'both' ? [...FORMS] : [form] };
 }
 
