@@ -95,9 +95,8 @@ export class FaceVectorStore {
     store.dimensions = this.dimensions;
     for (let slot = 0; slot < this.count; slot++) {
       if (keep(slot)) store.add(this.faceIdAt(slot), this.vectorAt(slot), this.clusterAt(slot));
-      const within = (slot + 1) % this.pageFaces;
-      if (within === 0 || slot === this.count - 1) {
-        const page = Math.floor(slot / this.pageFaces);
+      if (this.withinPage(slot + 1) === 0 || slot === this.count - 1) {
+        const page = this.pageOf(slot);
         this.pages[page] = new Float32Array(0);
         this.clusterPages[page] = new Float64Array(0);
         this.faceIdPages[page] = new Float64Array(0);
@@ -163,13 +162,13 @@ export class FaceVectorStore {
     }
     if (this.has(faceId)) throw new Error(`face ${faceId} is stored already`);
     const slot = this.count;
-    const page = Math.floor(slot / this.pageFaces);
+    const page = this.pageOf(slot);
     if (page === this.pages.length) {
       this.pages.push(new Float32Array(this.pageFaces * this.dimensions));
       this.clusterPages.push(new Float64Array(this.pageFaces).fill(NO_CLUSTER));
       this.faceIdPages.push(new Float64Array(this.pageFaces));
     }
-    const within = slot - page * this.pageFaces;
+    const within = this.withinPage(slot);
     this.pages[page]!.set(vector, within * this.dimensions);
     this.clusterPages[page]![within] = clusterId;
     this.faceIdPages[page]![within] = faceId;
@@ -187,15 +186,13 @@ export class FaceVectorStore {
 
   /** The descriptor in a slot, as a view into the store. */
   vectorAt(slot: number): Float32Array {
-    const page = Math.floor(slot / this.pageFaces);
-    const from = (slot - page * this.pageFaces) * this.dimensions;
-    return this.pages[page]!.subarray(from, from + this.dimensions);
+    const from = this.withinPage(slot) * this.dimensions;
+    return this.pages[this.pageOf(slot)]!.subarray(from, from + this.dimensions);
   }
 
   /** The face stored in a slot. */
   faceIdAt(slot: number): number {
-    const page = Math.floor(slot / this.pageFaces);
-    return this.faceIdPages[page]![slot - page * this.pageFaces]!;
+    return this.faceIdPages[this.pageOf(slot)]![this.withinPage(slot)]!;
   }
 
   /** The face's cluster, or undefined for an unknown face or one not placed yet. */
@@ -208,14 +205,12 @@ export class FaceVectorStore {
 
   /** The cluster recorded in a slot (NaN: none). */
   clusterAt(slot: number): number {
-    const page = Math.floor(slot / this.pageFaces);
-    return this.clusterPages[page]![slot - page * this.pageFaces]!;
+    return this.clusterPages[this.pageOf(slot)]![this.withinPage(slot)]!;
   }
 
   /** Records the cluster of the face in a slot. */
   setClusterAt(slot: number, clusterId: number): void {
-    const page = Math.floor(slot / this.pageFaces);
-    this.clusterPages[page]![slot - page * this.pageFaces] = clusterId;
+    this.clusterPages[this.pageOf(slot)]![this.withinPage(slot)] = clusterId;
   }
 
   /** Records a stored face's cluster. */
@@ -223,6 +218,16 @@ export class FaceVectorStore {
     const slot = this.slotOf(faceId);
     if (slot < 0) throw new Error(`face ${faceId} is not stored`);
     this.setClusterAt(slot, clusterId);
+  }
+
+  /** The page a slot is on. */
+  private pageOf(slot: number): number {
+    return Math.floor(slot / this.pageFaces);
+  }
+
+  /** A slot's place on its page. */
+  private withinPage(slot: number): number {
+    return slot % this.pageFaces;
   }
 
   private insertHash(faceId: number, slot: number): void {
