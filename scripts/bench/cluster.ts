@@ -109,7 +109,7 @@ function parseOptions(argv: string[]): Options {
     builtInStatistics: values['built-in-statistics'],
     faceSpread: numberOption('face-spread', values['face-spread'], 0, 5),
     generator: choiceOption('generator', values.generator, ['covariance', 'independent']),
-    // The ranges the service's config allows for the search breadth; usearch's own for the rest.
+    // The search breadth within the range the service's config allows (SIMSIFT_CLUSTER_SEARCH_BREADTH).
     indexOptions: {
       connectivity: integerOption('connectivity', values.connectivity, 2, 256),
       expansionAdd: integerOption('expansion-add', values['expansion-add'], 1, 4096),
