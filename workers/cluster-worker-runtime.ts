@@ -28,6 +28,7 @@ import {
 } from '../src/services/checks/check-evaluator.service.js';
 import { PhotoAnalyser } from '../src/services/face-pipeline.service.js';
 import { DEFAULT_IDENTITY_POLICY } from '../src/services/rules/identity-graph.js';
+import { searchBreadthWarning } from '../src/services/clustering/search-breadth.js';
 
 /** What the cluster worker records: its index, checks and jobs (src/metrics/worker.metrics.ts). */
 export type ClusterWorkerMetrics = ClusterIndexMetrics & CheckMetrics & QueueWorkerMetrics;
@@ -88,6 +89,10 @@ export async function runClusterWorker(
   const service = await createClusterService(config, pool, metrics);
   const rebuilt = await service.rebuild();
   logger.info(rebuilt, 'cluster index rebuilt from Postgres');
+  const breadthWarning = searchBreadthWarning(rebuilt.faces, config.clustering.searchBreadth);
+  if (breadthWarning) {
+    logger.warn({ faces: rebuilt.faces, searchBreadth: config.clustering.searchBreadth }, breadthWarning);
+  }
 
   // Every cluster job wakes the one writer, which clusters all pending faces and applies all new constraints.
   const clusterPending = () =>
