@@ -25,8 +25,9 @@ import { readModelManifest } from '../../src/repositories/face-engine/model-mani
 import { loadConfig } from '../../src/config.js';
 import {
   DEFAULT_INDEX_OPTIONS,
+  GRAPH_SETTING_RANGES,
+  INDEX_QUANTIZATIONS,
   UsearchIndex,
-  type IndexQuantization,
   type UsearchIndexOptions,
 } from '../../src/repositories/usearch-index.repository.js';
 import { UsearchIndexFile } from '../../src/repositories/usearch-index-file.repository.js';
@@ -73,8 +74,6 @@ interface Options {
   keptIn: string;
 }
 
-const QUANTIZATIONS: readonly IndexQuantization[] = ['f32', 'f16', 'bf16', 'i8'];
-
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
@@ -99,6 +98,7 @@ function parseOptions(argv: string[]): Options {
     allowPositionals: false,
   });
   const total = integerOption('faces', values.faces, 1, 100_000_000);
+  const { connectivity, expansionAdd } = GRAPH_SETTING_RANGES;
   // --preload and --rebuild-faces past --faces mean all of them.
   const upToTotal = (name: 'preload' | 'rebuild-faces', raw: string) =>
     Math.min(total, integerOption(name, raw, 0, 100_000_000));
@@ -109,12 +109,13 @@ function parseOptions(argv: string[]): Options {
     builtInStatistics: values['built-in-statistics'],
     faceSpread: numberOption('face-spread', values['face-spread'], 0, 5),
     generator: choiceOption('generator', values.generator, ['covariance', 'independent']),
-    // The search breadth within the range the service's config allows (SIMSIFT_CLUSTER_SEARCH_BREADTH).
+    // The graph settings a saved index may have (graphSettingsOf); the search breadth within the range the
+    // service's config allows (SIMSIFT_CLUSTER_SEARCH_BREADTH).
     indexOptions: {
-      connectivity: integerOption('connectivity', values.connectivity, 2, 256),
-      expansionAdd: integerOption('expansion-add', values['expansion-add'], 1, 4096),
+      connectivity: integerOption('connectivity', values.connectivity, connectivity.min, connectivity.max),
+      expansionAdd: integerOption('expansion-add', values['expansion-add'], expansionAdd.min, expansionAdd.max),
       expansionSearch: integerOption('expansion-search', values['expansion-search'], 16, 4096),
-      quantization: choiceOption('quantization', values.quantization, QUANTIZATIONS),
+      quantization: choiceOption('quantization', values.quantization, INDEX_QUANTIZATIONS),
     },
     rankedPairCount: integerOption('pairs', values.pairs, 1, 1_000_000),
     mode: choiceOption('mode', values.mode, ['batch', 'single']),

@@ -11,7 +11,8 @@ import type { Metric, NeighbourIndex, Neighbour } from '../services/clustering/f
  * gallery, recluster). Measured on 1M synthetic faces: ranking by angle finds the same-person partners as
  * well as f16 does, but not quite the nearest strangers (see DEFAULT_INDEX_OPTIONS).
  */
-export type IndexQuantization = 'f32' | 'f16' | 'bf16' | 'i8';
+export const INDEX_QUANTIZATIONS = ['f32', 'f16', 'bf16', 'i8'] as const;
+export type IndexQuantization = (typeof INDEX_QUANTIZATIONS)[number];
 
 export interface UsearchIndexOptions {
   connectivity?: number;
@@ -39,12 +40,22 @@ export interface GraphSettings {
   quantization: IndexQuantization;
 }
 
+/** The graph settings this code builds: a saved index with others is not loaded, a bench refuses them. */
+export const GRAPH_SETTING_RANGES = {
+  connectivity: { min: 2, max: 256 },
+  expansionAdd: { min: 2, max: 4096 },
+} as const;
+
 /** The graph settings recorded in a saved index's sidecar, or null when they are not ones this code builds. */
 export function graphSettingsOf(shape: Partial<Record<keyof GraphSettings, unknown>>): GraphSettings | null {
   const { connectivity, expansionAdd, quantization } = shape;
-  const whole = (value: unknown, max: number): value is number =>
-    typeof value === 'number' && Number.isInteger(value) && value >= 2 && value <= max;
-  if (!whole(connectivity, 256) || !whole(expansionAdd, 4096)) return null;
+  const whole = (value: unknown, { min, max }: { min: number; max: number }): value is number =>
+    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+  if (
+    !whole(connectivity, GRAPH_SETTING_RANGES.connectivity) ||
+    !whole(expansionAdd, GRAPH_SETTING_RANGES.expansionAdd)
+  )
+    return null;
   if (typeof quantization !== 'string' || !Object.hasOwn(SCALAR_KIND, quantization)) return null;
   return { connectivity, expansionAdd, quantization: quantization as IndexQuantization };
 }
